@@ -1,0 +1,59 @@
+# transform-jobs: developer commands. `make test` is what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/deps/requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+
+# Nothing here may phone home.
+export SAM_CLI_TELEMETRY := 0
+export AWS_EC2_METADATA_DISABLED := true
+
+# sam build needs the Lambda runtime's Python (3.13) on PATH; pyenv keeps it outside the shims.
+PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
+BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
+
+.PHONY: help venv lint typecheck unit test openapi build validate bench clean run
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -qq --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -qq --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP) ## create .venv with everything the tests need
+
+lint: venv ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv ## mypy on our code
+	$(BIN)/mypy
+
+validate: venv ## cfn-lint and sam validate --lint (offline)
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint --region us-east-1
+
+openapi: venv ## regenerate docs/openapi.json from the code
+	$(BIN)/python scripts/generate_openapi.py > docs/openapi.json
+
+build: venv ## sam build (arm64 layers with python3.13 .pyc)
+	PATH="$(BUILD_PATH)" $(BIN)/sam build
+
+test: lint typecheck validate ## lint, type checks, template checks and the whole test suite
+	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest
+
+bench: venv ## cold-start benchmark: each function's init time
+	$(BIN)/python benchmarks/cold_start.py
+
+run: ## the local stack (arrives with the local runtime)
+	@echo "make run is not built yet: the local runtime is the next milestone (see README)." >&2; exit 2
+
+clean: ## remove build output and caches
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache
