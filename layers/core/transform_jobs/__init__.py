@@ -1,0 +1,1 @@
+"""transform-jobs: the shared core of the service (models, rules, storage and AWS gateways)."""

@@ -1,0 +1,27 @@
+"""Time in one format: UTC, millisecond precision, ISO 8601 with Z (sorts as text)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import PlainSerializer
+
+
+def now() -> datetime:
+    moment = datetime.now(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def to_iso(moment: datetime) -> str:
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def from_epoch_millis(millis: float) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+# A datetime that the API and the table show as `2026-11-25T12:26:13.123Z`.
+UtcTime = Annotated[datetime, PlainSerializer(to_iso, return_type=str, when_used="json")]

@@ -1,0 +1,28 @@
+"""Status changes the service itself makes (launch, cancel), as small pure decisions."""
+
+from __future__ import annotations
+
+from transform_jobs import clock, repository
+from transform_jobs.job_status import JobStatus, is_forward
+from transform_jobs.models.job import Job
+
+
+def move(
+    job: Job, target: JobStatus, *, source: str, reason: str | None = None
+) -> repository.JobUpdate | None:
+    """Move the job forward to `target` with a history entry; None if that is not forward."""
+    if not is_forward(job.Status, target):
+        return None
+    previous = job.Status
+    now = clock.now()
+    job.Status = target
+    job.StatusReason = reason
+    job.UpdatedAt = now
+    release = False
+    if target.is_terminal:
+        job.EndedAt = now
+        release, job.HoldsCapacity = job.HoldsCapacity, False
+    history = repository.HistoryEntry(
+        status=target, previous=previous, source=source, reason=reason, at=now
+    )
+    return repository.JobUpdate(job=job, history=history, release_capacity=release)

@@ -1,0 +1,87 @@
+"""Reading jobs for a team: one job, a filtered page, a history, the outputs with links.
+
+A team sees only its own jobs: an id that is not one of the team's jobs, well-formed or not,
+is NotFound, the same answer as for an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from transform_jobs import clock, repository, s3_gateway
+from transform_jobs.identifiers import is_job_id
+from transform_jobs.models.job import (
+    Job,
+    JobEventList,
+    JobPage,
+    JobResource,
+    OutputList,
+    OutputObject,
+)
+from transform_jobs.problems import BadRequest, FieldError, NotFound
+from transform_jobs.s3_location import S3Location
+from transform_jobs.settings import get_settings
+
+
+def team_job(team_id: str, job_id: str) -> Job:
+    job = repository.get_job(job_id) if is_job_id(job_id) else None
+    if job is None or job.TeamId != team_id:
+        raise NotFound(f"No job {job_id!r} for this team.")
+    return job
+
+
+def list_jobs(query: repository.JobFilter, *, limit: int, token: str | None) -> JobPage:
+    try:
+        jobs, next_token = repository.list_jobs(query, limit=limit, token=token)
+    except repository.InvalidPageToken:
+        raise BadRequest(
+            "NextToken is not valid for this listing.",
+            [FieldError("NextToken", "pass back the NextToken of the previous page unchanged")],
+        ) from None
+    return JobPage(Jobs=[JobResource.of(job) for job in jobs], NextToken=next_token)
+
+
+def history(team_id: str, job_id: str) -> JobEventList:
+    job = team_job(team_id, job_id)
+    return JobEventList(Events=repository.job_history(job.JobId))
+
+
+def outputs(team_id: str, job_id: str, *, limit: int, token: str | None) -> OutputList:
+    """The `.out` objects under the job's S3OutputPath, with presigned GET links."""
+    job = team_job(team_id, job_id)
+    output = S3Location.parse(job.Request.TransformOutput.S3OutputPath)
+    folder = S3Location(output.bucket, output.reach(folder=True))
+    if token is not None and not token.startswith(folder.key):
+        raise BadRequest(
+            "NextToken is not valid for this job's outputs.",
+            [FieldError("NextToken", "pass back the NextToken of the previous page unchanged")],
+        )
+    expires_in = get_settings().presigned_url_seconds
+    expires_at = clock.now() + timedelta(seconds=expires_in)
+    found: list[OutputObject] = []
+    last_key: str | None = None
+    for entry in s3_gateway.list_objects(folder, start_after=token):
+        last_key = entry.key
+        if not entry.key.endswith(".out"):
+            continue
+        location = S3Location(entry.bucket, entry.key)
+        found.append(
+            OutputObject(
+                Key=entry.key[len(folder.key) :],
+                S3Uri=location.uri,
+                Size=entry.size,
+                LastModified=entry.last_modified or clock.now(),
+                Url=s3_gateway.presign_get(location, expires_in=expires_in),
+                UrlExpiresAt=expires_at,
+            )
+        )
+        if len(found) == limit:
+            break
+    more = len(found) == limit and last_key is not None and _has_more(folder, last_key)
+    return OutputList(Outputs=found, NextToken=last_key if more else None)
+
+
+def _has_more(folder: S3Location, after: str) -> bool:
+    return any(
+        entry.key.endswith(".out") for entry in s3_gateway.list_objects(folder, start_after=after)
+    )

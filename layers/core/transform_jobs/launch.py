@@ -1,0 +1,135 @@
+"""Launching a job: preflight, a running-job slot, then CreateTransformJob under the service's name.
+
+Safe to run twice for the same job (SQS delivers at least once): the SageMaker name is fixed
+(`tj-<stage>-<job id>`), so a second CreateTransformJob answers ResourceInUse, accepted only when
+the existing job carries this job's id tag. A job without capacity waits in Queued for
+dispatch_jobs; a cancel that lands while launching stops what was started.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from transform_jobs import clock, preflight, repository, sagemaker_gateway
+from transform_jobs.job_events import move
+from transform_jobs.job_status import JobStatus
+from transform_jobs.models.job import Job
+from transform_jobs.models.request import SERVICE_TAG_PREFIX
+from transform_jobs.settings import get_settings
+
+logger = Logger(child=True)
+
+JOB_ID_TAG = f"{SERVICE_TAG_PREFIX}job-id"
+TEAM_TAG = f"{SERVICE_TAG_PREFIX}team"
+_LAUNCHABLE = (JobStatus.VALIDATING, JobStatus.QUEUED)
+
+
+def launch(job_id: str) -> JobStatus | None:
+    """Take the job as far as it can go now; returns its status, or None if it is unknown."""
+    job = repository.update_job(
+        job_id, lambda job: move(job, JobStatus.VALIDATING, source="launch")
+    )
+    job = job or repository.get_job(job_id)
+    if job is None:
+        logger.warning("Launch requested for an unknown job", job_id=job_id)
+        return None
+    if job.Status not in _LAUNCHABLE:
+        return job.Status  # already launched, ended, or cancelled: a duplicate message
+    team = repository.get_team(job.TeamId)
+    if team is None:
+        return _fail(job_id, f"Team {job.TeamId!r} no longer exists.")
+    if job.Status is JobStatus.VALIDATING:
+        try:
+            result = preflight.run(team, job.Request)
+        except preflight.PreflightFailed as failure:
+            return _fail(job_id, str(failure))
+        job = _record_input_count(job_id, result.input_objects) or job
+    try:
+        job = repository.take_capacity(
+            job,
+            team_limit=team.MaxRunningJobs,
+            service_limit=get_settings().service_max_running_jobs,
+        )
+    except repository.CapacityFull as full:
+        return _queue(job_id, f"Waiting for capacity: {full}.")
+    if job.Status not in _LAUNCHABLE:
+        return job.Status
+    return _create(job)
+
+
+def _create(job: Job) -> JobStatus:
+    tags = [{"Key": JOB_ID_TAG, "Value": job.JobId}, {"Key": TEAM_TAG, "Value": job.TeamId}]
+    request = job.Request.to_sagemaker(job_name=job.SageMakerJobName, tags=tags)
+    try:
+        arn = sagemaker_gateway.create_transform_job(request)
+    except sagemaker_gateway.JobNameTaken:
+        existing = sagemaker_gateway.describe_transform_job(job.SageMakerJobName)
+        arn = str(existing["TransformJobArn"]) if existing else ""
+        if not arn or sagemaker_gateway.tags_of(arn).get(JOB_ID_TAG) != job.JobId:
+            return _fail(
+                job.JobId,
+                f"SageMaker already has a job named {job.SageMakerJobName} that is not this job's.",
+            )
+    except sagemaker_gateway.NoCapacity as refusal:
+        return _queue(job.JobId, f"Waiting for capacity: SageMaker said {refusal}", release=True)
+    except sagemaker_gateway.Rejected as refusal:
+        return _fail(job.JobId, f"SageMaker refused the job: {refusal}")
+    started = repository.update_job(job.JobId, lambda current: _started(current, arn))
+    if started is None:
+        # Cancelled (or otherwise ended) while we were launching: stop what we started.
+        logger.info("Job ended while launching; stopping its SageMaker job", job_id=job.JobId)
+        sagemaker_gateway.stop_transform_job(job.SageMakerJobName)
+        current = repository.get_job(job.JobId)
+        return current.Status if current else JobStatus.STOPPED
+    return started.Status
+
+
+def _started(job: Job, arn: str) -> repository.JobUpdate | None:
+    if job.Status not in _LAUNCHABLE:
+        return None
+    update = move(job, JobStatus.IN_PROGRESS, source="launch", reason="Handed to SageMaker.")
+    if update is not None:
+        update.job.SageMakerJobArn = arn
+        update.job.StartedAt = update.job.StartedAt or clock.now()
+    return update
+
+
+def _record_input_count(job_id: str, count: int) -> Job | None:
+    def decide(job: Job) -> repository.JobUpdate | None:
+        if job.Status is not JobStatus.VALIDATING:
+            return None
+        job.Progress.InputObjects = count
+        job.Progress.OutputObjects = 0
+        return repository.JobUpdate(job=job)
+
+    return repository.update_job(job_id, decide)
+
+
+def _queue(job_id: str, reason: str, *, release: bool = False) -> JobStatus:
+    def decide(job: Job) -> repository.JobUpdate | None:
+        update: repository.JobUpdate | None
+        if job.Status is JobStatus.QUEUED:
+            if not (release and job.HoldsCapacity):
+                return None
+            job.StatusReason = reason
+            job.UpdatedAt = clock.now()
+            update = repository.JobUpdate(job=job)
+        else:
+            update = move(job, JobStatus.QUEUED, source="launch", reason=reason)
+            if update is None:
+                return None
+        if release and update.job.HoldsCapacity:
+            update.job.HoldsCapacity = False
+            update.release_capacity = True
+        return update
+
+    job = repository.update_job(job_id, decide) or repository.get_job(job_id)
+    return job.Status if job else JobStatus.QUEUED
+
+
+def _fail(job_id: str, reason: str) -> JobStatus:
+    job = repository.update_job(
+        job_id, lambda job: move(job, JobStatus.FAILED, source="launch", reason=reason)
+    )
+    job = job or repository.get_job(job_id)
+    return job.Status if job else JobStatus.FAILED

@@ -1,0 +1,1 @@
+"""Pydantic models at each boundary: requests in, records stored, resources out, events."""

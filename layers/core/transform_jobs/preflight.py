@@ -1,0 +1,154 @@
+"""Checks a job must pass before SageMaker is asked to spend money on it.
+
+Each failure is a PreflightFailed whose message says what is wrong and what to do; the job ends
+Failed with that reason.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+
+from transform_jobs import csv_header, s3_gateway, sagemaker_gateway
+from transform_jobs.models.request import CompressionType, JobRequest, S3DataType, SplitType
+from transform_jobs.models.team import Team
+from transform_jobs.s3_location import S3Location, overlap, within_any
+
+SNIFF_BYTES = 64 * 1024
+MANIFEST_MAX_BYTES = 8 * 1024 * 1024
+MAX_COUNTED_OBJECTS = 100_000
+MB = 1024 * 1024
+
+
+class PreflightFailed(Exception):
+    """The job cannot run as asked; the message is the job's failure reason."""
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    input_objects: int
+
+
+@dataclass(frozen=True)
+class _Input:
+    objects: list[s3_gateway.S3Object]
+    count: int
+
+
+def run(team: Team, request: JobRequest) -> PreflightResult:
+    _check_model(request.ModelName)
+    found = _list_input(team, request)
+    if not found.objects:
+        raise PreflightFailed(
+            f"The input {request.TransformInput.DataSource.S3DataSource.S3Uri} holds no objects. "
+            "Upload the input first, or point S3Uri at the prefix that holds it."
+        )
+    _check_payload_fits(request, found.objects)
+    _check_csv_header(request, found.objects[0])
+    return PreflightResult(input_objects=found.count)
+
+
+def _check_model(name: str) -> None:
+    if sagemaker_gateway.describe_model(name) is None:
+        raise PreflightFailed(
+            f"Model {name!r} does not exist in SageMaker in this account and region. Create it "
+            "(CreateModel) or fix ModelName."
+        )
+
+
+def _list_input(team: Team, request: JobRequest) -> _Input:
+    source = request.TransformInput.DataSource.S3DataSource
+    location = S3Location.parse(source.S3Uri)
+    try:
+        if source.S3DataType is S3DataType.MANIFEST_FILE:
+            return _manifest_objects(team, request, location)
+        objects: list[s3_gateway.S3Object] = []
+        count = 0
+        for entry in s3_gateway.list_objects(location):
+            if entry.key.endswith("/") and entry.size == 0:
+                continue  # a console "folder" marker, which SageMaker skips too
+            count += 1
+            if len(objects) < MAX_COUNTED_OBJECTS:
+                objects.append(entry)
+        return _Input(objects, count)
+    except s3_gateway.ObjectMissing as error:
+        raise PreflightFailed(
+            f"{error}. Check the bucket and prefix, and that the service may read it."
+        ) from None
+
+
+def _manifest_objects(team: Team, request: JobRequest, manifest: S3Location) -> _Input:
+    raw = s3_gateway.read_bytes(manifest, limit=MANIFEST_MAX_BYTES + 1)
+    if len(raw) > MANIFEST_MAX_BYTES:
+        raise PreflightFailed(f"The manifest {manifest.uri} is larger than 8 MB; split the job.")
+    try:
+        entries = json.loads(raw)
+        prefix = S3Location.parse(entries[0]["prefix"])
+        paths = [str(path) for path in entries[1:]]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+        raise PreflightFailed(
+            f"The manifest {manifest.uri} is not a SageMaker manifest ({error}). It must be a JSON "
+            'array: first {"prefix": "s3://bucket/prefix/"}, then object paths relative to it.'
+        ) from None
+    output = S3Location.parse(request.TransformOutput.S3OutputPath)
+    if not within_any(prefix, team.InputPrefixes, folder=False):
+        raise PreflightFailed(
+            f"The manifest's prefix {prefix.uri} is outside the team's input prefixes; "
+            "list only objects under them."
+        )
+    if overlap(prefix, output):
+        raise PreflightFailed(
+            f"The manifest's prefix {prefix.uri} overlaps the output {output.uri}; keep them apart."
+        )
+    for path in paths:
+        if path.startswith("/") or ".." in path.split("/") or "\\" in path:
+            raise PreflightFailed(
+                f"The manifest entry {path!r} is not a plain relative path "
+                "(no '..', no leading '/')."
+            )
+    # Sizes are unknown without a HEAD per entry; the payload check skips them (size -1).
+    objects = [s3_gateway.S3Object(prefix.bucket, prefix.key + path, -1) for path in paths]
+    return _Input(objects, len(objects))
+
+
+def _check_payload_fits(request: JobRequest, objects: list[s3_gateway.S3Object]) -> None:
+    """With SplitType None an object is one request: it must fit MaxPayloadInMB (when set)."""
+    limit = request.MaxPayloadInMB
+    if (
+        not limit
+        or request.TransformInput.SplitType is not SplitType.NONE
+        or request.TransformInput.CompressionType is CompressionType.GZIP
+    ):
+        return
+    too_big = next((entry for entry in objects if entry.size > limit * MB), None)
+    if too_big is not None:
+        raise PreflightFailed(
+            f"s3://{too_big.bucket}/{too_big.key} is {too_big.size / MB:.1f} MB, but with "
+            "SplitType "
+            f"None each object is one request and MaxPayloadInMB is {limit}. Set SplitType to Line "
+            "(or RecordIO/TFRecord) so records are batched, or raise MaxPayloadInMB (at most 100)."
+        )
+
+
+def _check_csv_header(request: JobRequest, first: s3_gateway.S3Object) -> None:
+    content_type = (request.TransformInput.ContentType or "").split(";")[0].strip().lower()
+    if content_type != "text/csv" or request.TransformInput.SplitType is not SplitType.LINE:
+        return
+    location = S3Location(first.bucket, first.key)
+    try:
+        sample = s3_gateway.read_bytes(location, limit=SNIFF_BYTES)
+    except s3_gateway.ObjectMissing as error:
+        raise PreflightFailed(f"{error}. Check that the input object exists.") from None
+    if request.TransformInput.CompressionType is CompressionType.GZIP:
+        sample = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(sample, SNIFF_BYTES)
+    text = sample.decode("utf-8-sig", errors="replace")
+    lines = text.splitlines()
+    if len(lines) > 2:
+        text = "\n".join(lines[:2])
+    if csv_header.looks_like_header(text):
+        raise PreflightFailed(
+            f"The first line of {location.uri} looks like a header row: {lines[0][:200]!r}. "
+            "SageMaker splits CSV blindly and would send it to the model as a record. Remove the "
+            "header row (keep the columns in the order the model was trained on) and submit again."
+        )

@@ -1,0 +1,96 @@
+"""Repairing what events and messages lose (reconcile_jobs, scheduled).
+
+For every non-terminal job without news for a while (found through the sparse ActiveJobs index,
+never a scan): a job still waiting for its launcher is handed over again; a launched job is
+described in SageMaker, and the answer goes through the same logic as events; its progress is
+updated by counting its output objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aws_lambda_powertools import Logger
+
+from transform_jobs import clock, queue_gateway, repository, s3_gateway, sagemaker_gateway
+from transform_jobs.job_status import JobStatus, SageMakerStatus
+from transform_jobs.models.job import Job
+from transform_jobs.s3_location import S3Location
+from transform_jobs.settings import get_settings
+from transform_jobs.state_changes import SageMakerReport, apply
+
+logger = Logger(child=True)
+
+_AWAITING_LAUNCH = (JobStatus.SUBMITTED, JobStatus.VALIDATING)
+_LAUNCHED = (JobStatus.IN_PROGRESS, JobStatus.STOPPING)
+
+
+@dataclass
+class ReconcileSummary:
+    relaunched: int = 0
+    described: int = 0
+    changed: int = 0
+
+
+def reconcile() -> ReconcileSummary:
+    summary = ReconcileSummary()
+    cutoff = clock.now() - timedelta(seconds=get_settings().reconcile_after_seconds)
+    for status in _AWAITING_LAUNCH:
+        for job in repository.active_jobs(status, since_before=cutoff):
+            queue_gateway.send_launch(job.JobId)
+            summary.relaunched += 1
+    for status in _LAUNCHED:
+        for job in repository.active_jobs(status, since_before=cutoff):
+            summary.described += 1
+            if reconcile_launched(job):
+                summary.changed += 1
+    logger.info("Reconciled jobs", **summary.__dict__)
+    return summary
+
+
+def reconcile_launched(job: Job) -> bool:
+    """Describe the job in SageMaker and apply what it says; True if the job's status changed."""
+    described = sagemaker_gateway.describe_transform_job(job.SageMakerJobName)
+    if described is None:
+        report = SageMakerReport(
+            job_name=job.SageMakerJobName,
+            status=SageMakerStatus.FAILED,
+            source="reconcile",
+            failure_reason=(
+                "SageMaker has no transform job by this name; it was never started or was removed."
+            ),
+        )
+        return apply(report) is not None
+    status = SageMakerStatus(described["TransformJobStatus"])
+    if job.Status is JobStatus.STOPPING and status is SageMakerStatus.IN_PROGRESS:
+        sagemaker_gateway.stop_transform_job(job.SageMakerJobName)
+    report = SageMakerReport(
+        job_name=job.SageMakerJobName,
+        status=status,
+        source="reconcile",
+        arn=described.get("TransformJobArn"),
+        failure_reason=described.get("FailureReason"),
+        started_at=described.get("TransformStartTime"),
+        ended_at=described.get("TransformEndTime"),
+    )
+    if apply(report) is not None:
+        return True
+    _refresh_progress(job)
+    return False
+
+
+def _refresh_progress(job: Job) -> None:
+    """Count the job's outputs so far, and note the check so the job rests until the next cutoff."""
+    output = S3Location.parse(job.Request.TransformOutput.S3OutputPath)
+    folder = S3Location(output.bucket, output.reach(folder=True))
+    done = sum(1 for entry in s3_gateway.list_objects(folder) if entry.key.endswith(".out"))
+
+    def decide(current: Job) -> repository.JobUpdate | None:
+        if current.Status is not job.Status:
+            return None
+        current.Progress.OutputObjects = done
+        current.UpdatedAt = clock.now()
+        return repository.JobUpdate(job=current)
+
+    repository.update_job(job.JobId, decide)

@@ -1,0 +1,538 @@
+"""DynamoDB: jobs, their history, teams, API keys and capacity, in one table.
+
+Keys (template.yaml declares the table and its indexes):
+  job          PK=JOB#<id>      SK=JOB          TeamId+CreatedKey (TeamJobs index),
+                                                ActiveStatus+ActiveSince while not terminal
+  history      PK=JOB#<id>      SK=EVENT#<time>#<suffix>   (the outbox for notifications)
+  team         PK=TEAM#<id>     SK=TEAM         Running (jobs holding capacity)
+  api key      PK=APIKEY#<sha256 of the key>    SK=APIKEY, and PK=TEAM#<id> SK=APIKEY#<key id>
+  capacity     PK=CAPACITY      SK=SERVICE      Running
+
+Every job write is conditional on the Version that was read (optimistic locking), so state logic
+lives in plain Python (job_status, state_changes) and the table guarantees that two writers never
+both win. Only this module and the gateways touch boto3.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from transform_jobs import clock
+from transform_jobs.job_status import JobStatus
+from transform_jobs.models.job import Job, JobEvent
+from transform_jobs.models.team import Team
+from transform_jobs.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+TEAM_JOBS_INDEX = "TeamJobs"
+ACTIVE_JOBS_INDEX = "ActiveJobs"
+_MAX_SEEN_EVENT_IDS = 50
+_MAX_OPTIMISTIC_RETRIES = 8
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+@cache
+def _client() -> DynamoDBClient:
+    return boto3.client("dynamodb")
+
+
+def _table() -> str:
+    return get_settings().table_name
+
+
+def _to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the models want ints."""
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    if type(value).__name__ == "Decimal":
+        return int(value) if value == int(value) else float(value)
+    return value
+
+
+def _job_key(job_id: str) -> dict[str, Any]:
+    return _to_item({"PK": f"JOB#{job_id}", "SK": "JOB"})
+
+
+class ConflictError(Exception):
+    """Another writer changed the job between our read and our write, too many times."""
+
+
+class InvalidPageToken(ValueError):
+    """The NextToken was not one this service issued for this query."""
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+
+def _job_item(job: Job, version: int) -> dict[str, Any]:
+    values = job.model_dump(mode="json", exclude_none=True)
+    values.update(
+        PK=f"JOB#{job.JobId}",
+        SK="JOB",
+        Kind="Job",
+        Version=version,
+        CreatedKey=f"{clock.to_iso(job.CreatedAt)}#{job.JobId}",
+        ModelName=job.Request.ModelName,
+    )
+    if not job.Status.is_terminal:
+        values["ActiveStatus"] = job.Status.value
+        values["ActiveSince"] = clock.to_iso(job.UpdatedAt)
+    return _to_item(values)
+
+
+def _job_from_item(item: dict[str, Any]) -> tuple[Job, int]:
+    values = _plain(_from_item(item))
+    return Job.model_validate(values), int(values.get("Version", 0))
+
+
+@dataclass
+class HistoryEntry:
+    status: JobStatus
+    previous: JobStatus | None
+    source: str
+    reason: str | None = None
+    at: datetime = field(default_factory=clock.now)
+
+
+def _history_item(job: Job, entry: HistoryEntry) -> dict[str, Any]:
+    suffix = secrets.token_hex(4)
+    time_text = clock.to_iso(entry.at)
+    return _to_item(
+        {
+            "PK": f"JOB#{job.JobId}",
+            "SK": f"EVENT#{time_text}#{suffix}",
+            "Kind": "JobEvent",
+            "JobId": job.JobId,
+            "TeamId": job.TeamId,
+            "EventId": f"{time_text}#{suffix}",
+            "Time": time_text,
+            "Status": entry.status.value,
+            "PreviousStatus": entry.previous.value if entry.previous else None,
+            "Reason": entry.reason,
+            "Source": entry.source,
+        }
+    )
+
+
+def create_job(job: Job) -> None:
+    """Store a new job with its first history entry, atomically."""
+    entry = HistoryEntry(status=job.Status, previous=None, source="api", at=job.CreatedAt)
+    _client().transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": _job_item(job, version=1),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {"Put": {"TableName": _table(), "Item": _history_item(job, entry)}},
+        ]
+    )
+
+
+def get_job(job_id: str) -> Job | None:
+    found = _read_job(job_id)
+    return found[0] if found else None
+
+
+def _read_job(job_id: str) -> tuple[Job, int] | None:
+    reply = _client().get_item(TableName=_table(), Key=_job_key(job_id), ConsistentRead=True)
+    return _job_from_item(reply["Item"]) if "Item" in reply else None
+
+
+@dataclass
+class JobUpdate:
+    """What a decision does to a job: its new state, and optionally a history entry."""
+
+    job: Job
+    history: HistoryEntry | None = None
+    release_capacity: bool = False
+
+
+def update_job(job_id: str, decide: Callable[[Job], JobUpdate | None]) -> Job | None:
+    """Read the job, let `decide` compute the change, write it only if nobody wrote in between.
+
+    `decide` returns None when there is nothing to do (a duplicate event, a move that is not
+    forward). On a lost race the job is read again and `decide` runs on the fresh state.
+    Returns the job as written, or None if nothing was written or the job does not exist.
+    """
+    for _ in range(_MAX_OPTIMISTIC_RETRIES):
+        found = _read_job(job_id)
+        if found is None:
+            return None
+        current, version = found
+        update = decide(current.model_copy(deep=True))
+        if update is None:
+            return None
+        update.job.SeenEventIds = update.job.SeenEventIds[-_MAX_SEEN_EVENT_IDS:]
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": _job_item(update.job, version + 1),
+                    "ConditionExpression": "Version = :version",
+                    "ExpressionAttributeValues": _to_item({":version": version}),
+                }
+            }
+        ]
+        if update.history is not None:
+            items.append(
+                {"Put": {"TableName": _table(), "Item": _history_item(update.job, update.history)}}
+            )
+        if update.release_capacity:
+            items.extend(
+                _capacity_updates(update.job.TeamId, delta=-1, team_limit=None, service_limit=None)
+            )
+        try:
+            _client().transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _cancelled_by_condition(error, position=0):
+                continue
+            raise
+        return update.job
+    raise ConflictError(f"job {job_id} kept changing; try again")
+
+
+def _cancelled_by_condition(error: ClientError, *, position: int) -> bool:
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons", [])
+    return len(reasons) > position and reasons[position].get("Code") == "ConditionalCheckFailed"
+
+
+def job_history(job_id: str) -> list[JobEvent]:
+    events: list[JobEvent] = []
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+        "ExpressionAttributeValues": _to_item({":pk": f"JOB#{job_id}", ":prefix": "EVENT#"}),
+        "ConsistentRead": True,
+    }
+    while True:
+        reply = _client().query(**kwargs)
+        events.extend(JobEvent.model_validate(_plain(_from_item(item))) for item in reply["Items"])
+        if "LastEvaluatedKey" not in reply:
+            return events
+        kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+@dataclass
+class JobFilter:
+    team_id: str
+    status: JobStatus | None = None
+    model_name: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+def list_jobs(query: JobFilter, *, limit: int, token: str | None) -> tuple[list[Job], str | None]:
+    """One page of a team's jobs, newest first, filtered before paging.
+
+    DynamoDB applies filters after reading, so a page is filled by reading on until `limit`
+    matches are found, plus one more to know whether another page exists: a page is never
+    empty while more jobs match, and the last page has no NextToken.
+    """
+    kwargs = _list_query(query)
+    if token:
+        kwargs["ExclusiveStartKey"] = _decode_token(token, query.team_id)
+    matches: list[dict[str, Any]] = []
+    while len(matches) <= limit:
+        kwargs["Limit"] = max(limit * 2, 25)
+        reply = _client().query(**kwargs)
+        matches.extend(reply["Items"])
+        if "LastEvaluatedKey" not in reply:
+            break
+        kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+    page = matches[:limit]
+    next_token = _encode_token(page[-1]) if len(matches) > limit else None
+    return [_job_from_item(item)[0] for item in page], next_token
+
+
+def _list_query(query: JobFilter) -> dict[str, Any]:
+    condition = "TeamId = :team"
+    values: dict[str, Any] = {":team": query.team_id}
+    if query.created_after or query.created_before:
+        condition += " AND CreatedKey BETWEEN :low AND :high"
+        values[":low"] = clock.to_iso(query.created_after) if query.created_after else "0"
+        values[":high"] = (
+            clock.to_iso(query.created_before) if query.created_before else "9"
+        ) + "~"
+    filters, names = [], {}
+    if query.status:
+        filters.append("#status = :status")
+        names["#status"] = "Status"
+        values[":status"] = query.status.value
+    if query.model_name:
+        filters.append("ModelName = :model")
+        values[":model"] = query.model_name
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": TEAM_JOBS_INDEX,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": _to_item(values),
+        "ScanIndexForward": False,
+    }
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    return kwargs
+
+
+def _encode_token(item: dict[str, Any]) -> str:
+    key = {name: item[name]["S"] for name in ("PK", "SK", "TeamId", "CreatedKey")}
+    return (
+        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
+        .decode()
+        .rstrip("=")
+    )
+
+
+def _decode_token(token: str, team_id: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(key, dict) or set(key) != {"PK", "SK", "TeamId", "CreatedKey"}:
+            raise InvalidPageToken
+    except (ValueError, binascii.Error):
+        raise InvalidPageToken from None
+    if key["TeamId"] != team_id:
+        raise InvalidPageToken
+    return _to_item(key)
+
+
+def active_jobs(status: JobStatus, *, since_before: datetime | None = None) -> Iterator[Job]:
+    """Jobs in a non-terminal status, oldest news first (the sparse ActiveJobs index)."""
+    condition = "ActiveStatus = :status"
+    values: dict[str, Any] = {":status": status.value}
+    if since_before is not None:
+        condition += " AND ActiveSince < :cutoff"
+        values[":cutoff"] = clock.to_iso(since_before)
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": ACTIVE_JOBS_INDEX,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": _to_item(values),
+    }
+    while True:
+        reply = _client().query(**kwargs)
+        for item in reply["Items"]:
+            yield _job_from_item(item)[0]
+        if "LastEvaluatedKey" not in reply:
+            return
+        kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+# --- capacity ---------------------------------------------------------------------------------
+
+
+def _capacity_updates(
+    team_id: str, *, delta: int, team_limit: int | None, service_limit: int | None
+) -> list[dict[str, Any]]:
+    """Counter updates for the team and the service; with limits, they refuse to pass them."""
+    updates = []
+    for key, limit in (
+        ({"PK": f"TEAM#{team_id}", "SK": "TEAM"}, team_limit),
+        ({"PK": "CAPACITY", "SK": "SERVICE"}, service_limit),
+    ):
+        update: dict[str, Any] = {
+            "TableName": _table(),
+            "Key": _to_item(key),
+            "UpdateExpression": "SET Running = if_not_exists(Running, :zero) + :delta",
+            "ExpressionAttributeValues": _to_item({":zero": 0, ":delta": delta}),
+        }
+        if limit is not None:
+            update["ConditionExpression"] = "attribute_not_exists(Running) OR Running < :limit"
+            update["ExpressionAttributeValues"][":limit"] = _serializer.serialize(limit)
+        updates.append({"Update": update})
+    return updates
+
+
+class CapacityFull(Exception):
+    """The team's or the service's limit of running jobs is reached."""
+
+
+def take_capacity(job: Job, *, team_limit: int, service_limit: int) -> Job:
+    """Reserve one running-job slot for the job (team and service), atomically with the job.
+
+    Raises CapacityFull when a limit is reached, ConflictError when the job changed meanwhile.
+    """
+    found = _read_job(job.JobId)
+    if found is None:
+        raise ConflictError(f"job {job.JobId} is gone")
+    current, version = found
+    if current.HoldsCapacity or current.Status.is_terminal or current.Status.is_launched:
+        return current  # already holds a slot, or moved on (cancelled, launched) meanwhile
+    current.HoldsCapacity = True
+    items: list[Any] = [
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": _job_item(current, version + 1),
+                "ConditionExpression": "Version = :version",
+                "ExpressionAttributeValues": _to_item({":version": version}),
+            }
+        },
+        *_capacity_updates(job.TeamId, delta=1, team_limit=team_limit, service_limit=service_limit),
+    ]
+    try:
+        _client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if _cancelled_by_condition(error, position=0):
+            raise ConflictError(f"job {job.JobId} changed while taking capacity") from None
+        if _cancelled_by_condition(error, position=1):
+            raise CapacityFull(
+                f"the team's limit of {team_limit} running jobs is reached"
+            ) from None
+        if _cancelled_by_condition(error, position=2):
+            raise CapacityFull(
+                f"the service's limit of {service_limit} running jobs is reached"
+            ) from None
+        raise
+    return current
+
+
+def running_count(team_id: str | None = None) -> int:
+    key = (
+        {"PK": f"TEAM#{team_id}", "SK": "TEAM"} if team_id else {"PK": "CAPACITY", "SK": "SERVICE"}
+    )
+    reply = _client().get_item(TableName=_table(), Key=_to_item(key), ConsistentRead=True)
+    return int(_plain(_from_item(reply.get("Item", {}))).get("Running", 0))
+
+
+# --- teams and API keys -----------------------------------------------------------------------
+
+
+def put_team(team: Team) -> None:
+    """Create or update a team, keeping its running-job counter."""
+    values = team.model_dump()
+    names = {f"#{name}": name for name in values}
+    _client().update_item(
+        TableName=_table(),
+        Key=_to_item({"PK": f"TEAM#{team.TeamId}", "SK": "TEAM"}),
+        UpdateExpression="SET Kind = :kind, " + ", ".join(f"#{name} = :{name}" for name in values),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=_to_item(
+            {":kind": "Team", **{f":{k}": v for k, v in values.items()}}
+        ),
+    )
+
+
+def get_team(team_id: str) -> Team | None:
+    reply = _client().get_item(
+        TableName=_table(),
+        Key=_to_item({"PK": f"TEAM#{team_id}", "SK": "TEAM"}),
+        ConsistentRead=True,
+    )
+    if "Item" not in reply:
+        return None
+    values = _plain(_from_item(reply["Item"]))
+    return Team.model_validate({name: values[name] for name in Team.model_fields if name in values})
+
+
+def put_api_key(*, key_hash: str, key_id: str, team_id: str) -> None:
+    created = clock.to_iso(clock.now())
+    _client().transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": _to_item(
+                        {
+                            "PK": f"APIKEY#{key_hash}",
+                            "SK": "APIKEY",
+                            "Kind": "ApiKey",
+                            "TeamId": team_id,
+                            "KeyId": key_id,
+                            "CreatedAt": created,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": _to_item(
+                        {
+                            "PK": f"TEAM#{team_id}",
+                            "SK": f"APIKEY#{key_id}",
+                            "Kind": "TeamApiKey",
+                            "KeyHash": key_hash,
+                            "CreatedAt": created,
+                        }
+                    ),
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": _table(),
+                    "Key": _to_item({"PK": f"TEAM#{team_id}", "SK": "TEAM"}),
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            },
+        ]
+    )
+
+
+def team_for_key_hash(key_hash: str) -> str | None:
+    reply = _client().get_item(
+        TableName=_table(), Key=_to_item({"PK": f"APIKEY#{key_hash}", "SK": "APIKEY"})
+    )
+    item = reply.get("Item")
+    return str(item["TeamId"]["S"]) if item else None
+
+
+def delete_api_key(*, team_id: str, key_id: str) -> bool:
+    """Revoke a key by its id; False if the team has no such key."""
+    reply = _client().get_item(
+        TableName=_table(),
+        Key=_to_item({"PK": f"TEAM#{team_id}", "SK": f"APIKEY#{key_id}"}),
+        ConsistentRead=True,
+    )
+    if "Item" not in reply:
+        return False
+    key_hash = reply["Item"]["KeyHash"]["S"]
+    _client().transact_write_items(
+        TransactItems=[
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": _to_item({"PK": f"APIKEY#{key_hash}", "SK": "APIKEY"}),
+                }
+            },
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": _to_item({"PK": f"TEAM#{team_id}", "SK": f"APIKEY#{key_id}"}),
+                }
+            },
+        ]
+    )
+    return True

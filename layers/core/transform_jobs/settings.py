@@ -1,0 +1,38 @@
+"""Typed settings read once, lazily, from the function's environment (set by template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = Field(default="dev", pattern=r"^[a-z0-9]{1,12}$")
+    table_name: str = "transform-jobs"
+    idempotency_table_name: str = "transform-jobs-idempotency"
+    launch_queue_url: str = ""
+    service_max_running_jobs: int = Field(default=20, ge=1)
+    reconcile_after_seconds: int = Field(default=900, ge=0)
+    presigned_url_seconds: int = Field(default=3600, ge=1, le=604800)
+    # Idempotency keys are honoured for this long (DESIGN: 24 hours).
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60)
+
+    @property
+    def job_name_prefix(self) -> str:
+        """Every SageMaker job the service starts has this prefix (IAM is scoped to it)."""
+        return f"tj-{self.stage}-"
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings: environment variables named after the fields, upper-cased."""
+    values = {
+        name: os.environ[name.upper()]
+        for name in Settings.model_fields
+        if os.environ.get(name.upper()) not in (None, "")
+    }
+    return Settings.model_validate(values)

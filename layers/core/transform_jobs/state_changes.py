@@ -1,0 +1,101 @@
+"""Applying what SageMaker reports (events and reconcile) to the job, forward only, once per event.
+
+EventBridge delivers at least once and in any order. A report is applied only if it moves the job
+forward (job_status.predecessors), and an event id already applied is a no-op. Every applied
+change writes a history item in the same transaction (repository.update_job).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from transform_jobs import clock, repository
+from transform_jobs.identifiers import is_job_id
+from transform_jobs.job_status import JobStatus, SageMakerStatus, from_sagemaker, is_forward
+from transform_jobs.models.job import Job
+from transform_jobs.settings import get_settings
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class SageMakerReport:
+    """One observation of a SageMaker transform job (an event's detail, or a Describe)."""
+
+    job_name: str
+    status: SageMakerStatus
+    source: str
+    event_id: str | None = None
+    arn: str | None = None
+    failure_reason: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+def job_id_of(job_name: str) -> str | None:
+    """The job id inside a SageMaker job name the service gave, or None for any other name."""
+    prefix = get_settings().job_name_prefix
+    if not job_name.startswith(prefix):
+        return None
+    job_id = job_name[len(prefix) :]
+    return job_id if is_job_id(job_id) else None
+
+
+def apply(report: SageMakerReport) -> Job | None:
+    """Apply a report; returns the job if it changed, None if it was a no-op or not ours."""
+    job_id = job_id_of(report.job_name)
+    if job_id is None:
+        logger.warning(
+            "Ignoring a report for a job the service did not name", job_name=report.job_name
+        )
+        return None
+    changed = repository.update_job(job_id, lambda job: decide(job, report))
+    if changed is None and repository.get_job(job_id) is None:
+        logger.warning("Ignoring a report for an unknown job", job_name=report.job_name)
+    return changed
+
+
+def decide(job: Job, report: SageMakerReport) -> repository.JobUpdate | None:
+    """The change a report makes to a job, or None (duplicate, stale, or not forward)."""
+    if report.event_id and report.event_id in job.SeenEventIds:
+        return None
+    target = from_sagemaker(report.status, finalizes=job.finalizes)
+    if not is_forward(job.Status, target):
+        return None
+    previous = job.Status
+    now = clock.now()
+    job.Status = target
+    job.UpdatedAt = now
+    job.SageMakerJobArn = report.arn or job.SageMakerJobArn
+    if report.started_at and not job.StartedAt:
+        job.StartedAt = report.started_at
+    if report.event_id:
+        job.SeenEventIds = [*job.SeenEventIds, report.event_id]
+    job.StatusReason = _reason(job, report)
+    release = False
+    if target.is_terminal:
+        job.EndedAt = report.ended_at or now
+        release, job.HoldsCapacity = job.HoldsCapacity, False
+        if target is JobStatus.COMPLETED and job.Progress.InputObjects is not None:
+            job.Progress.OutputObjects = job.Progress.InputObjects
+    history = repository.HistoryEntry(
+        status=target, previous=previous, source=report.source, reason=job.StatusReason, at=now
+    )
+    return repository.JobUpdate(job=job, history=history, release_capacity=release)
+
+
+def _reason(job: Job, report: SageMakerReport) -> str | None:
+    if report.status is SageMakerStatus.FAILED:
+        return f"SageMaker: {report.failure_reason or 'the transform job failed (no reason given)'}"
+    if report.status is SageMakerStatus.STOPPED:
+        return (
+            "Stopped on the team's request."
+            if job.CancelRequested
+            else "Stopped outside the service."
+        )
+    if report.status is SageMakerStatus.STOPPING and not job.CancelRequested:
+        return "SageMaker is stopping the job (stopped outside the service)."
+    return job.StatusReason if job.Status is JobStatus.STOPPING else None

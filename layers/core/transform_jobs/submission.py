@@ -1,0 +1,101 @@
+"""Accepting a job: check it against the team, store it, hand it to the launcher.
+
+The API never waits on SageMaker: a submission is one DynamoDB transaction and one queue message.
+If the message is lost, the job stays Submitted and reconcile_jobs hands it over again.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from transform_jobs import clock, queue_gateway, repository, team_access
+from transform_jobs.identifiers import new_job_id
+from transform_jobs.job_status import JobStatus
+from transform_jobs.models.job import Job, JobResource
+from transform_jobs.models.request import JobRequest
+from transform_jobs.problems import Forbidden
+from transform_jobs.settings import get_settings
+
+
+class Submission(BaseModel):
+    """What identifies a submission for idempotency: the team, its key, and the body."""
+
+    TeamId: str
+    IdempotencyKey: str
+    Request: JobRequest
+
+
+def submit(team_id: str, request: JobRequest, idempotency_key: str | None = None) -> JobResource:
+    """Accept a job; with an Idempotency-Key, the same key and body give the same job."""
+    if idempotency_key is None:
+        return _submit(team_id, request)
+    submission = Submission(TeamId=team_id, IdempotencyKey=idempotency_key, Request=request)
+    result: JobResource = _idempotent_submit()(submission=submission)
+    return result
+
+
+def _submit(team_id: str, request: JobRequest) -> JobResource:
+    team = repository.get_team(team_id)
+    if team is None:
+        raise Forbidden(f"Team {team_id!r} is not registered with the service.")
+    team_access.check_request(team, request)
+    now = clock.now()
+    job_id = new_job_id()
+    job = Job(
+        JobId=job_id,
+        TeamId=team_id,
+        Status=JobStatus.SUBMITTED,
+        CreatedAt=now,
+        UpdatedAt=now,
+        SageMakerJobName=f"{get_settings().job_name_prefix}{job_id}",
+        Request=request,
+    )
+    repository.create_job(job)
+    queue_gateway.send_launch(job_id)
+    return JobResource.of(job)
+
+
+@cache
+def _idempotency_config() -> IdempotencyConfig:
+    return IdempotencyConfig(
+        event_key_jmespath="[TeamId, IdempotencyKey]",
+        payload_validation_jmespath="Request",
+        expires_after_seconds=get_settings().idempotency_ttl_seconds,
+        raise_on_no_idempotency_key=True,
+    )
+
+
+def register_lambda_context(context: LambdaContext) -> None:
+    """Lets idempotency expire an in-flight record when the invocation would have timed out."""
+    _idempotency_config().register_lambda_context(context)
+
+
+@cache
+def _idempotent_submit() -> Any:
+    """Powertools idempotency around _submit, built on first use (it creates a boto3 client).
+
+    The key is the team and its Idempotency-Key, so two teams never share a job; the body is the
+    payload check, so the same key with another body is refused (IdempotencyValidationError).
+    """
+    store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+
+    @idempotent_function(
+        data_keyword_argument="submission",
+        persistence_store=store,
+        config=_idempotency_config(),
+        output_serializer=PydanticSerializer(model=JobResource),
+    )
+    def submit_once(submission: Submission) -> JobResource:
+        return _submit(submission.TeamId, submission.Request)
+
+    return submit_once
