@@ -1,0 +1,16 @@
+"""Schedule → dispatch_jobs: hand Queued jobs to the launcher as capacity frees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from transform_jobs.dispatch import dispatch
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    return {"dispatched": dispatch()}

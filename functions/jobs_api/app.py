@@ -1,0 +1,180 @@
+"""REST API for jobs: submit, read, list, cancel, history, outputs, health.
+
+Routing, validation and the OpenAPI document come from Powertools; each route parses its input,
+calls one function of the core and shapes the reply. Every error is application/problem+json.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from transform_jobs import cancel, http_problems, job_queries, submission
+from transform_jobs.job_status import JobStatus
+from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
+from transform_jobs.models.request import JobRequest
+from transform_jobs.problems import (
+    BadRequest,
+    Conflict,
+    FieldError,
+    InternalError,
+    InvalidRequest,
+    NotFound,
+    Problem,
+)
+from transform_jobs.repository import JobFilter
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+app.configure_openapi(
+    title="transform-jobs",
+    version="1.0.0",
+    description="Run Amazon SageMaker Batch Transform jobs through one validated, team-scoped API.",
+    security_schemes={"apiKey": HTTPBearer(description="Authorization: Bearer <api key>")},
+    security=[{"apiKey": []}],
+)
+
+JobId = Annotated[str, Path(description="The job's id, as returned by POST /v1/jobs")]
+MaxResults = Annotated[int, Query(alias="MaxResults", ge=1, le=100)]
+NextToken = Annotated[str | None, Query(alias="NextToken", max_length=2048)]
+
+
+def _team() -> str:
+    team = app.current_event.request_context.authorizer.get_context().get("teamId")
+    if not team:  # only reachable if the API were deployed without the authorizer
+        raise Problem("No team in the request context.")
+    return str(team)
+
+
+def _only_query(*allowed: str) -> None:
+    unknown = sorted(set(app.current_event.query_string_parameters or {}) - set(allowed))
+    if unknown:
+        raise BadRequest(
+            f"Unknown query parameter {', '.join(unknown)}.",
+            [
+                FieldError(name, f"is not a parameter here; use {', '.join(allowed)}")
+                for name in unknown
+            ],
+        )
+
+
+def _location(job_id: str) -> str:
+    """The job's URL path as the caller sees it: with the stage (or base path) in front."""
+    event = app.current_event
+    full, own = event.request_context.path or event.path, event.path
+    base = full[: -len(own)] if own and full.endswith(own) else ""
+    return f"{base}/v1/jobs/{job_id}"
+
+
+@app.post("/v1/jobs", status_code=202, summary="Submit a transform job")
+def submit_job(
+    request: Annotated[JobRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> Response[JobResource]:
+    job = submission.submit(_team(), request, idempotency_key)
+    metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
+    return Response(202, "application/json", job, headers={"Location": _location(job.JobId)})
+
+
+@app.get("/v1/jobs", summary="List the team's jobs, newest first")
+def list_jobs(
+    status: Annotated[JobStatus | None, Query(alias="Status")] = None,
+    model_name: Annotated[str | None, Query(alias="ModelName", max_length=63)] = None,
+    created_after: Annotated[datetime | None, Query(alias="CreatedAfter")] = None,
+    created_before: Annotated[datetime | None, Query(alias="CreatedBefore")] = None,
+    max_results: MaxResults = 50,
+    next_token: NextToken = None,
+) -> JobPage:
+    _only_query("Status", "ModelName", "CreatedAfter", "CreatedBefore", "MaxResults", "NextToken")
+    query = JobFilter(_team(), status, model_name, created_after, created_before)
+    return job_queries.list_jobs(query, limit=max_results, token=next_token)
+
+
+@app.get("/v1/jobs/<jobId>", summary="Get a job")
+def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
+    return JobResource.of(job_queries.team_job(_team(), job_id))
+
+
+@app.post("/v1/jobs/<jobId>/cancel", summary="Cancel a job (repeatable)")
+def cancel_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
+    job = cancel.cancel(job_queries.team_job(_team(), job_id))
+    return JobResource.of(job)
+
+
+@app.get("/v1/jobs/<jobId>/events", summary="A job's history of status changes")
+def job_events(job_id: Annotated[str, Path(alias="jobId")]) -> JobEventList:
+    return job_queries.history(_team(), job_id)
+
+
+@app.get("/v1/jobs/<jobId>/outputs", summary="A job's output objects, with presigned links")
+def job_outputs(
+    job_id: Annotated[str, Path(alias="jobId")],
+    max_results: MaxResults = 100,
+    next_token: NextToken = None,
+) -> OutputList:
+    _only_query("MaxResults", "NextToken")
+    return job_queries.outputs(_team(), job_id, limit=max_results, token=next_token)
+
+
+@app.get("/v1/health", summary="Liveness (no key needed)", security=[])
+def health() -> dict[str, str]:
+    return {"Status": "ok"}
+
+
+@app.exception_handler(Problem)
+def problem(error: Problem) -> Response[str]:
+    return http_problems.response(error, app.current_event.path)
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response[str]:
+    return http_problems.response(
+        http_problems.from_validation(error.errors()), app.current_event.path
+    )
+
+
+@app.exception_handler(IdempotencyValidationError)
+def idempotency_key_reused(_: IdempotencyValidationError) -> Response[str]:
+    reuse = InvalidRequest(
+        "This Idempotency-Key was used with a different request body in the last 24 hours.",
+        [FieldError("Idempotency-Key", "use a new key for a different request")],
+    )
+    return http_problems.response(reuse, app.current_event.path)
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def idempotency_in_flight(_: IdempotencyAlreadyInProgressError) -> Response[str]:
+    busy = Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+    return http_problems.response(busy, app.current_event.path)
+
+
+@app.not_found
+def no_route(_: NotFoundError) -> Response[str]:
+    return http_problems.response(NotFound("No such route."), app.current_event.path)
+
+
+@app.exception_handler(Exception)
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception("Unhandled error")
+    failure = InternalError("Something went wrong on our side; it has been logged. Retry later.")
+    return http_problems.response(failure, app.current_event.path)
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    submission.register_lambda_context(context)
+    return app.resolve(event, context)

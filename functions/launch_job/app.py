@@ -1,0 +1,33 @@
+"""SQS launch queue → launch_job: preflight, capacity, CreateTransformJob (one job per message)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from transform_jobs.launch import launch
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def launch_record(record: SQSRecord) -> None:
+    job_id = json.loads(record.body)["JobId"]
+    status = launch(job_id)
+    logger.info("Launch step done", job_id=job_id, status=status)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=launch_record, processor=processor, context=context
+    )

@@ -1,0 +1,38 @@
+"""EventBridge "SageMaker Transform Job State Change" → the job's status and history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from transform_jobs.models.events import TransformJobStateChange
+from transform_jobs.state_changes import SageMakerReport, apply
+
+logger = Logger()
+
+
+@logger.inject_lambda_context
+@event_parser(model=TransformJobStateChange)
+def handler(event: TransformJobStateChange, context: LambdaContext) -> dict[str, Any]:
+    detail = event.detail
+    changed = apply(
+        SageMakerReport(
+            job_name=detail.TransformJobName,
+            status=detail.TransformJobStatus,
+            source="sagemaker",
+            event_id=event.id,
+            arn=detail.TransformJobArn,
+            failure_reason=detail.FailureReason,
+            started_at=detail.TransformStartTime,
+            ended_at=detail.TransformEndTime,
+        )
+    )
+    logger.info(
+        "State change",
+        job_name=detail.TransformJobName,
+        sagemaker_status=detail.TransformJobStatus,
+        applied=changed is not None,
+    )
+    return {"applied": changed is not None, "status": changed.Status if changed else None}

@@ -1,0 +1,81 @@
+"""Shared fixtures: a moto-backed AWS with the template's tables, queue and a data bucket."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.support.sagemaker import sagemaker  # noqa: F401 (a fixture for every test)
+from tests.support.template import table_definition
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+BUCKET = "transform-jobs-data"
+TABLE = "transform-jobs-test"
+IDEMPOTENCY_TABLE = "transform-jobs-test-idempotency"
+
+os.environ.update(
+    AWS_ACCESS_KEY_ID="testing",
+    AWS_SECRET_ACCESS_KEY="testing",
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+    POWERTOOLS_SERVICE_NAME="transform-jobs",
+    POWERTOOLS_METRICS_NAMESPACE="TransformJobs",
+    POWERTOOLS_DEV="false",
+    STAGE="dev",
+    TABLE_NAME=TABLE,
+    IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE,
+    SERVICE_MAX_RUNNING_JOBS="3",
+)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+def _reset_process_caches() -> None:
+    """Settings and lazy clients are per process in Lambda; per test here."""
+    from transform_jobs import (
+        launch,  # noqa: F401 (imported for its module graph)
+        queue_gateway,
+        repository,
+        s3_gateway,
+        sagemaker_gateway,
+        settings,
+        submission,
+    )
+
+    for cached in (
+        settings.get_settings,
+        repository._client,
+        s3_gateway._client,
+        sagemaker_gateway._client,
+        queue_gateway._client,
+        submission._idempotent_submit,
+        submission._idempotency_config,
+    ):
+        # A test may have swapped one for a stub; monkeypatch restores it afterwards.
+        getattr(cached, "cache_clear", lambda: None)()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """moto with template.yaml's JobsTable and IdempotencyTable, a launch queue and a bucket."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(**table_definition("JobsTable", TABLE))
+        dynamodb.create_table(**table_definition("IdempotencyTable", IDEMPOTENCY_TABLE))
+        queue_url = boto3.client("sqs").create_queue(QueueName="launch")["QueueUrl"]
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        monkeypatch.setenv("LAUNCH_QUEUE_URL", queue_url)
+        _reset_process_caches()
+        yield {"queue_url": queue_url, "bucket": BUCKET, "table": TABLE}
+    _reset_process_caches()
+
