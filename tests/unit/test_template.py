@@ -1,0 +1,716 @@
+"""Properties of template.yaml that the code relies on or that keep the service safe.
+
+cfn-lint and `sam validate --lint` say the template is well formed; these tests
+say it is the template we meant: permissions scoped to this stage's SageMaker
+jobs and the configured buckets, every dead-letter queue watched, the public
+route list, the runtime. Intrinsic functions are evaluated with a small
+resolver for fixed parameter values, so the tests check the ARNs CloudFormation
+would produce, not just the text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode_str  # type: ignore[import-untyped]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+PARAMS: dict[str, Any] = {
+    "Stage": "qa1",
+    "DataBucketNames": ["bucket-in", "bucket-out"],
+    "ServiceMaxRunningJobs": "20",
+    "AuthorizerCacheSeconds": "300",
+    "ReconcileAfterSeconds": "900",
+    "LogLevel": "INFO",
+    "AlarmTopicArn": "",
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::StackName": "transform-jobs-qa1",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+ARN_PREFIX = "arn:aws:sagemaker:us-east-1:123456789012"
+TRANSFORM_JOB_ARN = f"{ARN_PREFIX}:transform-job/tj-qa1-*"
+MODEL_ARN = f"{ARN_PREFIX}:model/*"
+TRANSFORM_JOB_ACTIONS = {
+    "sagemaker:CreateTransformJob",
+    "sagemaker:AddTags",
+    "sagemaker:DescribeTransformJob",
+    "sagemaker:StopTransformJob",
+}
+FOURTEEN_DAYS = 1209600
+
+FUNCTIONS = {
+    "AuthorizerFunction": "authorizer",
+    "JobsApiFunction": "jobs_api",
+    "LaunchJobFunction": "launch_job",
+    "RecordStateChangeFunction": "record_state_change",
+    "DispatchJobsFunction": "dispatch_jobs",
+    "ReconcileJobsFunction": "reconcile_jobs",
+}
+
+
+# ---------------------------------------------------------------- helpers
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    text = (REPO_ROOT / "template.yaml").read_text()
+    decoded, matches = decode_str(text)
+    assert not matches, [str(m) for m in matches]
+    # plain dicts/lists/strs: cfn-lint's node types carry marks we do not need
+    plain: dict[str, Any] = json.loads(json.dumps(decoded))
+    return plain
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = template["Resources"]
+    return found
+
+
+def _ref(arg: str, params: dict[str, Any]) -> Any:
+    return params.get(arg, f"<Ref {arg}>")
+
+
+def _getatt(arg: str | list[str], params: dict[str, Any]) -> str:
+    return f"<GetAtt {'.'.join(arg) if isinstance(arg, list) else arg}>"
+
+
+def _join(arg: list[Any], params: dict[str, Any]) -> str:
+    delimiter, items = arg
+    assert isinstance(delimiter, str), "Fn::Join's delimiter must be a literal"
+    return delimiter.join(str(v) for v in resolve(items, params))
+
+
+def _split(arg: list[Any], params: dict[str, Any]) -> list[str]:
+    delimiter, source = arg
+    return str(resolve(source, params)).split(delimiter)
+
+
+def _sub(arg: str | list[Any], params: dict[str, Any]) -> str:
+    text, variables = (arg, {}) if isinstance(arg, str) else arg
+    scope = {**params, **{k: resolve(v, params) for k, v in variables.items()}}
+    return re.sub(r"\$\{([^}!]+)\}", lambda m: str(scope.get(m.group(1), f"<{m.group(1)}>")), text)
+
+
+INTRINSICS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    "Ref": _ref,
+    "Fn::GetAtt": _getatt,
+    "Fn::Join": _join,
+    "Fn::Split": _split,
+    "Fn::Sub": _sub,
+}
+
+
+def resolve(value: Any, params: dict[str, Any] = PARAMS) -> Any:
+    """Evaluate the intrinsic functions this template uses, for fixed parameter values.
+
+    Unknown references come back as "<Ref X>"/"<GetAtt X.Y>"/"<X>" placeholders.
+    """
+    if isinstance(value, list):
+        return [resolve(v, params) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1 and next(iter(value)) in INTRINSICS:
+        ((key, arg),) = value.items()
+        return INTRINSICS[key](arg, params)
+    return {k: resolve(v, params) for k, v in value.items()}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+
+
+def inline_statements(function: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for policy in function["Properties"].get("Policies", []):
+        if isinstance(policy, dict) and "Statement" in policy:
+            yield from policy["Statement"]
+
+
+def policy_templates(function: dict[str, Any]) -> list[str]:
+    return [
+        next(iter(p))
+        for p in function["Properties"].get("Policies", [])
+        if isinstance(p, dict) and "Statement" not in p
+    ]
+
+
+def queues(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"}
+
+
+def getatt_target(value: Any) -> tuple[str, str] | None:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        if isinstance(target, str):
+            target = target.split(".", 1)
+        return target[0], target[1]
+    return None
+
+
+# ---------------------------------------------------------------- parameters and globals
+
+
+def test_parameters_match_the_contract(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    stage = params["Stage"]
+    assert stage["Type"] == "String"
+    assert stage["Default"] == "dev"
+    pattern = re.compile(stage["AllowedPattern"])
+    assert pattern.fullmatch("dev")
+    assert pattern.fullmatch("a" * 12)
+    # tj-<stage>-<26-char id> must fit SageMaker's 63 characters
+    assert len(f"tj-{'a' * 12}-{'0' * 26}") <= 63
+    for bad in ["", "a" * 13, "Dev", "dev-1", "dev_1"]:
+        assert not pattern.fullmatch(bad), bad
+
+    assert params["DataBucketNames"]["Type"] == "CommaDelimitedList"
+    assert "Default" not in params["DataBucketNames"]
+    assert params["ServiceMaxRunningJobs"]["Type"] == "Number"
+    assert str(params["ServiceMaxRunningJobs"]["Default"]) == "20"
+    assert str(params["ServiceMaxRunningJobs"]["MinValue"]) == "1"
+    cache = params["AuthorizerCacheSeconds"]
+    assert (str(cache["Default"]), str(cache["MinValue"]), str(cache["MaxValue"])) == (
+        "300",
+        "0",
+        "3600",
+    )
+    assert str(params["ReconcileAfterSeconds"]["Default"]) == "900"
+    assert params["LogLevel"]["Default"] == "INFO"
+    assert set(params["LogLevel"]["AllowedValues"]) == {"DEBUG", "INFO", "WARNING", "ERROR"}
+    assert params["AlarmTopicArn"]["Default"] == ""
+    assert template["Conditions"]["HasAlarmTopic"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
+    }
+
+
+def test_all_functions_run_python313_on_arm64_via_globals(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    glob = template["Globals"]["Function"]
+    assert glob["Runtime"] == "python3.13"
+    assert glob["Architectures"] == ["arm64"]
+    assert glob["Handler"] == "app.handler"
+    assert glob["Layers"] == [{"Ref": "DepsLayer"}, {"Ref": "CoreLayer"}]
+    assert glob["LoggingConfig"]["LogFormat"] == "JSON"
+    env = glob["Environment"]["Variables"]
+    assert env["STAGE"] == {"Ref": "Stage"}
+    assert env["TABLE_NAME"] == {"Ref": "JobsTable"}
+    assert env["POWERTOOLS_SERVICE_NAME"] == "transform-jobs"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "TransformJobs"
+    assert env["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}
+
+    fns = functions(resources)
+    assert set(fns) == set(FUNCTIONS)
+    for name, fn in fns.items():
+        props = fn["Properties"]
+        for key in ("Runtime", "Architectures", "Handler", "Layers"):
+            assert key not in props, f"{name} overrides Globals.{key}"
+        assert props["CodeUri"].rstrip("/") == f"functions/{FUNCTIONS[name]}"
+
+
+def test_lambda_log_level_maps_every_allowed_log_level(template: dict[str, Any]) -> None:
+    # Lambda's ApplicationLogLevel accepts TRACE DEBUG INFO WARN ERROR FATAL, not WARNING
+    lambda_levels = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+    level = template["Globals"]["Function"]["LoggingConfig"]["ApplicationLogLevel"]
+    mapping_name, key, attribute = level["Fn::FindInMap"]
+    assert key == {"Ref": "LogLevel"}
+    mapping = template["Mappings"][mapping_name]
+    for allowed in template["Parameters"]["LogLevel"]["AllowedValues"]:
+        assert mapping[allowed][attribute] in lambda_levels
+
+
+@pytest.mark.parametrize(
+    ("name", "timeout", "memory"),
+    [
+        ("AuthorizerFunction", 5, 256),
+        ("JobsApiFunction", 25, None),
+        ("LaunchJobFunction", 30, None),
+        ("RecordStateChangeFunction", 15, None),
+        ("DispatchJobsFunction", 60, None),
+        ("ReconcileJobsFunction", 300, None),
+    ],
+)
+def test_function_sizes(
+    template: dict[str, Any], resources: dict[str, Any], name: str, timeout: int, memory: int | None
+) -> None:
+    props = resources[name]["Properties"]
+    assert props.get("Timeout", template["Globals"]["Function"]["Timeout"]) == timeout
+    assert props.get("MemorySize", template["Globals"]["Function"]["MemorySize"]) == (memory or 512)
+    assert "ReservedConcurrentExecutions" not in props
+
+
+@pytest.mark.parametrize(
+    ("name", "variables"),
+    [
+        (
+            "JobsApiFunction",
+            {
+                "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
+                "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
+                "PRESIGNED_URL_SECONDS": "3600",
+            },
+        ),
+        ("LaunchJobFunction", {"SERVICE_MAX_RUNNING_JOBS": {"Ref": "ServiceMaxRunningJobs"}}),
+        (
+            "DispatchJobsFunction",
+            {
+                "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
+                "SERVICE_MAX_RUNNING_JOBS": {"Ref": "ServiceMaxRunningJobs"},
+            },
+        ),
+        (
+            "ReconcileJobsFunction",
+            {
+                "RECONCILE_AFTER_SECONDS": {"Ref": "ReconcileAfterSeconds"},
+                "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
+            },
+        ),
+    ],
+)
+def test_function_environment(
+    resources: dict[str, Any], name: str, variables: dict[str, Any]
+) -> None:
+    assert resources[name]["Properties"]["Environment"]["Variables"] == variables
+
+
+def test_every_function_logs_to_its_own_log_group_kept_30_days(resources: dict[str, Any]) -> None:
+    for name, fn in functions(resources).items():
+        ref = fn["Properties"]["LoggingConfig"]["LogGroup"]
+        group = resources[ref["Ref"]]
+        assert group["Type"] == "AWS::Logs::LogGroup"
+        assert group["Properties"]["RetentionInDays"] == 30
+        assert (
+            resolve(group["Properties"]["LogGroupName"]) == f"/aws/lambda/transform-jobs-qa1-{name}"
+        )
+
+
+# ---------------------------------------------------------------- IAM
+
+
+def test_sagemaker_access_is_scoped_to_this_stages_jobs_and_models(
+    resources: dict[str, Any],
+) -> None:
+    seen = set()
+    for name, fn in functions(resources).items():
+        for statement in inline_statements(fn):
+            actions = set(as_list(statement["Action"]))
+            sagemaker = {a for a in actions if a.lower().startswith("sagemaker:")}
+            if not sagemaker:
+                continue
+            assert statement["Effect"] == "Allow"
+            assert sagemaker == actions, f"{name}: mix SageMaker with other services: {actions}"
+            assert not any("*" in a for a in actions), f"{name}: wildcard action {actions}"
+            arns = as_list(resolve(statement["Resource"]))
+            if actions == {"sagemaker:DescribeModel"}:
+                assert arns == [MODEL_ARN], name
+            else:
+                assert actions <= TRANSFORM_JOB_ACTIONS, f"{name}: {actions}"
+                assert arns == [TRANSFORM_JOB_ARN], name
+            seen |= {(name, a) for a in actions}
+    assert seen == {
+        ("JobsApiFunction", "sagemaker:StopTransformJob"),
+        ("JobsApiFunction", "sagemaker:DescribeTransformJob"),
+        ("LaunchJobFunction", "sagemaker:DescribeModel"),
+        ("LaunchJobFunction", "sagemaker:CreateTransformJob"),
+        ("LaunchJobFunction", "sagemaker:AddTags"),
+        ("LaunchJobFunction", "sagemaker:DescribeTransformJob"),
+        ("LaunchJobFunction", "sagemaker:StopTransformJob"),
+        ("ReconcileJobsFunction", "sagemaker:DescribeTransformJob"),
+    }
+
+
+def test_s3_access_is_exactly_the_data_buckets(resources: dict[str, Any]) -> None:
+    buckets = ["arn:aws:s3:::bucket-in", "arn:aws:s3:::bucket-out"]
+    objects = [f"{b}/*" for b in buckets]
+    grants: dict[str, set[str]] = {}
+    for name, fn in functions(resources).items():
+        for statement in inline_statements(fn):
+            actions = {a for a in as_list(statement["Action"]) if a.startswith("s3:")}
+            if not actions:
+                continue
+            assert len(actions) == 1, f"{name}: one S3 action per statement, got {actions}"
+            (action,) = actions
+            arns = resolve(statement["Resource"])
+            assert arns == {"s3:ListBucket": buckets, "s3:GetObject": objects}[action], (
+                name,
+                action,
+            )
+            grants.setdefault(name, set()).add(action)
+    assert grants == {
+        "JobsApiFunction": {"s3:ListBucket", "s3:GetObject"},
+        "LaunchJobFunction": {"s3:ListBucket", "s3:GetObject"},
+        "ReconcileJobsFunction": {"s3:ListBucket"},
+    }
+
+    # one bucket still gives well-formed ARNs
+    one = {**PARAMS, "DataBucketNames": ["only"]}
+    statement = next(
+        s for s in inline_statements(resources["JobsApiFunction"]) if s["Action"] == "s3:GetObject"
+    )
+    assert resolve(statement["Resource"], one) == ["arn:aws:s3:::only/*"]
+
+
+def test_no_statement_allows_everything(resources: dict[str, Any]) -> None:
+    for name, fn in functions(resources).items():
+        for statement in inline_statements(fn):
+            assert statement["Effect"] == "Allow"
+            for action in as_list(statement["Action"]):
+                assert not action.endswith("*"), (name, action)
+            for arn in as_list(resolve(statement["Resource"])):
+                assert arn.startswith(("arn:aws:", "<GetAtt ")), (name, arn)
+                if "*" in arn:
+                    # wildcards only for this stage's jobs, models and objects in a named bucket
+                    assert re.fullmatch(
+                        r"arn:aws:(sagemaker:[^*]+:(transform-job/tj-qa1-\*|model/\*)|s3:::[a-z0-9.-]+/\*)",
+                        arn,
+                    ), (name, arn)
+
+
+def test_authorizer_can_only_read_the_jobs_table(resources: dict[str, Any]) -> None:
+    fn = resources["AuthorizerFunction"]
+    assert policy_templates(fn) == []
+    statements = list(inline_statements(fn))
+    assert len(statements) == 1
+    (statement,) = statements
+    assert as_list(statement["Action"]) == ["dynamodb:GetItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["JobsTable", "Arn"]}
+    text = json.dumps(fn).lower()
+    for service in ("sagemaker:", "s3:", "sqs:", "dynamodb:putitem", "dynamodb:query"):
+        assert service not in text
+    assert "Events" not in fn["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("name", "templates"),
+    [
+        ("JobsApiFunction", ["DynamoDBCrudPolicy", "DynamoDBCrudPolicy", "SQSSendMessagePolicy"]),
+        ("LaunchJobFunction", ["DynamoDBCrudPolicy"]),
+        ("RecordStateChangeFunction", ["DynamoDBCrudPolicy"]),
+        ("DispatchJobsFunction", ["DynamoDBReadPolicy", "SQSSendMessagePolicy"]),
+        ("ReconcileJobsFunction", ["DynamoDBCrudPolicy", "SQSSendMessagePolicy"]),
+    ],
+)
+def test_policy_templates(resources: dict[str, Any], name: str, templates: list[str]) -> None:
+    fn = resources[name]
+    assert sorted(policy_templates(fn)) == sorted(templates)
+    for policy in fn["Properties"]["Policies"]:
+        if "DynamoDBCrudPolicy" in policy or "DynamoDBReadPolicy" in policy:
+            table = next(iter(policy.values()))["TableName"]["Ref"]
+            assert table in {"JobsTable", "IdempotencyTable"}
+            assert table == "JobsTable" or name == "JobsApiFunction"
+        if "SQSSendMessagePolicy" in policy:
+            assert policy["SQSSendMessagePolicy"]["QueueName"] == {
+                "Fn::GetAtt": ["LaunchQueue", "QueueName"]
+            }
+
+
+def test_record_state_change_has_only_table_access(resources: dict[str, Any]) -> None:
+    assert list(inline_statements(resources["RecordStateChangeFunction"])) == []
+
+
+# ---------------------------------------------------------------- data
+
+
+def test_jobs_table(resources: dict[str, Any]) -> None:
+    table = resources["JobsTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["UpdateReplacePolicy"] == "Retain"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [
+        {"AttributeName": "PK", "KeyType": "HASH"},
+        {"AttributeName": "SK", "KeyType": "RANGE"},
+    ]
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    assert types == dict.fromkeys(
+        ["PK", "SK", "TeamId", "CreatedKey", "ActiveStatus", "ActiveSince"], "S"
+    )
+    indexes = {
+        i["IndexName"]: (
+            [(k["AttributeName"], k["KeyType"]) for k in i["KeySchema"]],
+            i["Projection"],
+        )
+        for i in props["GlobalSecondaryIndexes"]
+    }
+    assert indexes == {
+        "TeamJobs": ([("TeamId", "HASH"), ("CreatedKey", "RANGE")], {"ProjectionType": "ALL"}),
+        "ActiveJobs": (
+            [("ActiveStatus", "HASH"), ("ActiveSince", "RANGE")],
+            {"ProjectionType": "ALL"},
+        ),
+    }
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "ExpiresAt", "Enabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_idempotency_table(resources: dict[str, Any]) -> None:
+    props = resources["IdempotencyTable"]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+# ---------------------------------------------------------------- queues and alarms
+
+
+def test_every_queue_keeps_messages_14_days_encrypted(resources: dict[str, Any]) -> None:
+    all_queues = queues(resources)
+    assert set(all_queues) == {"LaunchQueue", "LaunchDeadLetterQueue", "StateChangeDeadLetterQueue"}
+    for name, queue in all_queues.items():
+        assert queue["Properties"]["MessageRetentionPeriod"] == FOURTEEN_DAYS, name
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
+
+
+def test_launch_queue(resources: dict[str, Any]) -> None:
+    props = resources["LaunchQueue"]["Properties"]
+    launch_timeout = resources["LaunchJobFunction"]["Properties"]["Timeout"]
+    assert props["VisibilityTimeout"] == 180
+    assert props["VisibilityTimeout"] >= 6 * launch_timeout
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["LaunchDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    event = resources["LaunchJobFunction"]["Properties"]["Events"]["Launch"]
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["LaunchQueue", "Arn"]}
+    assert event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def _dead_letter_queues(resources: dict[str, Any]) -> set[str]:
+    found = set()
+    for queue in queues(resources).values():
+        target = getatt_target(
+            queue["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn")
+        )
+        if target:
+            found.add(target[0])
+    for fn in functions(resources).values():
+        for event in fn["Properties"].get("Events", {}).values():
+            target = getatt_target(event["Properties"].get("DeadLetterConfig", {}).get("Arn"))
+            if target:
+                found.add(target[0])
+    return found
+
+
+def test_every_dead_letter_queue_has_an_alarm(resources: dict[str, Any]) -> None:
+    dlqs = _dead_letter_queues(resources)
+    assert dlqs == {"LaunchDeadLetterQueue", "StateChangeDeadLetterQueue"}
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    for dlq in dlqs:
+        matching = [
+            a
+            for a in alarms
+            if a["Dimensions"]
+            == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}]
+        ]
+        assert len(matching) == 1, f"no alarm watches {dlq}"
+        (alarm,) = matching
+        assert alarm["Namespace"] == "AWS/SQS"
+        assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["Threshold"] == 1
+        assert alarm["Period"] == 60
+        assert alarm["EvaluationPeriods"] == 1
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]
+        }
+
+
+# ---------------------------------------------------------------- events
+
+
+def test_state_change_rule_only_sees_this_stages_transform_jobs(resources: dict[str, Any]) -> None:
+    events = resources["RecordStateChangeFunction"]["Properties"]["Events"]
+    assert list(events) == ["StateChange"]
+    event = events["StateChange"]
+    assert event["Type"] == "EventBridgeRule"
+    props = event["Properties"]
+    pattern = props["Pattern"]
+    assert pattern["source"] == ["aws.sagemaker"]
+    assert pattern["detail-type"] == ["SageMaker Transform Job State Change"]
+    assert resolve(pattern["detail"]) == {"TransformJobName": [{"prefix": "tj-qa1-"}]}
+    assert pattern["detail"]["TransformJobName"] == [{"prefix": {"Fn::Sub": "tj-${Stage}-"}}]
+    assert props["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert props["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["StateChangeDeadLetterQueue", "Arn"]}
+    }
+
+
+def test_only_eventbridge_may_send_to_the_state_change_dlq_from_our_rule(
+    resources: dict[str, Any],
+) -> None:
+    policies = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    assert len(policies) == 1
+    (policy,) = policies
+    assert policy["Queues"] == [{"Ref": "StateChangeDeadLetterQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert as_list(statement["Action"]) == ["sqs:SendMessage"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["StateChangeDeadLetterQueue", "Arn"]}
+    # SAM names the rule <function logical id><event name>
+    assert statement["Condition"] == {
+        "ArnEquals": {
+            "aws:SourceArn": {"Fn::GetAtt": ["RecordStateChangeFunctionStateChange", "Arn"]}
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "rate"),
+    [("DispatchJobsFunction", "rate(1 minute)"), ("ReconcileJobsFunction", "rate(5 minutes)")],
+)
+def test_schedules(resources: dict[str, Any], name: str, rate: str) -> None:
+    events = list(resources[name]["Properties"]["Events"].values())
+    assert [(e["Type"], e["Properties"]["Schedule"]) for e in events] == [("Schedule", rate)]
+
+
+# ---------------------------------------------------------------- API
+
+
+def test_routes_and_auth(resources: dict[str, Any]) -> None:
+    events = resources["JobsApiFunction"]["Properties"]["Events"]
+    routes = {}
+    for event in events.values():
+        assert event["Type"] == "Api"
+        props = event["Properties"]
+        assert props["RestApiId"] == {"Ref": "Api"}
+        routes[(props["Method"].upper(), props["Path"])] = props.get("Auth")
+    assert routes == {
+        ("POST", "/v1/jobs"): None,
+        ("GET", "/v1/jobs"): None,
+        ("GET", "/v1/jobs/{jobId}"): None,
+        ("POST", "/v1/jobs/{jobId}/cancel"): None,
+        ("GET", "/v1/jobs/{jobId}/events"): None,
+        ("GET", "/v1/jobs/{jobId}/outputs"): None,
+        ("GET", "/v1/health"): {"Authorizer": "NONE"},
+    }
+    # no other function is reachable through the API
+    for name, fn in functions(resources).items():
+        if name != "JobsApiFunction":
+            assert all(e["Type"] != "Api" for e in fn["Properties"].get("Events", {}).values()), (
+                name
+            )
+
+
+def test_api_authorizer(resources: dict[str, Any]) -> None:
+    api = resources["Api"]["Properties"]
+    assert api["StageName"] == {"Ref": "Stage"}
+    assert api["TracingEnabled"] is False
+    auth = api["Auth"]
+    assert auth["DefaultAuthorizer"] == "ApiKeyAuthorizer"
+    assert auth["AddDefaultAuthorizerToCorsPreflight"] is False
+    authorizer = auth["Authorizers"]["ApiKeyAuthorizer"]
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionPayloadType"] == "REQUEST"
+    assert authorizer["Identity"] == {
+        "Headers": ["Authorization"],
+        "ReauthorizeEvery": {"Ref": "AuthorizerCacheSeconds"},
+    }
+
+
+def test_api_is_throttled(resources: dict[str, Any]) -> None:
+    settings = resources["Api"]["Properties"]["MethodSettings"]
+    everything = [s for s in settings if s["ResourcePath"] == "/*" and s["HttpMethod"] == "*"]
+    assert len(everything) == 1
+    (s,) = everything
+    assert 0 < s["ThrottlingRateLimit"] <= s["ThrottlingBurstLimit"]
+    assert s["MetricsEnabled"] is True
+
+
+SAMPLE_CONTEXT = {
+    "$context.error.messageString": json.dumps('Missing "Authentication" Token'),
+    "$context.error.message": 'Missing "Authentication" Token',
+    "$context.error.responseType": "MISSING_AUTHENTICATION_TOKEN",
+    "$context.requestId": "c0ffee00-0000-4000-8000-000000000000",
+}
+
+
+def _render(template_text: str) -> str:
+    # longest names first so $context.error.messageString is not eaten by $context.error.message
+    for name in sorted(SAMPLE_CONTEXT, key=len, reverse=True):
+        template_text = template_text.replace(name, SAMPLE_CONTEXT[name])
+    assert "$" not in template_text, template_text
+    return template_text
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status"),
+    [
+        ("UNAUTHORIZED", 401),
+        ("ACCESS_DENIED", 403),
+        ("THROTTLED", 429),
+        ("DEFAULT_4XX", None),
+        ("DEFAULT_5XX", None),
+    ],
+)
+def test_gateway_responses_are_problem_details(
+    resources: dict[str, Any], response_type: str, status: int | None
+) -> None:
+    response = resources["Api"]["Properties"]["GatewayResponses"][response_type]
+    assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
+    assert response.get("StatusCode") == status
+    body = json.loads(_render(response["ResponseTemplates"]["application/json"]))
+    assert body["type"] == "about:blank"
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    if status is not None:
+        assert body["status"] == status
+    else:
+        # one response for many status codes: no fixed status in the body
+        assert "status" not in body
+        assert body["detail"] == 'Missing "Authentication" Token'
+        assert "MISSING_AUTHENTICATION_TOKEN" in body.values()
+
+
+# ---------------------------------------------------------------- layers and outputs
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"), [("DepsLayer", "layers/deps"), ("CoreLayer", "layers/core")]
+)
+def test_layers_are_makefile_builds_for_python313_arm64(
+    resources: dict[str, Any], name: str, folder: str
+) -> None:
+    layer = resources[name]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    props = layer["Properties"]
+    assert props["ContentUri"].rstrip("/") == folder
+    assert props["CompatibleRuntimes"] == ["python3.13"]
+    assert props["CompatibleArchitectures"] == ["arm64"]
+    assert props["RetentionPolicy"] == "Delete"
+    makefile = (REPO_ROOT / folder / "Makefile").read_text()
+    assert re.search(rf"^build-{name}:", makefile, re.MULTILINE)
+    assert "--invalidation-mode unchecked-hash" in makefile
+
+
+def test_outputs(template: dict[str, Any]) -> None:
+    outputs = {k: v["Value"] for k, v in template["Outputs"].items()}
+    assert resolve(outputs["ApiUrl"]) == "https://<Api>.execute-api.us-east-1.amazonaws.com/qa1"
+    assert outputs["JobsTableName"] == {"Ref": "JobsTable"}
+    assert outputs["IdempotencyTableName"] == {"Ref": "IdempotencyTable"}
+    assert outputs["LaunchQueueUrl"] == {"Ref": "LaunchQueue"}
+    assert outputs["LaunchDeadLetterQueueUrl"] == {"Ref": "LaunchDeadLetterQueue"}
+    assert outputs["StateChangeDeadLetterQueueUrl"] == {"Ref": "StateChangeDeadLetterQueue"}
