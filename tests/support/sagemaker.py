@@ -9,9 +9,10 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 from transform_jobs import sagemaker_gateway
+from transform_jobs.models.job import Job
 
 ACCOUNT = "123456789012"
 
@@ -46,16 +47,16 @@ class SageMakerStub:
             expected_params={"ModelName": name},
         )
 
-    def creates(self, name: str, *, expected: dict[str, Any] | None = None) -> None:
-        params = expected or {
-            "TransformJobName": name,
-            "ModelName": ANY,
-            "TransformInput": ANY,
-            "TransformOutput": ANY,
-            "TransformResources": ANY,
-            "Tags": ANY,
-        }
-        self.stubber.add_response("create_transform_job", {"TransformJobArn": job_arn(name)}, params)
+    def creates(self, job: Job) -> None:
+        """CreateTransformJob with exactly the job's request, its name and the service's tags."""
+        tags = [
+            {"Key": "transform-jobs:job-id", "Value": job.JobId},
+            {"Key": "transform-jobs:team", "Value": job.TeamId},
+        ]
+        expected = job.Request.to_sagemaker(job_name=job.SageMakerJobName, tags=tags)
+        self.stubber.add_response(
+            "create_transform_job", {"TransformJobArn": job_arn(job.SageMakerJobName)}, expected
+        )
 
     def create_fails(self, code: str, message: str) -> None:
         self.stubber.add_client_error(

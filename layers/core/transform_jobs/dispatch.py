@@ -23,6 +23,10 @@ def dispatch() -> int:
     teams: dict[str, Team | None] = {}
     team_free: dict[str, int] = {}
     for job in repository.active_jobs(JobStatus.QUEUED):
+        if job.HoldsCapacity:
+            # Its launch failed after taking a slot (and its message may be in the DLQ).
+            queue_gateway.send_launch(job.JobId)
+            continue
         if handed >= free:
             break
         if job.TeamId not in teams:

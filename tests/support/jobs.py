@@ -1,0 +1,53 @@
+"""Creating jobs straight in the table, in any status, for tests of the back end."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from tests.conftest import BUCKET, load_event
+from transform_jobs import clock, repository
+from transform_jobs.identifiers import new_job_id
+from transform_jobs.job_status import JobStatus
+from transform_jobs.models.job import Job
+from transform_jobs.models.request import JobRequest
+
+
+def request_body(team: str = "team-a", **change: Any) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(load_event("api_submit_job.json")["body"])
+    body["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = f"s3://{BUCKET}/{team}/in/"
+    body["TransformOutput"]["S3OutputPath"] = f"s3://{BUCKET}/{team}/out/"
+    body.pop("DataProcessing")
+    body.update(copy.deepcopy(change))
+    return body
+
+
+def make_job(status: JobStatus = JobStatus.SUBMITTED, team: str = "team-a", **change: Any) -> Job:
+    now = clock.now()
+    job_id = new_job_id()
+    job = Job(
+        JobId=job_id,
+        TeamId=team,
+        Status=JobStatus.SUBMITTED,
+        CreatedAt=now,
+        UpdatedAt=now,
+        SageMakerJobName=f"tj-dev-{job_id}",
+        Request=JobRequest.model_validate(request_body(team, **change)),
+    )
+    repository.create_job(job)
+    if status is not JobStatus.SUBMITTED:
+
+        def decide(current: Job) -> repository.JobUpdate:
+            current.Status = status
+            current.HoldsCapacity = status in (JobStatus.IN_PROGRESS, JobStatus.STOPPING)
+            return repository.JobUpdate(job=current)
+
+        job = repository.update_job(job_id, decide) or job
+    return job
+
+
+def status_of(job_id: str) -> JobStatus:
+    job = repository.get_job(job_id)
+    assert job is not None
+    return job.Status
