@@ -78,4 +78,3 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         _reset_process_caches()
         yield {"queue_url": queue_url, "bucket": BUCKET, "table": TABLE}
     _reset_process_caches()
-

@@ -6,6 +6,7 @@ calls one function of the core and shapes the reply. Every error is application/
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,15 +16,19 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
 from transform_jobs import cancel, http_problems, job_queries, submission
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
+from transform_jobs.models.problem import ProblemDocument
 from transform_jobs.models.request import JobRequest
 from transform_jobs.problems import (
     BadRequest,
@@ -47,7 +52,33 @@ app.configure_openapi(
     security=[{"apiKey": []}],
 )
 
-JobId = Annotated[str, Path(description="The job's id, as returned by POST /v1/jobs")]
+PROBLEM_CODES = {
+    400: "Malformed request: not JSON, or a bad query parameter",
+    403: "The job reaches models or data the team may not use",
+    404: "No such job for this team",
+    409: "Conflict: the job already ended, or the Idempotency-Key is in use",
+}
+
+
+def _responses(
+    success: tuple[int, type[BaseModel], str], *codes: int
+) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers: its success, and its problem+json failures.
+
+    (With responses given, Powertools documents only these, plus its own 422, replaced below.)
+    """
+    status, model, description = success
+    documented: dict[int, OpenAPIResponse] = {
+        status: {"description": description, "content": {"application/json": {"model": model}}}
+    }
+    for code in codes:
+        documented[code] = {
+            "description": PROBLEM_CODES[code],
+            "content": {http_problems.PROBLEM_JSON: {"model": ProblemDocument}},
+        }
+    return documented
+
+
 MaxResults = Annotated[int, Query(alias="MaxResults", ge=1, le=100)]
 NextToken = Annotated[str | None, Query(alias="NextToken", max_length=2048)]
 
@@ -79,7 +110,12 @@ def _location(job_id: str) -> str:
     return f"{base}/v1/jobs/{job_id}"
 
 
-@app.post("/v1/jobs", status_code=202, summary="Submit a transform job")
+@app.post(
+    "/v1/jobs",
+    status_code=202,
+    summary="Submit a transform job",
+    responses=_responses((202, JobResource, "Accepted: the job, Submitted"), 400, 403, 409),
+)
 def submit_job(
     request: Annotated[JobRequest, Body()],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
@@ -89,7 +125,11 @@ def submit_job(
     return Response(202, "application/json", job, headers={"Location": _location(job.JobId)})
 
 
-@app.get("/v1/jobs", summary="List the team's jobs, newest first")
+@app.get(
+    "/v1/jobs",
+    summary="List the team's jobs, newest first",
+    responses=_responses((200, JobPage, "A page of jobs"), 400),
+)
 def list_jobs(
     status: Annotated[JobStatus | None, Query(alias="Status")] = None,
     model_name: Annotated[str | None, Query(alias="ModelName", max_length=63)] = None,
@@ -103,23 +143,39 @@ def list_jobs(
     return job_queries.list_jobs(query, limit=max_results, token=next_token)
 
 
-@app.get("/v1/jobs/<jobId>", summary="Get a job")
+@app.get(
+    "/v1/jobs/<jobId>",
+    summary="Get a job",
+    responses=_responses((200, JobResource, "The job"), 404),
+)
 def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
     return JobResource.of(job_queries.team_job(_team(), job_id))
 
 
-@app.post("/v1/jobs/<jobId>/cancel", summary="Cancel a job (repeatable)")
+@app.post(
+    "/v1/jobs/<jobId>/cancel",
+    summary="Cancel a job (repeatable)",
+    responses=_responses((200, JobResource, "The job, Stopped or Stopping"), 404, 409),
+)
 def cancel_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
     job = cancel.cancel(job_queries.team_job(_team(), job_id))
     return JobResource.of(job)
 
 
-@app.get("/v1/jobs/<jobId>/events", summary="A job's history of status changes")
+@app.get(
+    "/v1/jobs/<jobId>/events",
+    summary="A job's history of status changes",
+    responses=_responses((200, JobEventList, "The job's history, oldest first"), 404),
+)
 def job_events(job_id: Annotated[str, Path(alias="jobId")]) -> JobEventList:
     return job_queries.history(_team(), job_id)
 
 
-@app.get("/v1/jobs/<jobId>/outputs", summary="A job's output objects, with presigned links")
+@app.get(
+    "/v1/jobs/<jobId>/outputs",
+    summary="A job's output objects, with presigned links",
+    responses=_responses((200, OutputList, "Output objects"), 400, 404),
+)
 def job_outputs(
     job_id: Annotated[str, Path(alias="jobId")],
     max_results: MaxResults = 100,
@@ -129,7 +185,7 @@ def job_outputs(
     return job_queries.outputs(_team(), job_id, limit=max_results, token=next_token)
 
 
-@app.get("/v1/health", summary="Liveness (no key needed)", security=[])
+@app.get("/v1/health", summary="Liveness (no key needed)")
 def health() -> dict[str, str]:
     return {"Status": "ok"}
 
@@ -171,6 +227,28 @@ def unexpected(error: Exception) -> Response[str]:
     logger.exception("Unhandled error")
     failure = InternalError("Something went wrong on our side; it has been logged. Retry later.")
     return http_problems.response(failure, app.current_event.path)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of this API, as docs/openapi.json holds it.
+
+    Powertools documents every validation failure as its own 422 body and drops an empty
+    security list; ours are problem+json and /v1/health is public, so both are set right here.
+    """
+    document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
+    problem = {"$ref": "#/components/schemas/ProblemDocument"}
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            if "422" in operation["responses"]:
+                operation["responses"]["422"] = {
+                    "description": "The request breaks a rule; errors name each field and the fix",
+                    "content": {http_problems.PROBLEM_JSON: {"schema": problem}},
+                }
+            if path == "/v1/health":
+                operation["security"] = []
+    for powertools_only in ("HTTPValidationError", "ValidationError"):
+        document["components"]["schemas"].pop(powertools_only, None)
+    return document
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

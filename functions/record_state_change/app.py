@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from transform_jobs.models.events import TransformJobStateChange
 from transform_jobs.state_changes import SageMakerReport, apply
 

@@ -90,7 +90,11 @@ def test_transform_job_name_is_optional(api: ApiCaller) -> None:
         ({"Environment": {f"V{i}": "x" for i in range(17)}}, "Environment", "at most 16"),
         ({"Environment": {"1BAD": "x"}}, "Environment", "variable name"),
         ({"Tags": [{"Key": "transform-jobs:team", "Value": "x"}]}, "Tags[0].Key", "reserved"),
-        ({"ModelClientConfig": {"InvocationsMaxRetries": 4}}, "ModelClientConfig.InvocationsMaxRetries", "3"),
+        (
+            {"ModelClientConfig": {"InvocationsMaxRetries": 4}},
+            "ModelClientConfig.InvocationsMaxRetries",
+            "3",
+        ),
         ({"Unknown": 1}, "Unknown", "not a known field"),
     ],
 )
@@ -115,8 +119,12 @@ def test_invalid_requests_are_422_problems_naming_the_field(
         (("TransformInput", "CompressionType"), "Zip", "TransformInput.CompressionType"),
         (("TransformResources", "InstanceType"), "ml.m5.huge", "TransformResources.InstanceType"),
         (("TransformResources", "InstanceCount"), 0, "TransformResources.InstanceCount"),
-        (("TransformOutput", "S3OutputPath"), "https://example.com/out", "TransformOutput.S3OutputPath"),
-        (("TransformOutput", "AssembleWith"), "None", "TransformInput.SplitType"),
+        (
+            ("TransformOutput", "S3OutputPath"),
+            "https://example.com/out",
+            "TransformOutput.S3OutputPath",
+        ),
+        (("TransformOutput", "AssembleWith"), "None", "TransformOutput.AssembleWith"),
         (("TransformOutput", "Accept"), "application/x-parquet", "TransformOutput.Accept"),
     ],
 )
@@ -139,7 +147,9 @@ def test_s3_uri_of_another_prefix_is_refused_on_slash_boundaries(api: ApiCaller)
 
 
 def test_a_model_the_team_may_not_use_is_refused(api: ApiCaller) -> None:
-    status, _, problem = api.call("POST", "/v1/jobs", body={**seed_request(), "ModelName": "other-model"})
+    status, _, problem = api.call(
+        "POST", "/v1/jobs", body={**seed_request(), "ModelName": "other-model"}
+    )
     assert status == 403
     assert problem["errors"][0]["field"] == "ModelName"
     assert "fraud-*" in problem["errors"][0]["reason"]
@@ -165,7 +175,9 @@ def test_a_body_that_is_not_json_is_a_400_problem(api: ApiCaller) -> None:
     assert problem["title"] == "Bad request"
 
 
-def test_same_idempotency_key_and_body_gives_the_same_job(api: ApiCaller, aws: dict[str, str]) -> None:
+def test_same_idempotency_key_and_body_gives_the_same_job(
+    api: ApiCaller, aws: dict[str, str]
+) -> None:
     first = api.call("POST", "/v1/jobs", body=seed_request(), headers={"Idempotency-Key": "abc"})
     again = api.call("POST", "/v1/jobs", body=seed_request(), headers={"idempotency-key": "abc"})
     assert first[0] == again[0] == 202
@@ -177,13 +189,19 @@ def test_same_idempotency_key_and_body_gives_the_same_job(api: ApiCaller, aws: d
 def test_same_idempotency_key_with_another_body_is_422(api: ApiCaller) -> None:
     api.call("POST", "/v1/jobs", body=seed_request(), headers={"Idempotency-Key": "abc"})
     other = {**seed_request(), "TransformJobName": "another"}
-    status, _, problem = api.call("POST", "/v1/jobs", body=other, headers={"Idempotency-Key": "abc"})
+    status, _, problem = api.call(
+        "POST", "/v1/jobs", body=other, headers={"Idempotency-Key": "abc"}
+    )
     assert status == 422
     assert problem["errors"][0]["field"] == "Idempotency-Key"
 
 
-def test_same_idempotency_key_still_in_flight_is_409(api: ApiCaller, monkeypatch: pytest.MonkeyPatch) -> None:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+def test_same_idempotency_key_still_in_flight_is_409(
+    api: ApiCaller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+    )
 
     from transform_jobs import submission
 
@@ -191,7 +209,9 @@ def test_same_idempotency_key_still_in_flight_is_409(api: ApiCaller, monkeypatch
         raise IdempotencyAlreadyInProgressError("in progress")
 
     monkeypatch.setattr(submission, "_idempotent_submit", lambda: in_flight)
-    status, _, problem = api.call("POST", "/v1/jobs", body=seed_request(), headers={"Idempotency-Key": "abc"})
+    status, _, problem = api.call(
+        "POST", "/v1/jobs", body=seed_request(), headers={"Idempotency-Key": "abc"}
+    )
     assert status == 409
     assert "still being processed" in problem["detail"]
 
@@ -199,7 +219,9 @@ def test_same_idempotency_key_still_in_flight_is_409(api: ApiCaller, monkeypatch
 def test_two_teams_using_the_same_key_get_two_jobs(api: ApiCaller) -> None:
     request_b = json.loads(json.dumps(seed_request()).replace("team-a/", "team-b/"))
     a = api.call("POST", "/v1/jobs", body=seed_request(), headers={"Idempotency-Key": "shared"})
-    b = api.call("POST", "/v1/jobs", body=request_b, headers={"Idempotency-Key": "shared"}, team="team-b")
+    b = api.call(
+        "POST", "/v1/jobs", body=request_b, headers={"Idempotency-Key": "shared"}, team="team-b"
+    )
     assert a[0] == b[0] == 202
     assert a[2]["JobId"] != b[2]["JobId"]
 
@@ -207,7 +229,7 @@ def test_two_teams_using_the_same_key_get_two_jobs(api: ApiCaller) -> None:
 def test_a_team_sees_only_its_own_jobs(api: ApiCaller) -> None:
     _, _, job = api.call("POST", "/v1/jobs", body=seed_request())
     for path in (f"/v1/jobs/{job['JobId']}", f"/v1/jobs/{job['JobId']}/events"):
-        status, headers, problem = api.call("GET", path, team="team-b")
+        status, headers, _ = api.call("GET", path, team="team-b")
         assert status == 404
         assert headers["Content-Type"] == "application/problem+json"
     status, _, _ = api.call("POST", f"/v1/jobs/{job['JobId']}/cancel", team="team-b")
@@ -249,11 +271,15 @@ def test_list_pages_newest_first_and_follows_next_token(api: ApiCaller) -> None:
 def test_filters_apply_before_paging(api: ApiCaller) -> None:
     fraud = submit_many(api, 2, ModelName="fraud-v1")
     submit_many(api, 6)  # newer jobs of another model sit in front of the fraud jobs
-    status, _, page = api.call("GET", "/v1/jobs", query={"ModelName": "fraud-v1", "MaxResults": "1"})
+    status, _, page = api.call(
+        "GET", "/v1/jobs", query={"ModelName": "fraud-v1", "MaxResults": "1"}
+    )
     assert status == 200
     assert [job["JobId"] for job in page["Jobs"]] == [fraud[1]]
     _, _, last = api.call(
-        "GET", "/v1/jobs", query={"ModelName": "fraud-v1", "MaxResults": "1", "NextToken": page["NextToken"]}
+        "GET",
+        "/v1/jobs",
+        query={"ModelName": "fraud-v1", "MaxResults": "1", "NextToken": page["NextToken"]},
     )
     assert [job["JobId"] for job in last["Jobs"]] == [fraud[0]]
     assert last["NextToken"] is None
@@ -282,7 +308,9 @@ def test_status_and_time_filters(api: ApiCaller) -> None:
         ({"NextToken": "bm90LWEtdG9rZW4"}, "NextToken"),
     ],
 )
-def test_bad_query_parameters_are_400_problems(api: ApiCaller, query: dict[str, str], field: str) -> None:
+def test_bad_query_parameters_are_400_problems(
+    api: ApiCaller, query: dict[str, str], field: str
+) -> None:
     status, _, problem = api.call("GET", "/v1/jobs", query=query)
     assert status == 400
     assert field in {error["field"] for error in problem["errors"]}
@@ -315,7 +343,9 @@ def put_status(job_id: str, status: JobStatus) -> None:
     repository.update_job(job_id, decide)
 
 
-def test_cancel_after_launch_moves_to_stopping_and_calls_stop(api: ApiCaller, sagemaker: SageMakerStub) -> None:
+def test_cancel_after_launch_moves_to_stopping_and_calls_stop(
+    api: ApiCaller, sagemaker: SageMakerStub
+) -> None:
     [job_id] = submit_many(api, 1)
     put_status(job_id, JobStatus.IN_PROGRESS)
     sagemaker.stops(f"tj-dev-{job_id}")
@@ -343,7 +373,9 @@ def test_outputs_lists_out_objects_with_presigned_links(api: ApiCaller) -> None:
     assert status == 200
     assert [item["Key"] for item in outputs["Outputs"]] == ["a.csv.out"]
     assert "X-Amz-Signature" in outputs["Outputs"][0]["Url"]
-    _, _, rest = api.call("GET", f"/v1/jobs/{job_id}/outputs", query={"NextToken": outputs["NextToken"]})
+    _, _, rest = api.call(
+        "GET", f"/v1/jobs/{job_id}/outputs", query={"NextToken": outputs["NextToken"]}
+    )
     assert [item["Key"] for item in rest["Outputs"]] == ["sub/b.csv.out"]
     assert rest["NextToken"] is None
 
@@ -359,6 +391,6 @@ def test_health_needs_no_team(aws: dict[str, str]) -> None:
 
 
 def test_an_unknown_route_is_a_404_problem(api: ApiCaller) -> None:
-    status, headers, problem = api.call("GET", "/v2/things")
+    status, headers, _ = api.call("GET", "/v2/things")
     assert status == 404
     assert headers["Content-Type"] == "application/problem+json"

@@ -71,7 +71,9 @@ def test_a_valid_job_is_launched_under_the_service_name_with_its_tags(
     ]
 
 
-def test_a_missing_model_fails_the_job_before_any_money_is_spent(team: str, sagemaker: SageMakerStub) -> None:
+def test_a_missing_model_fails_the_job_before_any_money_is_spent(
+    team: str, sagemaker: SageMakerStub
+) -> None:
     put("team-a/in/a.csv", CSV_ROWS)
     job = make_job()
     sagemaker.model_missing("churn-xgb")
@@ -129,7 +131,10 @@ def test_an_object_over_the_payload_limit_fails_when_split_type_is_none(
 
 
 def manifest_input(uri: str) -> dict[str, Any]:
-    return {**make_job_input(), "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": uri}}}
+    return {
+        **make_job_input(),
+        "DataSource": {"S3DataSource": {"S3DataType": "ManifestFile", "S3Uri": uri}},
+    }
 
 
 def test_a_manifest_outside_the_team_prefixes_fails(team: str, sagemaker: SageMakerStub) -> None:
@@ -180,7 +185,9 @@ def test_a_team_at_its_limit_waits_in_queued(team: str, sagemaker: SageMakerStub
     assert repository.running_count("team-a") == 2
 
 
-def test_the_service_limit_queues_jobs_of_every_team(aws: dict[str, str], sagemaker: SageMakerStub) -> None:
+def test_the_service_limit_queues_jobs_of_every_team(
+    aws: dict[str, str], sagemaker: SageMakerStub
+) -> None:
     put("team-a/in/a.csv", CSV_ROWS)
     register_team("team-a", max_running_jobs=10)
     jobs = [make_job() for _ in range(4)]  # SERVICE_MAX_RUNNING_JOBS is 3 in tests
@@ -209,14 +216,18 @@ def test_sagemaker_capacity_refusals_queue_the_job_and_free_the_slot(
     assert repository.running_count() == 0
 
 
-def test_a_queued_job_launches_without_repeating_preflight(team: str, sagemaker: SageMakerStub) -> None:
+def test_a_queued_job_launches_without_repeating_preflight(
+    team: str, sagemaker: SageMakerStub
+) -> None:
     job = make_job(JobStatus.QUEUED)
     sagemaker.creates(job)  # no DescribeModel, no listing
     launch(job.JobId)
     assert status_of(job.JobId) is JobStatus.IN_PROGRESS
 
 
-def test_a_retried_launch_accepts_the_job_it_already_started(team: str, sagemaker: SageMakerStub) -> None:
+def test_a_retried_launch_accepts_the_job_it_already_started(
+    team: str, sagemaker: SageMakerStub
+) -> None:
     job = make_job(JobStatus.QUEUED)
     sagemaker.create_fails("ResourceInUse", "Job name must be unique")
     sagemaker.describes(job.SageMakerJobName, "InProgress")
@@ -235,7 +246,9 @@ def test_a_name_taken_by_a_job_that_is_not_ours_fails(team: str, sagemaker: Sage
     assert repository.running_count("team-a") == 0
 
 
-def test_sagemaker_validation_errors_fail_the_job_with_its_message(team: str, sagemaker: SageMakerStub) -> None:
+def test_sagemaker_validation_errors_fail_the_job_with_its_message(
+    team: str, sagemaker: SageMakerStub
+) -> None:
     job = make_job(JobStatus.QUEUED)
     sagemaker.create_fails("ValidationException", "KMS key not found")
     launch(job.JobId)
@@ -285,7 +298,9 @@ def test_an_unexpected_error_fails_the_invocation_so_sqs_retries_the_message(
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
     job = make_job(JobStatus.QUEUED)
-    sagemaker.stubber.add_client_error("create_transform_job", "InternalFailure", http_status_code=500)
+    sagemaker.stubber.add_client_error(
+        "create_transform_job", "InternalFailure", http_status_code=500
+    )
     with pytest.raises(BatchProcessingError):
         launch(job.JobId)
     retried = repository.get_job(job.JobId)

@@ -20,7 +20,9 @@ from transform_jobs.models.job import Job
 def event_for(job: Job, name: str, *, event_id: str | None = None) -> dict[str, Any]:
     event = copy.deepcopy(load_event(name))
     event["detail"]["TransformJobName"] = job.SageMakerJobName
-    event["detail"]["TransformJobArn"] = f"arn:aws:sagemaker:us-east-1:123456789012:transform-job/{job.SageMakerJobName}"
+    event["detail"]["TransformJobArn"] = (
+        f"arn:aws:sagemaker:us-east-1:123456789012:transform-job/{job.SageMakerJobName}"
+    )
     if event_id:
         event["id"] = event_id
     return event
@@ -72,7 +74,9 @@ def test_in_progress_event_with_epoch_strings_sets_the_start_time(aws: dict[str,
     reply = record(event_for(queued, "eventbridge_transform_in_progress.json"))
     assert reply["status"] == "InProgress"
     started = repository.get_job(queued.JobId)
-    assert started is not None and started.StartedAt == datetime(2026, 11, 25, 12, 29, 13, tzinfo=UTC)
+    assert started is not None and started.StartedAt == datetime(
+        2026, 11, 25, 12, 29, 13, tzinfo=UTC
+    )
 
 
 def test_duplicate_completed_event_is_a_no_op(job: Job) -> None:

@@ -135,7 +135,9 @@ def test_reconcile_fails_a_job_sagemaker_does_not_know(
     assert status_of(job.JobId) is JobStatus.FAILED
 
 
-def test_reconcile_leaves_jobs_with_recent_news_alone(aws: dict[str, str], sagemaker: SageMakerStub) -> None:
+def test_reconcile_leaves_jobs_with_recent_news_alone(
+    aws: dict[str, str], sagemaker: SageMakerStub
+) -> None:
     register_team("team-a")
     make_job(JobStatus.IN_PROGRESS)
     assert reconcile() == {"relaunched": 0, "described": 0, "changed": 0}

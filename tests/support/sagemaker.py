@@ -42,7 +42,8 @@ class SageMakerStub:
         self.stubber.add_client_error(
             "describe_model",
             service_error_code="ValidationException",
-            service_message=f'Could not find model "arn:aws:sagemaker:us-east-1:{ACCOUNT}:model/{name}".',
+            service_message=f'Could not find model "arn:aws:sagemaker:us-east-1:{ACCOUNT}:'
+            f'model/{name}".',
             http_status_code=400,
             expected_params={"ModelName": name},
         )
@@ -60,7 +61,10 @@ class SageMakerStub:
 
     def create_fails(self, code: str, message: str) -> None:
         self.stubber.add_client_error(
-            "create_transform_job", service_error_code=code, service_message=message, http_status_code=400
+            "create_transform_job",
+            service_error_code=code,
+            service_message=message,
+            http_status_code=400,
         )
 
     def describes(self, name: str, status: str, **extra: Any) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+
+# Plain decimal numbers only: float() would also take "nan", "inf" and "infinity".
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def _numeric(cell: str) -> bool:
-    try:
-        float(cell.strip())
-    except ValueError:
-        return False
-    return True
+    return bool(_NUMBER.fullmatch(cell.strip()))
 
 
 def looks_like_header(sample: str) -> bool:

@@ -7,7 +7,7 @@ import secrets
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base32, lower-case
-JOB_ID_PATTERN = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
+JOB_ID_PATTERN = re.compile(r"[0-9a-hjkmnp-tv-z]{26}")
 
 
 def new_job_id() -> str:
@@ -16,4 +16,4 @@ def new_job_id() -> str:
 
 
 def is_job_id(text: str) -> bool:
-    return bool(JOB_ID_PATTERN.match(text))
+    return bool(JOB_ID_PATTERN.fullmatch(text))

@@ -49,7 +49,7 @@ class JsonPathError(ValueError):
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _QUOTED = re.compile(r"'([^']*)'")
-_INDEX_PART = re.compile(r"^\s*(-?\d+)?\s*(:)?\s*(-?\d+)?\s*$")
+_INDEX_PART = re.compile(r"\s*(-?[0-9]+)?\s*(:)?\s*(-?[0-9]+)?\s*")
 
 
 def parse(expression: str) -> tuple[Segment, ...]:
@@ -99,7 +99,7 @@ def _parse_bracket(inner: str, pos: int) -> Segment:
         return Names(tuple(names))
     parts: list[int | Slice] = []
     for part in inner.split(","):
-        match = _INDEX_PART.match(part)
+        match = _INDEX_PART.fullmatch(part)
         if not match or (part.strip() in ("", ":") and not match.group(2)):
             raise JsonPathError(f"has a bad index {part.strip()!r} at position {pos}")
         start, colon, stop = match.groups()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_S3_URI = re.compile(r"^s3://([^/]+)/?(.*)$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+# fullmatch, not `$`: `$` also matches before a final newline, which would be dropped.
+_S3_URI = re.compile(r"s3://([^/]+)/?(.*)", re.DOTALL)
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]")
 
 
 @dataclass(frozen=True, order=True)
@@ -23,13 +24,16 @@ class S3Location:
     @classmethod
     def parse(cls, uri: str) -> S3Location:
         """Parse `s3://bucket/key`; raise ValueError with a message a person can act on."""
-        match = _S3_URI.match(uri)
+        match = _S3_URI.fullmatch(uri)
         if not match:
             raise ValueError(f"{uri!r} is not an S3 URI; write it as s3://bucket/prefix")
         bucket, key = match.groups()
-        if not _BUCKET.match(bucket):
-            raise ValueError(f"{bucket!r} is not a valid S3 bucket name")
-        if "\\" in key or any(part == ".." for part in key.split("/")):
+        if not _BUCKET.fullmatch(bucket):
+            raise ValueError(
+                f"{bucket!r} is not a valid S3 bucket name (3 to 63 lower-case letters, digits, "
+                "dots and hyphens, starting and ending with a letter or digit)"
+            )
+        if any(char in key for char in "\\\r\n") or ".." in key.split("/"):
             raise ValueError(f"{uri!r} contains '..' or a backslash; give a plain S3 key prefix")
         return cls(bucket, key)
 

@@ -23,11 +23,14 @@ from transform_jobs.s3_location import S3Location
 MAX_PAYLOAD_MB = 100
 MAX_CONCURRENCY_TIMES_PAYLOAD_MB = 100
 SERVICE_TAG_PREFIX = "transform-jobs:"
+# SageMaker allows 50 tags; the service adds two of its own (job id and team).
+SERVICE_TAG_COUNT = 2
+MAX_TEAM_TAGS = 50 - SERVICE_TAG_COUNT
 DATA_PROCESSING_CONTENT_TYPES = frozenset({"text/csv", "application/json", "application/jsonlines"})
 
 _JOB_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 _MODEL_NAME = r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$"
-_ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _KMS_KEY = r"^[a-zA-Z0-9:/_-]*$"
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
@@ -313,7 +316,7 @@ class JobRequest(_Strict):
     DataCaptureConfig: _DataCaptureConfig | None = None
     TransformResources: _TransformResources
     DataProcessing: _DataProcessing | None = None
-    Tags: list[Tag] | None = Field(default=None, max_length=50)
+    Tags: list[Tag] | None = None
     ExperimentConfig: _ExperimentConfig | None = None
 
     @field_validator("MaxPayloadInMB")
@@ -325,6 +328,21 @@ class JobRequest(_Strict):
                 "is {value} MB; SageMaker allows at most 100 MB per request. Lower "
                 "MaxPayloadInMB to 100 or less (6 is the default)",
                 value=value,
+            )
+        return value
+
+    @field_validator("Tags")
+    @classmethod
+    def _tag_count(cls, value: list[Tag] | None) -> list[Tag] | None:
+        if value is not None and len(value) > MAX_TEAM_TAGS:
+            raise problem(
+                "too_many_tags",
+                "has {count} tags; at most {limit} fit (SageMaker allows 50 and the service adds "
+                "{own} of its own). Drop {extra} tag(s)",
+                count=len(value),
+                limit=MAX_TEAM_TAGS,
+                own=SERVICE_TAG_COUNT,
+                extra=len(value) - MAX_TEAM_TAGS,
             )
         return value
 
@@ -341,7 +359,7 @@ class JobRequest(_Strict):
                 count=len(value),
             )
         for key in value:
-            if len(key) > 1024 or not _ENV_KEY.match(key):
+            if len(key) > 1024 or not _ENV_KEY.fullmatch(key):
                 raise problem(
                     "environment_key",
                     "variable name {key!r} is invalid; names start with a letter or _ and hold "
@@ -397,7 +415,9 @@ class JobRequest(_Strict):
                 "TransformOutput.AssembleWith 'Line' (they are {split!r} and {assemble!r})",
                 split=self.TransformInput.SplitType.value,
                 assemble=self.TransformOutput.AssembleWith.value,
-                field="TransformInput.SplitType",
+                field="TransformInput.SplitType"
+                if self.TransformInput.SplitType != SplitType.LINE
+                else "TransformOutput.AssembleWith",
             )
 
     def to_sagemaker(self, *, job_name: str, tags: list[dict[str, str]]) -> dict[str, Any]:

@@ -1,0 +1,29 @@
+"""Print the API's OpenAPI document, generated from jobs_api's routes and models.
+
+`make openapi` writes it to docs/openapi.json; tests/unit/test_openapi.py fails when the
+committed document is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def openapi_document() -> str:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TransformJobs")
+    for path in (ROOT / "layers/core", ROOT / "functions"):
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    from jobs_api.app import openapi_document as document
+
+    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(openapi_document())

@@ -1,0 +1,66 @@
+"""The REQUEST authorizer driven with events/authorizer_request.json."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tests.conftest import load_event
+from tests.support.lambda_context import FakeContext
+from tests.support.teams import register_team
+from transform_jobs import api_keys, repository
+
+
+def authorize(authorization: str | None) -> dict[str, Any]:
+    from authorizer import app
+
+    event = copy.deepcopy(load_event("authorizer_request.json"))
+    event["headers"] = {"Authorization": authorization} if authorization else {}
+    reply: dict[str, Any] = app.handler(event, FakeContext())
+    return reply
+
+
+def test_a_valid_key_allows_the_whole_api_and_names_the_team(aws: dict[str, str]) -> None:
+    key = register_team("team-a")
+    policy = authorize(f"Bearer {key}")
+    assert policy["principalId"] == "team-a"
+    assert policy["context"] == {"teamId": "team-a"}
+    [statement] = policy["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    # Cached decisions are reused for every route, so the policy must cover every route.
+    assert statement["Resource"] == [
+        "arn:aws:execute-api:us-east-1:123456789012:abc123defg/dev/*/*"
+    ]
+
+
+def test_the_scheme_is_case_insensitive(aws: dict[str, str]) -> None:
+    key = register_team("team-a")
+    assert authorize(f"bearer {key}")["principalId"] == "team-a"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Bearer", "Basic dXNlcjpwYXNz", "Bearer tjk_not-a-real-key", "tjk_no-scheme"],
+)
+def test_missing_or_unknown_keys_are_unauthorized(aws: dict[str, str], header: str | None) -> None:
+    register_team("team-a")
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(header)
+
+
+def test_a_revoked_key_is_unauthorized(aws: dict[str, str]) -> None:
+    key = register_team("team-a")
+    assert repository.delete_api_key(team_id="team-a", key_id=api_keys.key_id(key))
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        authorize(f"Bearer {key}")
+
+
+def test_keys_are_stored_only_as_hashes(aws: dict[str, str]) -> None:
+    import boto3
+
+    key = register_team("team-a")
+    items = boto3.client("dynamodb").scan(TableName=aws["table"])["Items"]
+    assert key not in repr(items)
+    assert api_keys.key_hash(key) in repr(items)
