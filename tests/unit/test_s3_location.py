@@ -78,7 +78,7 @@ def test_dot_dot_segment_or_backslash_is_refused(key: str) -> None:
     ],
 )
 def test_uri_ending_in_a_newline_is_refused_not_truncated(uri: str) -> None:
-    with pytest.raises(ValueError, match="s3://|not a valid S3 bucket name"):
+    with pytest.raises(ValueError, match=r"s3://|not a valid S3 bucket name"):
         S3Location.parse(uri)
 
 
