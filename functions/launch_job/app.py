@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -15,9 +16,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from transform_jobs.job_status import JobStatus
 from transform_jobs.launch import launch
 
 logger = Logger()
+metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
@@ -25,9 +28,19 @@ def launch_record(record: SQSRecord) -> None:
     job_id = json.loads(record.body)["JobId"]
     status = launch(job_id)
     logger.info("Launch step done", job_id=job_id, status=status)
+    if status in _OUTCOME_METRICS:
+        metrics.add_metric(name=_OUTCOME_METRICS[status], unit=MetricUnit.Count, value=1)
+
+
+_OUTCOME_METRICS = {
+    JobStatus.IN_PROGRESS: "JobsLaunched",
+    JobStatus.QUEUED: "JobsQueued",
+    JobStatus.FAILED: "JobsFailedAtLaunch",
+}
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(
         event=event, record_handler=launch_record, processor=processor, context=context

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,9 +13,11 @@ from transform_jobs.models.events import TransformJobStateChange
 from transform_jobs.state_changes import SageMakerReport, apply
 
 logger = Logger()
+metrics = Metrics()
 
 
 @logger.inject_lambda_context
+@metrics.log_metrics
 @event_parser(model=TransformJobStateChange)
 def handler(event: TransformJobStateChange, context: LambdaContext) -> dict[str, Any]:
     detail = event.detail
@@ -35,5 +38,10 @@ def handler(event: TransformJobStateChange, context: LambdaContext) -> dict[str,
         job_name=detail.TransformJobName,
         sagemaker_status=detail.TransformJobStatus,
         applied=changed is not None,
+    )
+    metrics.add_metric(
+        name="StateChangesApplied" if changed else "StateChangesIgnored",
+        unit=MetricUnit.Count,
+        value=1,
     )
     return {"applied": changed is not None, "status": changed.Status if changed else None}

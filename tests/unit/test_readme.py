@@ -1,0 +1,53 @@
+"""What the README tells a person to run or send must work as written."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from transform_jobs.models.request import JobRequest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_curl_example_is_a_valid_job_request() -> None:
+    request = JobRequest.model_validate(curl_body())
+    assert request.ModelName == "churn-xgb"
+
+
+def curl_body() -> dict[str, object]:
+    body = re.search(r"-d '(\{.*?\})'", README, re.DOTALL)
+    assert body is not None
+    found: dict[str, object] = json.loads(body.group(1))
+    return found
+
+
+def test_the_problem_example_is_what_the_service_says() -> None:
+    example = re.search(r'```json\n(\{"type": "about:blank".*?)\n```', README, re.DOTALL)
+    assert example is not None
+    reason = json.loads(example.group(1))["errors"][0]["reason"]
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        JobRequest.model_validate(
+            {**curl_body(), "MaxConcurrentTransforms": 20, "MaxPayloadInMB": 6}
+        )
+
+
+def test_the_admin_console_script_runs() -> None:
+    script = Path(sys.executable).with_name("transform-jobs-admin")
+    reply = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)  # noqa: S603
+    assert reply.returncode == 0, reply.stderr
+    for command in ("create-team", "create-key", "revoke-key"):
+        assert command in reply.stdout
+        assert f" {command} " in README
+
+
+def test_every_make_target_in_the_readme_exists() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    for target in set(re.findall(r"`make ([a-z]+)", README)):
+        assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
