@@ -394,3 +394,16 @@ def test_an_unknown_route_is_a_404_problem(api: ApiCaller) -> None:
     status, headers, _ = api.call("GET", "/v2/things")
     assert status == 404
     assert headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_submission_stands_when_the_launch_queue_is_unreachable(
+    api: ApiCaller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LAUNCH_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/gone")
+    from transform_jobs.settings import get_settings
+
+    get_settings.cache_clear()
+    status, _, job = api.call("POST", "/v1/jobs", body=seed_request())
+    assert status == 202
+    stored = repository.get_job(job["JobId"])
+    assert stored is not None and stored.Status is JobStatus.SUBMITTED  # the reconciler's to send

@@ -7,6 +7,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from transform_jobs.settings import get_settings
 
@@ -19,9 +20,16 @@ def _client() -> SQSClient:
     return boto3.client("sqs")
 
 
+class LaunchNotQueued(Exception):
+    """SQS did not take the message (after botocore's own retries)."""
+
+
 def send_launch(job_id: str, *, delay_seconds: int = 0) -> None:
-    _client().send_message(
-        QueueUrl=get_settings().launch_queue_url,
-        MessageBody=json.dumps({"JobId": job_id}),
-        DelaySeconds=delay_seconds,
-    )
+    try:
+        _client().send_message(
+            QueueUrl=get_settings().launch_queue_url,
+            MessageBody=json.dumps({"JobId": job_id}),
+            DelaySeconds=delay_seconds,
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise LaunchNotQueued(f"launch of job {job_id} not queued: {error}") from error

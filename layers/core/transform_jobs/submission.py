@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -25,6 +26,8 @@ from transform_jobs.models.job import Job, JobResource
 from transform_jobs.models.request import JobRequest
 from transform_jobs.problems import Forbidden
 from transform_jobs.settings import get_settings
+
+logger = Logger(child=True)
 
 
 class Submission(BaseModel):
@@ -61,7 +64,12 @@ def _submit(team_id: str, request: JobRequest) -> JobResource:
         Request=request,
     )
     repository.create_job(job)
-    queue_gateway.send_launch(job_id)
+    try:
+        queue_gateway.send_launch(job_id)
+    except queue_gateway.LaunchNotQueued:
+        # The job is stored, so the submission stands: answering 500 would invite a retry and
+        # a second job. reconcile_jobs hands jobs left in Submitted to the launcher.
+        logger.exception("Launch message not sent; the reconciler will send it", job_id=job_id)
     return JobResource.of(job)
 
 
