@@ -17,6 +17,7 @@ from tests.support.template import table_definition
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 BUCKET = "transform-jobs-data"
+ARTIFACTS_BUCKET = "transform-jobs-artifacts"
 TABLE = "transform-jobs-test"
 IDEMPOTENCY_TABLE = "transform-jobs-test-idempotency"
 
@@ -32,6 +33,7 @@ os.environ.update(
     TABLE_NAME=TABLE,
     IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE,
     SERVICE_MAX_RUNNING_JOBS="3",
+    ARTIFACTS_BUCKET=ARTIFACTS_BUCKET,
 )
 
 
@@ -74,6 +76,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         dynamodb.create_table(**table_definition("IdempotencyTable", IDEMPOTENCY_TABLE))
         queue_url = boto3.client("sqs").create_queue(QueueName="launch")["QueueUrl"]
         boto3.client("s3").create_bucket(Bucket=BUCKET)
+        boto3.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
         monkeypatch.setenv("LAUNCH_QUEUE_URL", queue_url)
         _reset_process_caches()
         yield {"queue_url": queue_url, "bucket": BUCKET, "table": TABLE}

@@ -13,7 +13,10 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -38,6 +41,7 @@ from transform_jobs.problems import (
     InvalidRequest,
     NotFound,
     Problem,
+    UnsupportedMediaType,
 )
 from transform_jobs.repository import JobFilter
 
@@ -96,7 +100,7 @@ def _only_query(*allowed: str) -> None:
         raise BadRequest(
             f"Unknown query parameter {', '.join(unknown)}.",
             [
-                FieldError(name, f"is not a parameter here; use {', '.join(allowed)}")
+                FieldError(name, f"is not a parameter here; use {', '.join(allowed) or 'none'}")
                 for name in unknown
             ],
         )
@@ -149,6 +153,7 @@ def list_jobs(
     responses=_responses((200, JobResource, "The job"), 404),
 )
 def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
+    _only_query()
     return JobResource.of(job_queries.team_job(_team(), job_id))
 
 
@@ -158,6 +163,7 @@ def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
     responses=_responses((200, JobResource, "The job, Stopped or Stopping"), 404, 409),
 )
 def cancel_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
+    _only_query()
     job = cancel.cancel(job_queries.team_job(_team(), job_id))
     return JobResource.of(job)
 
@@ -168,6 +174,7 @@ def cancel_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
     responses=_responses((200, JobEventList, "The job's history, oldest first"), 404),
 )
 def job_events(job_id: Annotated[str, Path(alias="jobId")]) -> JobEventList:
+    _only_query()
     return job_queries.history(_team(), job_id)
 
 
@@ -195,8 +202,15 @@ def problem(error: Problem) -> Response[str]:
     return http_problems.response(error, app.current_event.path)
 
 
-@app.exception_handler(RequestValidationError)
-def invalid_request(error: RequestValidationError) -> Response[str]:
+@app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
+def invalid_request(error: RequestValidationError | RequestUnsupportedContentType) -> Response[str]:
+    content_type = app.current_event.headers.get("content-type") or "application/json"
+    if app.current_event.body and not content_type.lower().startswith("application/json"):
+        unsupported = UnsupportedMediaType(
+            f"The body is {content_type}; this API takes JSON.",
+            [FieldError("Content-Type", "send application/json with a JSON body")],
+        )
+        return http_problems.response(unsupported, app.current_event.path)
     return http_problems.response(
         http_problems.from_validation(error.errors()), app.current_event.path
     )

@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs.job_status import JobStatus
-from transform_jobs.launch import launch
+from transform_jobs.launch import give_up, launch
+from transform_jobs.settings import get_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -26,7 +27,13 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def launch_record(record: SQSRecord) -> None:
     job_id = json.loads(record.body)["JobId"]
-    status = launch(job_id)
+    try:
+        status = launch(job_id)
+    except Exception as error:
+        if int(record.attributes.approximate_receive_count) < get_settings().launch_max_receives:
+            raise  # SQS delivers it again after the visibility timeout
+        logger.exception("Last launch attempt failed; failing the job", job_id=job_id)
+        status = give_up(job_id, error)
     logger.info("Launch step done", job_id=job_id, status=status)
     if status in _OUTCOME_METRICS:
         metrics.add_metric(name=_OUTCOME_METRICS[status], unit=MetricUnit.Count, value=1)

@@ -407,3 +407,77 @@ def test_a_submission_stands_when_the_launch_queue_is_unreachable(
     assert status == 202
     stored = repository.get_job(job["JobId"])
     assert stored is not None and stored.Status is JobStatus.SUBMITTED  # the reconciler's to send
+
+
+def test_a_body_that_is_not_json_by_content_type_is_415(api: ApiCaller) -> None:
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        status, _, problem = api.call(
+            "POST", "/v1/jobs", raw_body="ModelName=x", headers={"Content-Type": content_type}
+        )
+        assert status == 415
+        assert problem["errors"][0]["field"] == "Content-Type"
+
+
+def test_an_empty_body_is_a_400(api: ApiCaller) -> None:
+    status, _, problem = api.call("POST", "/v1/jobs", raw_body="")
+    assert status == 400
+    assert problem["detail"] == "The body is empty."
+
+
+def test_header_and_body_errors_are_reported_together(api: ApiCaller) -> None:
+    status, _, problem = api.call(
+        "POST",
+        "/v1/jobs",
+        body={**seed_request(), "MaxPayloadInMB": 500},
+        headers={"Idempotency-Key": "k" * 300},
+    )
+    assert status == 400
+    assert {"MaxPayloadInMB", "Idempotency-Key"} <= {error["field"] for error in problem["errors"]}
+
+
+def test_created_after_later_than_created_before_is_a_400(api: ApiCaller) -> None:
+    query = {"CreatedAfter": "2026-11-25T12:00:00Z", "CreatedBefore": "2026-11-24T12:00:00Z"}
+    status, _, problem = api.call("GET", "/v1/jobs", query=query)
+    assert status == 400
+    assert problem["errors"][0]["field"] == "CreatedAfter"
+
+
+def test_a_page_token_is_refused_with_other_filters(api: ApiCaller) -> None:
+    submit_many(api, 3)
+    token = api.call("GET", "/v1/jobs", query={"MaxResults": "1"})[2]["NextToken"]
+    status, _, problem = api.call(
+        "GET", "/v1/jobs", query={"NextToken": token, "Status": "Submitted"}
+    )
+    assert status == 400
+    assert problem["errors"][0]["field"] == "NextToken"
+
+
+@pytest.mark.parametrize("suffix", ["", "/events", "/cancel"])
+def test_unknown_query_parameters_are_refused_on_every_route(api: ApiCaller, suffix: str) -> None:
+    [job_id] = submit_many(api, 1)
+    method = "POST" if suffix == "/cancel" else "GET"
+    status, _, problem = api.call(method, f"/v1/jobs/{job_id}{suffix}", query={"force": "true"})
+    assert status == 400
+    assert problem["errors"][0]["field"] == "force"
+    assert repository.get_job(job_id).Status is JobStatus.SUBMITTED  # type: ignore[union-attr]
+
+
+def test_outputs_written_before_the_job_started_are_not_its_own(api: ApiCaller) -> None:
+    import time
+
+    from transform_jobs import clock
+
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="team-a/out/old.csv.out", Body=b"from an earlier job")
+    time.sleep(1.1)  # S3 keeps LastModified to the second
+    [job_id] = submit_many(api, 1)
+
+    def started(job: Any) -> repository.JobUpdate:
+        job.Status, job.StartedAt = JobStatus.IN_PROGRESS, clock.now()
+        return repository.JobUpdate(job=job)
+
+    repository.update_job(job_id, started)
+    time.sleep(1.1)
+    s3.put_object(Bucket=BUCKET, Key="team-a/out/new.csv.out", Body=b"1\n")
+    _, _, outputs = api.call("GET", f"/v1/jobs/{job_id}/outputs")
+    assert [item["Key"] for item in outputs["Outputs"]] == ["new.csv.out"]

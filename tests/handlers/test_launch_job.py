@@ -10,12 +10,13 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import BUCKET, load_event
+from tests.conftest import ARTIFACTS_BUCKET, BUCKET, load_event
 from tests.support.jobs import make_job, status_of
 from tests.support.lambda_context import FakeContext
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import register_team
 from transform_jobs import repository
+from transform_jobs.job_events import move
 from transform_jobs.job_status import JobStatus
 
 CSV_ROWS = b"1,0.5,3\n2,0.7,4\n"
@@ -157,17 +158,50 @@ def test_a_manifest_entry_with_dot_dot_fails(team: str, sagemaker: SageMakerStub
     assert "not a plain relative path" in reason_of(job.JobId)
 
 
-def test_a_valid_manifest_counts_its_entries(team: str, sagemaker: SageMakerStub) -> None:
+def test_a_valid_manifest_is_pinned_where_the_team_cannot_rewrite_it(
+    team: str, sagemaker: SageMakerStub
+) -> None:
     manifest = [{"prefix": f"s3://{BUCKET}/team-a/in/"}, "a.csv", "b.csv", "c.csv"]
     put("team-a/in/manifest.json", json.dumps(manifest).encode())
     put("team-a/in/a.csv", CSV_ROWS)
     job = make_job(TransformInput=manifest_input(f"s3://{BUCKET}/team-a/in/manifest.json"))
+    pinned = f"s3://{ARTIFACTS_BUCKET}/manifests/{job.JobId}.json"
     sagemaker.model_exists("churn-xgb")
-    sagemaker.creates(job)
+    sagemaker.creates(job, input_uri=pinned)
     launch(job.JobId)
     launched = repository.get_job(job.JobId)
     assert launched is not None and launched.Status is JobStatus.IN_PROGRESS
     assert launched.Progress.InputObjects == 3
+    assert launched.PinnedManifestUri == pinned
+    copy_ = boto3.client("s3").get_object(
+        Bucket=ARTIFACTS_BUCKET, Key=f"manifests/{job.JobId}.json"
+    )
+    assert json.loads(copy_["Body"].read()) == manifest
+
+
+def test_a_queued_manifest_job_launches_from_the_pinned_copy_even_if_the_team_rewrote_it(
+    aws: dict[str, str], sagemaker: SageMakerStub
+) -> None:
+    register_team("team-a", max_running_jobs=1)
+    put("team-a/in/a.csv", CSV_ROWS)
+    blocker = repository.take_capacity(
+        make_job(JobStatus.VALIDATING), team_limit=1, service_limit=5
+    )
+    manifest = [{"prefix": f"s3://{BUCKET}/team-a/in/"}, "a.csv"]
+    put("team-a/in/manifest.json", json.dumps(manifest).encode())
+    job = make_job(TransformInput=manifest_input(f"s3://{BUCKET}/team-a/in/manifest.json"))
+    sagemaker.model_exists("churn-xgb")
+    launch(job.JobId)
+    assert status_of(job.JobId) is JobStatus.QUEUED
+    # The team now points its manifest at another team's data...
+    put("team-a/in/manifest.json", json.dumps([{"prefix": f"s3://{BUCKET}/team-b/"}, "x"]).encode())
+    repository.update_job(
+        blocker.JobId, lambda current: move(current, JobStatus.COMPLETED, source="t")
+    )
+    # ...but SageMaker is given the copy that was checked.
+    sagemaker.creates(job, input_uri=f"s3://{ARTIFACTS_BUCKET}/manifests/{job.JobId}.json")
+    launch(job.JobId)
+    assert status_of(job.JobId) is JobStatus.IN_PROGRESS
 
 
 def test_a_team_at_its_limit_waits_in_queued(team: str, sagemaker: SageMakerStub) -> None:
@@ -273,10 +307,87 @@ def test_a_cancel_while_launching_stops_what_was_started(
 
     monkeypatch.setattr(sagemaker_gateway, "create_transform_job", create_then_cancel)
     sagemaker.creates(job)
+    # The cancel sees a launch holding a slot, finds the SageMaker job and stops it...
+    sagemaker.describes(job.SageMakerJobName, "InProgress")
+    sagemaker.stops(job.SageMakerJobName)
+    # ...and the launcher, finding the job cancelled, stops it too (a no-op the second time).
     sagemaker.stops(job.SageMakerJobName)
     launch(job.JobId)
-    assert status_of(job.JobId) is JobStatus.STOPPED
+    stopping = repository.get_job(job.JobId)
+    assert stopping is not None and stopping.Status is JobStatus.STOPPING
+    assert stopping.CancelRequested
+
+
+def test_a_cancel_before_sagemaker_has_the_job_stops_it_at_once(
+    team: str, sagemaker: SageMakerStub
+) -> None:
+    from transform_jobs import cancel
+    from transform_jobs import launch as launching
+
+    job = make_job(JobStatus.QUEUED)
+    held = repository.take_capacity(job, team_limit=5, service_limit=5)  # a launch in flight
+    sagemaker.describe_missing(job.SageMakerJobName)
+    assert cancel.cancel(held).Status is JobStatus.STOPPED
     assert repository.running_count("team-a") == 0
+    # The launch in flight then creates the SageMaker job, finds the job cancelled, stops it.
+    sagemaker.creates(job)
+    sagemaker.stops(job.SageMakerJobName)
+    assert launching._create(held) is JobStatus.STOPPED
+
+
+def test_sagemakers_own_in_progress_event_during_a_launch_does_not_stop_the_job(
+    team: str, sagemaker: SageMakerStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transform_jobs import sagemaker_gateway, state_changes
+    from transform_jobs.job_status import SageMakerStatus
+
+    job = make_job(JobStatus.QUEUED)
+    real_create = sagemaker_gateway.create_transform_job
+
+    def create_then_event(request: dict[str, Any]) -> str:
+        arn = real_create(request)
+        state_changes.apply(
+            state_changes.SageMakerReport(
+                job_name=job.SageMakerJobName,
+                status=SageMakerStatus.IN_PROGRESS,
+                source="sagemaker",
+            )
+        )
+        return arn
+
+    monkeypatch.setattr(sagemaker_gateway, "create_transform_job", create_then_event)
+    sagemaker.creates(job)  # and no StopTransformJob: the stub fails on any other call
+    launch(job.JobId)
+    assert status_of(job.JobId) is JobStatus.IN_PROGRESS
+
+
+def test_the_last_attempt_fails_the_job_and_frees_its_slot_instead_of_a_dlq(
+    team: str, sagemaker: SageMakerStub
+) -> None:
+    job = make_job(JobStatus.QUEUED)
+    sagemaker.stubber.add_client_error(
+        "create_transform_job", "InternalFailure", http_status_code=500
+    )
+    event = copy.deepcopy(load_event("sqs_launch_job.json"))
+    event["Records"][0]["body"] = json.dumps({"JobId": job.JobId})
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
+    from launch_job import app
+
+    assert app.handler(event, FakeContext()) == {"batchItemFailures": []}
+    assert status_of(job.JobId) is JobStatus.FAILED
+    assert "after 5 attempts" in reason_of(job.JobId)
+    assert repository.running_count("team-a") == 0
+
+
+def test_gzip_declared_on_plain_csv_fails_the_job_with_the_fix(
+    team: str, sagemaker: SageMakerStub
+) -> None:
+    put("team-a/in/a.csv", CSV_ROWS)
+    job = make_job(TransformInput={**make_job_input(), "CompressionType": "Gzip"})
+    sagemaker.model_exists("churn-xgb")
+    launch(job.JobId)
+    assert status_of(job.JobId) is JobStatus.FAILED
+    assert "is not gzip data" in reason_of(job.JobId)
 
 
 @pytest.mark.parametrize("status", [JobStatus.IN_PROGRESS, JobStatus.COMPLETED, JobStatus.STOPPED])

@@ -48,13 +48,16 @@ class SageMakerStub:
             expected_params={"ModelName": name},
         )
 
-    def creates(self, job: Job) -> None:
-        """CreateTransformJob with exactly the job's request, its name and the service's tags."""
+    def creates(self, job: Job, *, input_uri: str | None = None) -> None:
+        """CreateTransformJob with exactly the job's request, its name and the service's tags
+        (and, for a manifest, the pinned copy's URI as input)."""
         tags = [
             {"Key": "transform-jobs:job-id", "Value": job.JobId},
             {"Key": "transform-jobs:team", "Value": job.TeamId},
         ]
         expected = job.Request.to_sagemaker(job_name=job.SageMakerJobName, tags=tags)
+        if input_uri:
+            expected["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = input_uri
         self.stubber.add_response(
             "create_transform_job", {"TransformJobArn": job_arn(job.SageMakerJobName)}, expected
         )

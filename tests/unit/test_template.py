@@ -41,6 +41,7 @@ MODEL_ARN = f"{ARN_PREFIX}:model/*"
 TRANSFORM_JOB_ACTIONS = {
     "sagemaker:CreateTransformJob",
     "sagemaker:AddTags",
+    "sagemaker:ListTags",
     "sagemaker:DescribeTransformJob",
     "sagemaker:StopTransformJob",
 }
@@ -262,7 +263,15 @@ def test_function_sizes(
                 "PRESIGNED_URL_SECONDS": "3600",
             },
         ),
-        ("LaunchJobFunction", {"SERVICE_MAX_RUNNING_JOBS": {"Ref": "ServiceMaxRunningJobs"}}),
+        (
+            "LaunchJobFunction",
+            {
+                "SERVICE_MAX_RUNNING_JOBS": {"Ref": "ServiceMaxRunningJobs"},
+                "ARTIFACTS_BUCKET": {"Ref": "ArtifactsBucket"},
+                # the same mapping as the queue's maxReceiveCount
+                "LAUNCH_MAX_RECEIVES": {"Fn::FindInMap": ["Launch", "Attempts", "Max"]},
+            },
+        ),
         (
             "DispatchJobsFunction",
             {
@@ -325,9 +334,11 @@ def test_sagemaker_access_is_scoped_to_this_stages_jobs_and_models(
         ("LaunchJobFunction", "sagemaker:DescribeModel"),
         ("LaunchJobFunction", "sagemaker:CreateTransformJob"),
         ("LaunchJobFunction", "sagemaker:AddTags"),
+        ("LaunchJobFunction", "sagemaker:ListTags"),
         ("LaunchJobFunction", "sagemaker:DescribeTransformJob"),
         ("LaunchJobFunction", "sagemaker:StopTransformJob"),
         ("ReconcileJobsFunction", "sagemaker:DescribeTransformJob"),
+        ("ReconcileJobsFunction", "sagemaker:StopTransformJob"),
     }
 
 
@@ -338,7 +349,7 @@ def test_s3_access_is_exactly_the_data_buckets(resources: dict[str, Any]) -> Non
     for name, fn in functions(resources).items():
         for statement in inline_statements(fn):
             actions = {a for a in as_list(statement["Action"]) if a.startswith("s3:")}
-            if not actions:
+            if not actions or statement.get("Sid") == "PinManifests":
                 continue
             assert len(actions) == 1, f"{name}: one S3 action per statement, got {actions}"
             (action,) = actions
@@ -369,11 +380,17 @@ def test_no_statement_allows_everything(resources: dict[str, Any]) -> None:
             for action in as_list(statement["Action"]):
                 assert not action.endswith("*"), (name, action)
             for arn in as_list(resolve(statement["Resource"])):
-                assert arn.startswith(("arn:aws:", "<GetAtt ")), (name, arn)
+                assert arn.startswith(
+                    ("arn:aws:", "<GetAtt ", "<JobsTable.Arn>", "<ArtifactsBucket.Arn>")
+                ), (
+                    name,
+                    arn,
+                )
                 if "*" in arn:
                     # wildcards only for this stage's jobs, models and objects in a named bucket
                     assert re.fullmatch(
-                        r"arn:aws:(sagemaker:[^*]+:(transform-job/tj-qa1-\*|model/\*)|s3:::[a-z0-9.-]+/\*)",
+                        r"arn:aws:(sagemaker:[^*]+:(transform-job/tj-qa1-\*|model/\*)|s3:::[a-z0-9.-]+/\*)"
+                        r"|<JobsTable\.Arn>/index/\*|<ArtifactsBucket\.Arn>/manifests/\*",
                         arn,
                     ), (name, arn)
 
@@ -395,11 +412,11 @@ def test_authorizer_can_only_read_the_jobs_table(resources: dict[str, Any]) -> N
 @pytest.mark.parametrize(
     ("name", "templates"),
     [
-        ("JobsApiFunction", ["DynamoDBCrudPolicy", "DynamoDBCrudPolicy", "SQSSendMessagePolicy"]),
-        ("LaunchJobFunction", ["DynamoDBCrudPolicy"]),
-        ("RecordStateChangeFunction", ["DynamoDBCrudPolicy"]),
-        ("DispatchJobsFunction", ["DynamoDBReadPolicy", "SQSSendMessagePolicy"]),
-        ("ReconcileJobsFunction", ["DynamoDBCrudPolicy", "SQSSendMessagePolicy"]),
+        ("JobsApiFunction", ["SQSSendMessagePolicy"]),
+        ("LaunchJobFunction", []),
+        ("RecordStateChangeFunction", []),
+        ("DispatchJobsFunction", ["SQSSendMessagePolicy"]),
+        ("ReconcileJobsFunction", ["SQSSendMessagePolicy"]),
     ],
 )
 def test_policy_templates(resources: dict[str, Any], name: str, templates: list[str]) -> None:
@@ -417,7 +434,48 @@ def test_policy_templates(resources: dict[str, Any], name: str, templates: list[
 
 
 def test_record_state_change_has_only_table_access(resources: dict[str, Any]) -> None:
-    assert list(inline_statements(resources["RecordStateChangeFunction"])) == []
+    [statement] = inline_statements(resources["RecordStateChangeFunction"])
+    assert sorted(statement["Action"]) == [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+    assert statement["Resource"] == [{"Fn::GetAtt": ["JobsTable", "Arn"]}]
+
+
+# Each function's DynamoDB actions, exactly: no Scan, no BatchWrite, no DeleteItem on jobs.
+DYNAMODB_ACTIONS = {
+    "AuthorizerFunction": {"JobsTable": {"GetItem"}},
+    "JobsApiFunction": {
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"},
+        "IdempotencyTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+    },
+    "LaunchJobFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"}},
+    "RecordStateChangeFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem"}},
+    "DispatchJobsFunction": {"JobsTable": {"GetItem", "Query"}},
+    "ReconcileJobsFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(DYNAMODB_ACTIONS))
+def test_dynamodb_actions_are_exactly_what_each_function_uses(
+    resources: dict[str, Any], name: str
+) -> None:
+    granted: dict[str, set[str]] = {}
+    for statement in inline_statements(resources[name]):
+        actions = {
+            a.removeprefix("dynamodb:")
+            for a in as_list(statement["Action"])
+            if a.startswith("dynamodb:")
+        }
+        if not actions:
+            continue
+        for resource in as_list(statement["Resource"]):
+            text = json.dumps(resource)
+            table = "IdempotencyTable" if "IdempotencyTable" in text else "JobsTable"
+            granted.setdefault(table, set()).update(actions)
+    assert granted == DYNAMODB_ACTIONS[name]
+    assert "Scan" not in json.dumps(resources[name]["Properties"].get("Policies", []))
 
 
 # ---------------------------------------------------------------- data
@@ -485,7 +543,7 @@ def test_launch_queue(resources: dict[str, Any]) -> None:
     assert props["VisibilityTimeout"] >= 6 * launch_timeout
     assert props["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": ["LaunchDeadLetterQueue", "Arn"]},
-        "maxReceiveCount": 5,
+        "maxReceiveCount": {"Fn::FindInMap": ["Launch", "Attempts", "Max"]},
     }
     event = resources["LaunchJobFunction"]["Properties"]["Events"]["Launch"]
     assert event["Type"] == "SQS"

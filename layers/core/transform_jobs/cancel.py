@@ -16,11 +16,26 @@ from transform_jobs.problems import Conflict
 
 def cancel(job: Job) -> Job:
     """Cancel the team's job (already looked up and scoped); returns the job as it now is."""
+    launched_before = job.Status.is_launched
     updated = repository.update_job(job.JobId, _decide)
     current = updated or repository.get_job(job.JobId) or job
-    if current.Status is JobStatus.STOPPING:
-        sagemaker_gateway.stop_transform_job(current.SageMakerJobName)
+    if current.Status is not JobStatus.STOPPING:
+        return current
+    if (
+        not launched_before
+        and sagemaker_gateway.describe_transform_job(current.SageMakerJobName) is None
+    ):
+        # A launch held a slot but SageMaker has no job: nothing to stop. Should the launcher
+        # still create it, it finds the job cancelled and stops what it started.
+        return repository.update_job(current.JobId, _stopped_before_start) or current
+    sagemaker_gateway.stop_transform_job(current.SageMakerJobName)
     return current
+
+
+def _stopped_before_start(job: Job) -> repository.JobUpdate | None:
+    if job.Status is not JobStatus.STOPPING:
+        return None
+    return move(job, JobStatus.STOPPED, source="api", reason="Cancelled by the team before launch.")
 
 
 def _decide(job: Job) -> repository.JobUpdate | None:
@@ -31,6 +46,7 @@ def _decide(job: Job) -> repository.JobUpdate | None:
     if job.Status in (JobStatus.STOPPED, JobStatus.STOPPING):
         return None  # cancelling again changes nothing
     job.CancelRequested = True
-    if job.Status.is_launched:
+    if job.Status.is_launched or job.HoldsCapacity:
+        # Launched, or a launch may have reached SageMaker: stop through SageMaker.
         return move(job, JobStatus.STOPPING, source="api", reason="Cancel requested by the team.")
     return move(job, JobStatus.STOPPED, source="api", reason="Cancelled by the team before launch.")

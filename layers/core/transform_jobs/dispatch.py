@@ -6,9 +6,11 @@ when the slot was just taken simply stays Queued.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aws_lambda_powertools import Logger
 
-from transform_jobs import queue_gateway, repository
+from transform_jobs import clock, queue_gateway, repository
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.team import Team
 from transform_jobs.settings import get_settings
@@ -22,10 +24,13 @@ def dispatch() -> int:
     handed = 0
     teams: dict[str, Team | None] = {}
     team_free: dict[str, int] = {}
+    stale = clock.now() - timedelta(seconds=get_settings().reconcile_after_seconds)
     for job in repository.active_jobs(JobStatus.QUEUED):
         if job.HoldsCapacity:
-            # Its launch failed after taking a slot (and its message may be in the DLQ).
-            queue_gateway.send_launch(job.JobId)
+            # A launch took a slot and then went quiet: hand it over again, but only once it has
+            # been quiet for a while (it may still be running).
+            if job.UpdatedAt < stale:
+                queue_gateway.send_launch(job.JobId)
             continue
         if handed >= free:
             break

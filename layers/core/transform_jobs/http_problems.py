@@ -45,6 +45,8 @@ _PATTERN_HINTS = {
     r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$": "use letters, digits and hyphens, starting and "
     "ending with a letter or digit",
     r"^[a-zA-Z0-9:/_-]*$": "use a KMS key id, alias or ARN (letters, digits and : / _ -)",
+    r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$": "use letters, digits and hyphens, starting and ending "
+    "with a letter or digit (at most 120 characters)",
 }
 
 
@@ -60,6 +62,8 @@ def field_name(location: Sequence[Any], context: dict[str, Any] | None) -> str:
     """`('body', 'Tags', 0, 'Key')` → `Tags[0].Key`; the root of the body is `body`."""
     if context and context.get("field"):
         return str(context["field"])
+    if location and location[0] == "header" and len(location) > 1:
+        return "-".join(part.capitalize() for part in str(location[1]).split("-"))
     name = ""
     for part in location[1:]:
         if isinstance(part, int):
@@ -102,10 +106,19 @@ def from_validation(errors: Sequence[dict[str, Any]]) -> Problem:
             "The body is not valid JSON.",
             [FieldError("body", "send a JSON object with Content-Type: application/json")],
         )
+    if any(
+        error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)
+        for error in errors
+    ):
+        return BadRequest(
+            "The body is empty.",
+            [FieldError("body", "send the request as a JSON object")],
+        )
     sources = {error.get("loc", ("body",))[0] for error in errors}
     if "path" in sources:
         return NotFound("No such resource for this team.")
     if sources <= {"body"}:
         return InvalidRequest("The job request is not valid.", field_errors(errors))
-    query_errors = [error for error in errors if error.get("loc", ("",))[0] != "body"]
-    return BadRequest("The query or headers are not valid.", field_errors(query_errors))
+    # A bad query parameter or header makes the request malformed (400); any body errors are
+    # listed too, so one round trip shows everything to fix.
+    return BadRequest("The query, headers or body are not valid.", field_errors(errors))

@@ -31,6 +31,11 @@ def team_job(team_id: str, job_id: str) -> Job:
 
 
 def list_jobs(query: repository.JobFilter, *, limit: int, token: str | None) -> JobPage:
+    if query.created_after and query.created_before and query.created_after > query.created_before:
+        raise BadRequest(
+            "CreatedAfter is later than CreatedBefore.",
+            [FieldError("CreatedAfter", "must be earlier than CreatedBefore; swap them")],
+        )
     try:
         jobs, next_token = repository.list_jobs(query, limit=limit, token=token)
     except repository.InvalidPageToken:
@@ -62,7 +67,7 @@ def outputs(team_id: str, job_id: str, *, limit: int, token: str | None) -> Outp
     last_key: str | None = None
     for entry in s3_gateway.list_objects(folder, start_after=token):
         last_key = entry.key
-        if not entry.key.endswith(".out"):
+        if not is_output_of(job, entry):
             continue
         location = S3Location(entry.bucket, entry.key)
         found.append(
@@ -77,11 +82,18 @@ def outputs(team_id: str, job_id: str, *, limit: int, token: str | None) -> Outp
         )
         if len(found) == limit:
             break
-    more = len(found) == limit and last_key is not None and _has_more(folder, last_key)
+    more = len(found) == limit and last_key is not None and _has_more(job, folder, last_key)
     return OutputList(Outputs=found, NextToken=last_key if more else None)
 
 
-def _has_more(folder: S3Location, after: str) -> bool:
-    return any(
-        entry.key.endswith(".out") for entry in s3_gateway.list_objects(folder, start_after=after)
-    )
+def is_output_of(job: Job, entry: s3_gateway.S3Object) -> bool:
+    """A `.out` object written since the job started (older ones belong to earlier jobs that
+    used the same S3OutputPath)."""
+    if not entry.key.endswith(".out"):
+        return False
+    return not (job.StartedAt and entry.last_modified and entry.last_modified < job.StartedAt)
+
+
+def _has_more(job: Job, folder: S3Location, after: str) -> bool:
+    listing = s3_gateway.list_objects(folder, start_after=after)
+    return any(is_output_of(job, entry) for entry in listing)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from transform_jobs import clock, preflight, repository, sagemaker_gateway
+from transform_jobs import clock, preflight, repository, s3_gateway, sagemaker_gateway
 from transform_jobs.job_events import move
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job
 from transform_jobs.models.request import SERVICE_TAG_PREFIX
+from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
 
 logger = Logger(child=True)
@@ -43,7 +44,8 @@ def launch(job_id: str) -> JobStatus | None:
             result = preflight.run(team, job.Request)
         except preflight.PreflightFailed as failure:
             return _fail(job_id, str(failure))
-        job = _record_input_count(job_id, result.input_objects) or job
+        pinned = _pin_manifest(job_id, result.verified_manifest)
+        job = _record_preflight(job_id, result.input_objects, pinned) or job
     try:
         job = repository.take_capacity(
             job,
@@ -60,6 +62,8 @@ def launch(job_id: str) -> JobStatus | None:
 def _create(job: Job) -> JobStatus:
     tags = [{"Key": JOB_ID_TAG, "Value": job.JobId}, {"Key": TEAM_TAG, "Value": job.TeamId}]
     request = job.Request.to_sagemaker(job_name=job.SageMakerJobName, tags=tags)
+    if job.PinnedManifestUri:
+        request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = job.PinnedManifestUri
     try:
         arn = sagemaker_gateway.create_transform_job(request)
     except sagemaker_gateway.JobNameTaken:
@@ -75,13 +79,15 @@ def _create(job: Job) -> JobStatus:
     except sagemaker_gateway.Rejected as refusal:
         return _fail(job.JobId, f"SageMaker refused the job: {refusal}")
     started = repository.update_job(job.JobId, lambda current: _started(current, arn))
-    if started is None:
-        # Cancelled (or otherwise ended) while we were launching: stop what we started.
-        logger.info("Job ended while launching; stopping its SageMaker job", job_id=job.JobId)
+    if started is not None:
+        return started.Status
+    # Someone else moved the job while we launched: SageMaker's own InProgress event or another
+    # launcher (leave the job running), or a cancel or failure (stop what we started).
+    current = repository.get_job(job.JobId)
+    if current is None or current.CancelRequested or current.Status.is_terminal:
+        logger.info("Job was cancelled or ended while launching; stopping it", job_id=job.JobId)
         sagemaker_gateway.stop_transform_job(job.SageMakerJobName)
-        current = repository.get_job(job.JobId)
-        return current.Status if current else JobStatus.STOPPED
-    return started.Status
+    return current.Status if current else JobStatus.STOPPED
 
 
 def _started(job: Job, arn: str) -> repository.JobUpdate | None:
@@ -94,12 +100,26 @@ def _started(job: Job, arn: str) -> repository.JobUpdate | None:
     return update
 
 
-def _record_input_count(job_id: str, count: int) -> Job | None:
+def _pin_manifest(job_id: str, manifest: bytes | None) -> str | None:
+    """Copy a verified manifest where teams cannot write, so SageMaker reads what was checked.
+
+    SageMaker reads the manifest at launch, which for a Queued job can be hours after preflight:
+    read from the team's own prefix, it could by then point into another team's data.
+    """
+    if manifest is None:
+        return None
+    location = S3Location(get_settings().artifacts_bucket, f"manifests/{job_id}.json")
+    s3_gateway.put_bytes(location, manifest, content_type="application/json")
+    return location.uri
+
+
+def _record_preflight(job_id: str, count: int, pinned_manifest: str | None) -> Job | None:
     def decide(job: Job) -> repository.JobUpdate | None:
         if job.Status is not JobStatus.VALIDATING:
             return None
         job.Progress.InputObjects = count
         job.Progress.OutputObjects = 0
+        job.PinnedManifestUri = pinned_manifest
         return repository.JobUpdate(job=job)
 
     return repository.update_job(job_id, decide)
@@ -125,6 +145,16 @@ def _queue(job_id: str, reason: str, *, release: bool = False) -> JobStatus:
 
     job = repository.update_job(job_id, decide) or repository.get_job(job_id)
     return job.Status if job else JobStatus.QUEUED
+
+
+def give_up(job_id: str, error: Exception) -> JobStatus:
+    """The last allowed attempt failed unexpectedly: end the job rather than lose it in a DLQ."""
+    return _fail(
+        job_id,
+        f"The service could not launch the job after {get_settings().launch_max_receives} "
+        f"attempts (last error: {error}). Submit it again; if it keeps failing, contact the "
+        "service's operators.",
+    )
 
 
 def _fail(job_id: str, reason: str) -> JobStatus:

@@ -28,12 +28,15 @@ class PreflightFailed(Exception):
 @dataclass(frozen=True)
 class PreflightResult:
     input_objects: int
+    # The manifest exactly as checked, to be pinned where the team cannot change it.
+    verified_manifest: bytes | None = None
 
 
 @dataclass(frozen=True)
 class _Input:
     objects: list[s3_gateway.S3Object]
     count: int
+    manifest: bytes | None = None
 
 
 def run(team: Team, request: JobRequest) -> PreflightResult:
@@ -46,7 +49,7 @@ def run(team: Team, request: JobRequest) -> PreflightResult:
         )
     _check_payload_fits(request, found.objects)
     _check_csv_header(request, found.objects[0])
-    return PreflightResult(input_objects=found.count)
+    return PreflightResult(input_objects=found.count, verified_manifest=found.manifest)
 
 
 def _check_model(name: str) -> None:
@@ -64,14 +67,13 @@ def _list_input(team: Team, request: JobRequest) -> _Input:
         if source.S3DataType is S3DataType.MANIFEST_FILE:
             return _manifest_objects(team, request, location)
         objects: list[s3_gateway.S3Object] = []
-        count = 0
         for entry in s3_gateway.list_objects(location):
             if entry.key.endswith("/") and entry.size == 0:
                 continue  # a console "folder" marker, which SageMaker skips too
-            count += 1
-            if len(objects) < MAX_COUNTED_OBJECTS:
-                objects.append(entry)
-        return _Input(objects, count)
+            objects.append(entry)
+            if len(objects) == MAX_COUNTED_OBJECTS:
+                break  # enough to launch; listing millions would outlast the function
+        return _Input(objects, len(objects))
     except s3_gateway.ObjectMissing as error:
         raise PreflightFailed(
             f"{error}. Check the bucket and prefix, and that the service may read it."
@@ -109,7 +111,8 @@ def _manifest_objects(team: Team, request: JobRequest, manifest: S3Location) -> 
             )
     # Sizes are unknown without a HEAD per entry; the payload check skips them (size -1).
     objects = [s3_gateway.S3Object(prefix.bucket, prefix.key + path, -1) for path in paths]
-    return _Input(objects, len(objects))
+    verified = json.dumps([{"prefix": prefix.uri}, *paths]).encode()
+    return _Input(objects, len(objects), verified)
 
 
 def _check_payload_fits(request: JobRequest, objects: list[s3_gateway.S3Object]) -> None:
@@ -139,9 +142,18 @@ def _check_csv_header(request: JobRequest, first: s3_gateway.S3Object) -> None:
     try:
         sample = s3_gateway.read_bytes(location, limit=SNIFF_BYTES)
     except s3_gateway.ObjectMissing as error:
-        raise PreflightFailed(f"{error}. Check that the input object exists.") from None
+        raise PreflightFailed(
+            f"{error}. Check that the object exists and that the service may read it "
+            "(and decrypt it, if it is encrypted with a KMS key)."
+        ) from None
     if request.TransformInput.CompressionType is CompressionType.GZIP:
-        sample = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(sample, SNIFF_BYTES)
+        try:
+            sample = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(sample, SNIFF_BYTES)
+        except zlib.error:
+            raise PreflightFailed(
+                f"{location.uri} is not gzip data, but CompressionType is Gzip. Set "
+                "CompressionType to None, or compress the input with gzip."
+            ) from None
     text = sample.decode("utf-8-sig", errors="replace")
     lines = text.splitlines()
     if len(lines) > 2:

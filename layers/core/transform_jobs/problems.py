@@ -57,6 +57,11 @@ class Forbidden(Problem):
     title = "Not allowed for this team"
 
 
+class UnsupportedMediaType(Problem):
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+    title = "Unsupported media type"
+
+
 class NotFound(Problem):
     status = HTTPStatus.NOT_FOUND
     title = "Not found"

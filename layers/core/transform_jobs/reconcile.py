@@ -14,6 +14,7 @@ from datetime import timedelta
 from aws_lambda_powertools import Logger
 
 from transform_jobs import clock, queue_gateway, repository, s3_gateway, sagemaker_gateway
+from transform_jobs.job_queries import is_output_of
 from transform_jobs.job_status import JobStatus, SageMakerStatus
 from transform_jobs.models.job import Job
 from transform_jobs.s3_location import S3Location
@@ -84,7 +85,7 @@ def _refresh_progress(job: Job) -> None:
     """Count the job's outputs so far, and note the check so the job rests until the next cutoff."""
     output = S3Location.parse(job.Request.TransformOutput.S3OutputPath)
     folder = S3Location(output.bucket, output.reach(folder=True))
-    done = sum(1 for entry in s3_gateway.list_objects(folder) if entry.key.endswith(".out"))
+    done = sum(1 for entry in s3_gateway.list_objects(folder) if is_output_of(job, entry))
 
     def decide(current: Job) -> repository.JobUpdate | None:
         if current.Status is not job.Status:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import secrets
 from collections.abc import Callable, Iterator
@@ -213,11 +214,20 @@ def update_job(job_id: str, decide: Callable[[Job], JobUpdate | None]) -> Job | 
         try:
             _client().transact_write_items(TransactItems=items)
         except ClientError as error:
-            if _cancelled_by_condition(error, position=0):
+            if _cancelled_by_condition(error, position=0) or _transaction_conflict(error):
                 continue
             raise
         return update.job
     raise ConflictError(f"job {job_id} kept changing; try again")
+
+
+def _transaction_conflict(error: ClientError) -> bool:
+    """Another transaction touched one of our items at the same time (the shared capacity
+    counters make this likely under load); the whole transaction can simply be tried again."""
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons", [])
+    return any(reason.get("Code") == "TransactionConflict" for reason in reasons)
 
 
 def _cancelled_by_condition(error: ClientError, *, position: int) -> bool:
@@ -261,7 +271,7 @@ def list_jobs(query: JobFilter, *, limit: int, token: str | None) -> tuple[list[
     """
     kwargs = _list_query(query)
     if token:
-        kwargs["ExclusiveStartKey"] = _decode_token(token, query.team_id)
+        kwargs["ExclusiveStartKey"] = _decode_token(token, query)
     matches: list[dict[str, Any]] = []
     while len(matches) <= limit:
         kwargs["Limit"] = max(limit * 2, 25)
@@ -271,7 +281,7 @@ def list_jobs(query: JobFilter, *, limit: int, token: str | None) -> tuple[list[
             break
         kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
     page = matches[:limit]
-    next_token = _encode_token(page[-1]) if len(matches) > limit else None
+    next_token = _encode_token(page[-1], query) if len(matches) > limit else None
     return [_job_from_item(item)[0] for item in page], next_token
 
 
@@ -306,25 +316,42 @@ def _list_query(query: JobFilter) -> dict[str, Any]:
     return kwargs
 
 
-def _encode_token(item: dict[str, Any]) -> str:
-    key = {name: item[name]["S"] for name in ("PK", "SK", "TeamId", "CreatedKey")}
-    return (
-        base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode())
-        .decode()
-        .rstrip("=")
+_TOKEN_KEYS = ("PK", "SK", "TeamId", "CreatedKey")
+
+
+def _fingerprint(query: JobFilter) -> str:
+    """Ties a page token to its listing: a token reused with other filters is refused."""
+    parts = (
+        query.team_id,
+        query.status,
+        query.model_name,
+        query.created_after,
+        query.created_before,
     )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 
 
-def _decode_token(token: str, team_id: str) -> dict[str, Any]:
+def _encode_token(item: dict[str, Any], query: JobFilter) -> str:
+    state = {name: item[name]["S"] for name in _TOKEN_KEYS} | {"F": _fingerprint(query)}
+    text = json.dumps(state, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+
+
+def _decode_token(token: str, query: JobFilter) -> dict[str, Any]:
     try:
-        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(key, dict) or set(key) != {"PK", "SK", "TeamId", "CreatedKey"}:
-            raise InvalidPageToken
+        state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, binascii.Error):
         raise InvalidPageToken from None
-    if key["TeamId"] != team_id:
+    if (
+        not isinstance(state, dict)
+        or set(state) != {*_TOKEN_KEYS, "F"}
+        or not all(isinstance(value, str) and value for value in state.values())
+        or state["F"] != _fingerprint(query)
+        or state["TeamId"] != query.team_id
+        or not state["PK"].startswith("JOB#")
+    ):
         raise InvalidPageToken
-    return _to_item(key)
+    return _to_item({name: state[name] for name in _TOKEN_KEYS})
 
 
 def active_jobs(status: JobStatus, *, since_before: datetime | None = None) -> Iterator[Job]:
@@ -383,6 +410,19 @@ def take_capacity(job: Job, *, team_limit: int, service_limit: int) -> Job:
 
     Raises CapacityFull when a limit is reached, ConflictError when the job changed meanwhile.
     """
+    for _ in range(_MAX_OPTIMISTIC_RETRIES):
+        try:
+            return _take_capacity_once(job, team_limit=team_limit, service_limit=service_limit)
+        except _Contended:
+            continue
+    raise ConflictError(f"job {job.JobId}: capacity counters kept changing; try again")
+
+
+class _Contended(Exception):
+    """A concurrent transaction on the same items; retry."""
+
+
+def _take_capacity_once(job: Job, *, team_limit: int, service_limit: int) -> Job:
     found = _read_job(job.JobId)
     if found is None:
         raise ConflictError(f"job {job.JobId} is gone")
@@ -404,8 +444,8 @@ def take_capacity(job: Job, *, team_limit: int, service_limit: int) -> Job:
     try:
         _client().transact_write_items(TransactItems=items)
     except ClientError as error:
-        if _cancelled_by_condition(error, position=0):
-            raise ConflictError(f"job {job.JobId} changed while taking capacity") from None
+        if _cancelled_by_condition(error, position=0) or _transaction_conflict(error):
+            raise _Contended from None
         if _cancelled_by_condition(error, position=1):
             raise CapacityFull(
                 f"the team's limit of {team_limit} running jobs is reached"

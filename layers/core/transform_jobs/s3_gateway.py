@@ -83,6 +83,12 @@ def read_bytes(location: S3Location, *, limit: int) -> bytes:
     return body
 
 
+def put_bytes(location: S3Location, body: bytes, *, content_type: str) -> None:
+    _client().put_object(
+        Bucket=location.bucket, Key=location.key, Body=body, ContentType=content_type
+    )
+
+
 def presign_get(location: S3Location, *, expires_in: int) -> str:
     return _client().generate_presigned_url(
         "get_object", Params={"Bucket": location.bucket, "Key": location.key}, ExpiresIn=expires_in

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.client import SageMakerClient
@@ -52,6 +52,8 @@ def create_transform_job(request: dict[str, Any]) -> str:
     """Start the job; returns its ARN."""
     try:
         return _client().create_transform_job(**request)["TransformJobArn"]
+    except ParamValidationError as error:
+        raise Rejected(str(error)) from None
     except ClientError as error:
         code = error.response["Error"]["Code"]
         message = error.response["Error"].get("Message", code)

@@ -15,6 +15,11 @@ class Settings(BaseModel):
     table_name: str = "transform-jobs"
     idempotency_table_name: str = "transform-jobs-idempotency"
     launch_queue_url: str = ""
+    # Verified manifests are pinned under manifests/ here (a bucket teams cannot write).
+    artifacts_bucket: str = ""
+    # After this many receives of a launch message, the job fails instead of retrying (the
+    # launch queue's maxReceiveCount: the message would go to the dead-letter queue next).
+    launch_max_receives: int = Field(default=5, ge=1)
     service_max_running_jobs: int = Field(default=20, ge=1)
     reconcile_after_seconds: int = Field(default=900, ge=0)
     presigned_url_seconds: int = Field(default=3600, ge=1, le=604800)

@@ -33,6 +33,7 @@ class Job(BaseModel):
     SageMakerJobArn: str | None = None
     Progress: JobProgress = Field(default_factory=JobProgress)
     Request: JobRequest
+    PinnedManifestUri: str | None = None
     CancelRequested: bool = False
     HoldsCapacity: bool = False
     SeenEventIds: list[str] = Field(default_factory=list)

@@ -107,9 +107,6 @@ def _check_s3_uri(value: str) -> str:
 class S3DataSource(_Strict):
     S3DataType: _S3DataType
     S3Uri: S3Uri
-    AttributeNames: list[Annotated[str, Field(min_length=1, max_length=256)]] | None = Field(
-        default=None, max_length=16
-    )
 
     _uri = field_validator("S3Uri")(_check_s3_uri)
 
@@ -150,6 +147,9 @@ class TransformResources(_Strict):
     InstanceType: str = Field(examples=["ml.m5.xlarge"])
     InstanceCount: int = Field(ge=1)
     VolumeKmsKeyId: str | None = Field(default=None, max_length=2048, pattern=_KMS_KEY)
+    TransformAmiVersion: str | None = Field(
+        default=None, min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
+    )
 
     @field_validator("InstanceType")
     @classmethod
@@ -222,11 +222,16 @@ class DataCaptureConfig(_Strict):
 _DataCaptureConfig = DataCaptureConfig
 
 
+_EXPERIMENT_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$"
+
+
 class ExperimentConfig(_Strict):
-    ExperimentName: str | None = Field(default=None, min_length=1, max_length=120)
-    TrialName: str | None = Field(default=None, min_length=1, max_length=120)
-    TrialComponentDisplayName: str | None = Field(default=None, min_length=1, max_length=120)
-    RunName: str | None = Field(default=None, min_length=1, max_length=120)
+    ExperimentName: str | None = Field(default=None, max_length=120, pattern=_EXPERIMENT_NAME)
+    TrialName: str | None = Field(default=None, max_length=120, pattern=_EXPERIMENT_NAME)
+    TrialComponentDisplayName: str | None = Field(
+        default=None, max_length=120, pattern=_EXPERIMENT_NAME
+    )
+    RunName: str | None = Field(default=None, max_length=120, pattern=_EXPERIMENT_NAME)
 
 
 _ExperimentConfig = ExperimentConfig
