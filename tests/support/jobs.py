@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from tests.conftest import BUCKET, load_event
-from transform_jobs import clock, repository
-from transform_jobs.identifiers import new_job_id
+from transform_jobs import repository
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job
 from transform_jobs.models.request import JobRequest
+from transform_jobs.submission import new_job
 
 
 def request_body(team: str = "team-a", **change: Any) -> dict[str, Any]:
@@ -24,17 +24,8 @@ def request_body(team: str = "team-a", **change: Any) -> dict[str, Any]:
 
 
 def make_job(status: JobStatus = JobStatus.SUBMITTED, team: str = "team-a", **change: Any) -> Job:
-    now = clock.now()
-    job_id = new_job_id()
-    job = Job(
-        JobId=job_id,
-        TeamId=team,
-        Status=JobStatus.SUBMITTED,
-        CreatedAt=now,
-        UpdatedAt=now,
-        SageMakerJobName=f"tj-dev-{job_id}",
-        Request=JobRequest.model_validate(request_body(team, **change)),
-    )
+    job = new_job(team, JobRequest.model_validate(request_body(team, **change)))
+    job_id = job.JobId
     repository.create_job(job)
     if status is not JobStatus.SUBMITTED:
 

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from transform_jobs import clock, repository
+from transform_jobs import repository
 from transform_jobs.identifiers import is_job_id
-from transform_jobs.job_status import JobStatus, SageMakerStatus, from_sagemaker, is_forward
+from transform_jobs.job_events import move
+from transform_jobs.job_status import JobStatus, SageMakerStatus, from_sagemaker
 from transform_jobs.models.job import Job
 from transform_jobs.settings import get_settings
 
@@ -63,31 +64,23 @@ def decide(job: Job, report: SageMakerReport) -> repository.JobUpdate | None:
     if report.event_id and report.event_id in job.SeenEventIds:
         return None
     target = from_sagemaker(report.status, finalizes=job.finalizes)
-    if not is_forward(job.Status, target):
+    update = move(job, target, source=report.source, reason=_reason(job, report, target))
+    if update is None:
         return None
-    previous = job.Status
-    now = clock.now()
-    job.Status = target
-    job.UpdatedAt = now
-    job.SageMakerJobArn = report.arn or job.SageMakerJobArn
-    if report.started_at and not job.StartedAt:
-        job.StartedAt = report.started_at
+    changed = update.job
+    changed.SageMakerJobArn = report.arn or changed.SageMakerJobArn
+    if report.started_at and not changed.StartedAt:
+        changed.StartedAt = report.started_at
     if report.event_id:
-        job.SeenEventIds = [*job.SeenEventIds, report.event_id]
-    job.StatusReason = _reason(job, report)
-    release = False
-    if target.is_terminal:
-        job.EndedAt = report.ended_at or now
-        release, job.HoldsCapacity = job.HoldsCapacity, False
-        if target is JobStatus.COMPLETED and job.Progress.InputObjects is not None:
-            job.Progress.OutputObjects = job.Progress.InputObjects
-    history = repository.HistoryEntry(
-        status=target, previous=previous, source=report.source, reason=job.StatusReason, at=now
-    )
-    return repository.JobUpdate(job=job, history=history, release_capacity=release)
+        changed.SeenEventIds = [*changed.SeenEventIds, report.event_id]
+    if target.is_terminal and report.ended_at:
+        changed.EndedAt = report.ended_at
+    if target is JobStatus.COMPLETED and changed.Progress.InputObjects is not None:
+        changed.Progress.OutputObjects = changed.Progress.InputObjects
+    return update
 
 
-def _reason(job: Job, report: SageMakerReport) -> str | None:
+def _reason(job: Job, report: SageMakerReport, target: JobStatus) -> str | None:
     if report.status is SageMakerStatus.FAILED:
         return f"SageMaker: {report.failure_reason or 'the transform job failed (no reason given)'}"
     if report.status is SageMakerStatus.STOPPED:
@@ -98,4 +91,4 @@ def _reason(job: Job, report: SageMakerReport) -> str | None:
         )
     if report.status is SageMakerStatus.STOPPING and not job.CancelRequested:
         return "SageMaker is stopping the job (stopped outside the service)."
-    return job.StatusReason if job.Status is JobStatus.STOPPING else None
+    return job.StatusReason if target is JobStatus.STOPPING else None

@@ -52,17 +52,8 @@ def _submit(team_id: str, request: JobRequest) -> JobResource:
     if team is None:
         raise Forbidden(f"Team {team_id!r} is not registered with the service.")
     team_access.check_request(team, request)
-    now = clock.now()
-    job_id = new_job_id()
-    job = Job(
-        JobId=job_id,
-        TeamId=team_id,
-        Status=JobStatus.SUBMITTED,
-        CreatedAt=now,
-        UpdatedAt=now,
-        SageMakerJobName=f"{get_settings().job_name_prefix}{job_id}",
-        Request=request,
-    )
+    job = new_job(team_id, request)
+    job_id = job.JobId
     repository.create_job(job)
     try:
         queue_gateway.send_launch(job_id)
@@ -71,6 +62,21 @@ def _submit(team_id: str, request: JobRequest) -> JobResource:
         # a second job. reconcile_jobs hands jobs left in Submitted to the launcher.
         logger.exception("Launch message not sent; the reconciler will send it", job_id=job_id)
     return JobResource.of(job)
+
+
+def new_job(team_id: str, request: JobRequest) -> Job:
+    """A job as submitted: Submitted, with the SageMaker name the service gives it."""
+    now = clock.now()
+    job_id = new_job_id()
+    return Job(
+        JobId=job_id,
+        TeamId=team_id,
+        Status=JobStatus.SUBMITTED,
+        CreatedAt=now,
+        UpdatedAt=now,
+        SageMakerJobName=f"{get_settings().job_name_prefix}{job_id}",
+        Request=request,
+    )
 
 
 @cache
