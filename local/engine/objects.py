@@ -1,0 +1,203 @@
+"""Transforming one input object: stream, decompress, split, batch, invoke, assemble, write.
+
+Memory stays bounded by payload times concurrency whatever the object's size: records are split
+from a stream, at most MaxConcurrentTransforms batches are in flight, and the output is
+uploaded in parts as answers arrive, in input order.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from local.engine import s3_store
+from local.engine.batching import Batch, RecordTooLarge, batches
+from local.engine.data_processing import (
+    DataProcessing,
+    DataProcessingError,
+    assemble_output,
+    filter_input,
+)
+from local.engine.invocation import InvocationError, ModelClient
+from local.engine.progress import Progress
+from local.engine.records import Record, RecordError, split_records
+from local.engine.spec import EffectiveParameters, TransformSpec
+
+
+class ObjectFailed(Exception):
+    """The object's transform failed; the message is the job's FailureReason for it."""
+
+
+class JobStopped(Exception):
+    """The job was stopped while this object was in flight."""
+
+
+@dataclass(frozen=True)
+class InputObject:
+    bucket: str
+    key: str
+    relative_name: str  # the key relative to the input prefix (or manifest prefix)
+    size: int
+
+
+def output_key(spec: TransformSpec, item: InputObject) -> tuple[str, str]:
+    """`<S3OutputPath>/<key relative to the input prefix>.out`, as SageMaker names outputs."""
+    bucket, _, prefix = spec.output_path.removeprefix("s3://").partition("/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    return bucket, f"{prefix}{item.relative_name}.out"
+
+
+def decompressed(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Gunzip a stream (several concatenated gzip members included), chunk by chunk."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    for chunk in chunks:
+        data = chunk
+        while data:
+            out = inflater.decompress(data)
+            if out:
+                yield out
+            if inflater.eof:
+                data = inflater.unused_data
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            else:
+                data = b""
+    tail = inflater.flush()
+    if tail:
+        yield tail
+
+
+class ObjectTransform:
+    """Runs one object through one model process."""
+
+    def __init__(
+        self,
+        spec: TransformSpec,
+        parameters: EffectiveParameters,
+        client: ModelClient,
+        pool: ThreadPoolExecutor,
+        progress: Progress,
+        stop: threading.Event,
+    ) -> None:
+        self.spec, self.parameters, self.client, self.pool = spec, parameters, client, pool
+        self.progress, self.stop = progress, stop
+        self.processing = DataProcessing.from_request(spec.request)
+
+    def run(self, item: InputObject) -> None:
+        bucket, key = output_key(self.spec, item)
+        writer = s3_store.OutputWriter(bucket, key)
+        where = f"s3://{item.bucket}/{item.key}"
+        try:
+            self._transform(item, writer)
+            writer.complete()
+        except JobStopped:
+            writer.abort()
+            raise
+        except (RecordError, RecordTooLarge) as error:
+            writer.abort()
+            raise ObjectFailed(f"{where}: {error}") from error
+        except (InvocationError, DataProcessingError, s3_store.StoreError, zlib.error) as error:
+            writer.abort()
+            raise ObjectFailed(f"{where}: {error}") from error
+        except BaseException:
+            writer.abort()
+            raise
+        self.progress.add(objects_done=1, bytes_out=writer.bytes_written)
+
+    def _chunks(self, item: InputObject) -> Iterator[bytes]:
+        for chunk in s3_store.iter_chunks(item.bucket, item.key):
+            self.progress.add(bytes_in=len(chunk))
+            yield chunk
+
+    def _transform(self, item: InputObject, writer: s3_store.OutputWriter) -> None:
+        chunks = self._chunks(item)
+        if self.spec.compression == "Gzip":
+            chunks = decompressed(chunks)
+        whole_object = (
+            self.spec.split_type == "None" or self.parameters.batch_strategy == "MultiRecord"
+        )
+        if self.parameters.max_payload_mb == 0 and whole_object and self.processing is None:
+            self._transform_streamed(chunks, writer)
+            return
+        records = split_records(chunks, self.spec.split_type)
+        inflight: deque[tuple[Future[bytes], Batch, list[bytes]]] = deque()
+        for batch, inputs in self._batches(records):
+            if self.stop.is_set():
+                raise JobStopped
+            while len(inflight) >= self.parameters.max_concurrent:
+                self._collect(inflight.popleft(), writer)
+            future = self.pool.submit(
+                self.client.invoke,
+                batch.body,
+                content_type=self.spec.content_type,
+                accept=self.spec.accept,
+            )
+            inflight.append((future, batch, inputs))
+        while inflight:
+            self._collect(inflight.popleft(), writer)
+
+    def _batches(self, records: Iterator[Record]) -> Iterator[tuple[Batch, list[bytes]]]:
+        """Batches, each with the unfiltered input records it holds when a join needs them."""
+        if self.processing is None:
+            for batch in batches(
+                records,
+                strategy=self.parameters.batch_strategy,
+                max_payload_bytes=self.parameters.max_payload_bytes,
+            ):
+                yield batch, []
+            return
+        kept: deque[bytes] = deque()
+
+        def filtered() -> Iterator[Record]:
+            assert self.processing is not None  # noqa: S101 (narrowing for the closure)
+            for record in records:
+                kept.append(record.data)
+                data = filter_input(record.data, self.processing)
+                yield Record(data=data, raw=data)
+
+        for batch in batches(
+            filtered(),
+            strategy=self.parameters.batch_strategy,
+            max_payload_bytes=self.parameters.max_payload_bytes,
+        ):
+            yield batch, [kept.popleft() for _ in range(batch.count)]
+
+    def _collect(
+        self, entry: tuple[Future[bytes], Batch, list[bytes]], writer: s3_store.OutputWriter
+    ) -> None:
+        future, batch, inputs = entry
+        answer = future.result()
+        writer.write(self._assemble(answer, batch, inputs))
+        self.progress.add(records_done=batch.count)
+
+    def _assemble(self, answer: bytes, batch: Batch, inputs: list[bytes]) -> bytes:
+        line = self.spec.assemble_with == "Line"
+        if self.processing is None:
+            return answer + b"\n" if line and not answer.endswith(b"\n") else answer
+        # Only "\n" ends a record (bytes.splitlines would also split on \r, \x0b, \x0c...).
+        outputs = answer.rstrip(b"\n").split(b"\n") if batch.count > 1 else [answer.rstrip(b"\n")]
+        if len(outputs) != batch.count:
+            raise DataProcessingError(
+                f"records {batch.first}..{batch.first + batch.count - 1}: the model answered "
+                f"{len(outputs)} records for {batch.count}, so output cannot be joined to input"
+            )
+        joined = [
+            assemble_output(record, output, self.processing)
+            for record, output in zip(inputs, outputs, strict=True)
+        ]
+        separator = b"\n" if line else b""
+        body = separator.join(part.rstrip(b"\n") for part in joined)
+        return body + separator if line else body
+
+    def _transform_streamed(self, chunks: Iterator[bytes], writer: s3_store.OutputWriter) -> None:
+        """MaxPayloadInMB 0: the whole object goes as one chunked request, never held whole."""
+        answer = self.client.invoke(
+            chunks, content_type=self.spec.content_type, accept=self.spec.accept
+        )
+        line = self.spec.assemble_with == "Line"
+        writer.write(answer + b"\n" if line and not answer.endswith(b"\n") else answer)
+        self.progress.add(records_done=1)
