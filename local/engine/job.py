@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from local.engine import s3_store
+from local.engine.data_processing import DataProcessing
 from local.engine.invocation import ModelClient
 from local.engine.objects import InputObject, JobStopped, ObjectFailed, ObjectTransform
 from local.engine.progress import Progress
@@ -101,37 +102,41 @@ class TransformJob:
     def run(self) -> JobOutcome:
         self.outcome.start_time = _now()
         self.on_change(self)
+        status, reason = "Completed", None
         try:
             failures = self._run()
+            if failures:
+                more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+                status, reason = "Failed", f"ClientError: {failures[0]}{more}"
         except JobStopped:
-            return self._end("Stopped", None)
+            status = "Stopped"
         except Exception as error:  # the job ends Failed with the reason; nothing escapes
-            return self._end("Failed", str(error) or type(error).__name__)
-        finally:
-            self._stop_models()
+            status, reason = "Failed", str(error) or type(error).__name__
+        # The end is when the last output was written, not when the models have shut down.
+        ended = _now()
+        self._stop_models()
         if self._stop.is_set():
-            return self._end("Stopped", None)
-        if failures:
-            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            return self._end("Failed", f"ClientError: {failures[0]}{more}")
-        return self._end("Completed", None)
+            status, reason = "Stopped", None  # whatever broke while stopping, it was the stop
+        return self._end(status, reason, ended)
 
-    def _end(self, status: str, reason: str | None) -> JobOutcome:
+    def _end(self, status: str, reason: str | None, ended: datetime) -> JobOutcome:
         if reason and len(reason) > MAX_FAILURE_REASON:  # SageMaker's FailureReason limit
             reason = reason[: MAX_FAILURE_REASON - 1] + "…"
         self.outcome.status, self.outcome.failure_reason = status, reason
-        self.outcome.end_time = _now()
+        self.outcome.end_time = ended
         self.on_change(self)
         return self.outcome
 
     def _run(self) -> list[str]:
+        # A request the engine cannot act on fails before any model starts.
+        DataProcessing.from_request(self.spec.request)
         inputs = list_inputs(self.spec)
         self.progress.add(objects_total=len(inputs))
         if not inputs:
             raise ObjectFailed(f"No input objects under {self.spec.input_uri}")
         instances = max(1, self.spec.instance_count)
         models = [self._start_model(index) for index in range(instances)]
-        parameters = effective_parameters(self.spec, models[0].execution_parameters())
+        parameters = effective_parameters(self.spec, self._container_parameters(models[0]))
         shares = [inputs[index::instances] for index in range(instances)]
         failures: list[str] = []
         threads = [
@@ -150,6 +155,17 @@ class TransformJob:
         if self._stop.is_set():
             raise JobStopped
         return failures
+
+    def _container_parameters(self, running: RunningModel) -> dict[str, Any] | None:
+        """GET /execution-parameters, asked only if the request left something unset; a
+        container that answers badly is treated like one that does not answer."""
+        spec = self.spec
+        if spec.max_concurrent and spec.max_payload_mb is not None and spec.batch_strategy:
+            return None
+        try:
+            return running.execution_parameters()
+        except (OSError, ValueError):
+            return None
 
     def _start_model(self, index: int) -> RunningModel:
         if self._stop.is_set():
@@ -200,29 +216,38 @@ class TransformJob:
             timeout_s=self.spec.invocation_timeout_s,
             max_retries=self.spec.invocation_retries,
         )
-        with ThreadPoolExecutor(max_workers=parameters.max_concurrent) as pool:
-            transform = ObjectTransform(
-                self.spec, parameters, client, pool, self.progress, self._stop
-            )
-            for item in share:
-                if self._stop.is_set():
-                    return
-                try:
-                    transform.run(item)
-                except JobStopped:
-                    return
-                except ObjectFailed as failure:
-                    self.progress.add(objects_failed=1)
-                    with self._lock:
-                        failures.append(str(failure))
-                except Exception as error:  # a model process killed by stop(), for one
+        done = 0
+        try:
+            with ThreadPoolExecutor(max_workers=parameters.max_concurrent) as pool:
+                transform = ObjectTransform(
+                    self.spec, parameters, client, pool, self.progress, self._stop
+                )
+                for item in share:
                     if self._stop.is_set():
                         return
-                    self.progress.add(objects_failed=1)
-                    with self._lock:
-                        failures.append(f"s3://{item.bucket}/{item.key}: {error}")
-                self.on_change(self)
-        client.close()
+                    try:
+                        transform.run(item)
+                    except JobStopped:
+                        return
+                    except ObjectFailed as failure:
+                        self.progress.add(objects_failed=1)
+                        with self._lock:
+                            failures.append(str(failure))
+                    except Exception as error:  # a model process killed by stop(), for one
+                        if self._stop.is_set():
+                            return
+                        self.progress.add(objects_failed=1)
+                        with self._lock:
+                            failures.append(f"s3://{item.bucket}/{item.key}: {error}")
+                    done += 1
+                    self.on_change(self)
+        except Exception as error:
+            # Nothing may die quietly in this thread: its objects fail, and the job with them.
+            with self._lock:
+                failures.append(f"instance {running.url}: {error}")
+            self.progress.add(objects_failed=len(share) - done)
+        finally:
+            client.close()
 
     def _stop_models(self) -> None:
         with self._lock:

@@ -55,20 +55,27 @@ def output_key(spec: TransformSpec, item: InputObject) -> tuple[str, str]:
 def decompressed(chunks: Iterable[bytes]) -> Iterator[bytes]:
     """Gunzip a stream (several concatenated gzip members included), chunk by chunk."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    started = False
     for chunk in chunks:
+        started = started or bool(chunk)
         data = chunk
         while data:
             out = inflater.decompress(data)
             if out:
                 yield out
             if inflater.eof:
-                data = inflater.unused_data
-                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data = inflater.unused_data.lstrip(b"\0")  # gzip tolerates NUL padding
+                if data:
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
             else:
                 data = b""
     tail = inflater.flush()
     if tail:
         yield tail
+    if started and not inflater.eof:
+        # zlib does not complain about a stream that just stops: a truncated upload would
+        # otherwise pass as a shorter object with its last record cut.
+        raise zlib.error("the gzip stream ends before its end marker (is the object truncated?)")
 
 
 class ObjectTransform:
@@ -106,7 +113,7 @@ class ObjectTransform:
         except BaseException:
             writer.abort()
             raise
-        self.progress.add(objects_done=1, bytes_out=writer.bytes_written)
+        self.progress.add(objects_done=1)
 
     def _chunks(self, item: InputObject) -> Iterator[bytes]:
         for chunk in s3_store.iter_chunks(item.bucket, item.key):
@@ -123,22 +130,29 @@ class ObjectTransform:
         if self.parameters.max_payload_mb == 0 and whole_object and self.processing is None:
             self._transform_streamed(chunks, writer)
             return
-        records = split_records(chunks, self.spec.split_type)
+        records = split_records(
+            chunks, self.spec.split_type, max_record_bytes=self.parameters.max_payload_bytes
+        )
         inflight: deque[tuple[Future[bytes], Batch, list[bytes]]] = deque()
-        for batch, inputs in self._batches(records):
-            if self.stop.is_set():
-                raise JobStopped
-            while len(inflight) >= self.parameters.max_concurrent:
+        try:
+            for batch, inputs in self._batches(records):
+                if self.stop.is_set():
+                    raise JobStopped
+                while len(inflight) >= self.parameters.max_concurrent:
+                    self._collect(inflight.popleft(), writer)
+                future = self.pool.submit(
+                    self.client.invoke,
+                    batch.body,
+                    content_type=self.spec.content_type,
+                    accept=self.spec.accept,
+                )
+                inflight.append((future, batch, inputs))
+            while inflight:
                 self._collect(inflight.popleft(), writer)
-            future = self.pool.submit(
-                self.client.invoke,
-                batch.body,
-                content_type=self.spec.content_type,
-                accept=self.spec.accept,
-            )
-            inflight.append((future, batch, inputs))
-        while inflight:
-            self._collect(inflight.popleft(), writer)
+        finally:
+            # On failure, requests not yet sent are dropped rather than left to hold the pool.
+            for future, _, _ in inflight:
+                future.cancel()
 
     def _batches(self, records: Iterator[Record]) -> Iterator[tuple[Batch, list[bytes]]]:
         """Batches, each with the unfiltered input records it holds when a join needs them."""
@@ -171,8 +185,9 @@ class ObjectTransform:
     ) -> None:
         future, batch, inputs = entry
         answer = future.result()
-        writer.write(self._assemble(answer, batch, inputs))
-        self.progress.add(records_done=batch.count)
+        assembled = self._assemble(answer, batch, inputs)
+        writer.write(assembled)
+        self.progress.add(records_done=batch.count, bytes_out=len(assembled))
 
     def _assemble(self, answer: bytes, batch: Batch, inputs: list[bytes]) -> bytes:
         line = self.spec.assemble_with == "Line"
@@ -199,5 +214,6 @@ class ObjectTransform:
             chunks, content_type=self.spec.content_type, accept=self.spec.accept
         )
         line = self.spec.assemble_with == "Line"
-        writer.write(answer + b"\n" if line and not answer.endswith(b"\n") else answer)
-        self.progress.add(records_done=1)
+        assembled = answer + b"\n" if line and not answer.endswith(b"\n") else answer
+        writer.write(assembled)
+        self.progress.add(records_done=1, bytes_out=len(assembled))

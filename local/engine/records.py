@@ -51,22 +51,45 @@ class RecordError(ValueError):
         return type(self), (self.position, self.offset, self.problem)
 
 
-def split_records(chunks: Iterable[bytes], split_type: str) -> Iterator[Record]:
-    """The object's records, read from its chunks; an empty object has none."""
+class RecordOverLimit(RecordError):
+    """A record is larger than the payload limit: found while reading it, before it is held."""
+
+
+def split_records(
+    chunks: Iterable[bytes], split_type: str, *, max_record_bytes: int = 0
+) -> Iterator[Record]:
+    """The object's records, read from its chunks; an empty object has none.
+
+    With `max_record_bytes`, a record that grows past it raises RecordOverLimit as soon as
+    that is known, so an oversized record never has to be held whole (0: no limit).
+    """
     if split_type == "None":
-        return _whole_object(chunks)
+        return _whole_object(chunks, max_record_bytes)
     if split_type == "Line":
-        return _lines(chunks)
+        return _lines(chunks, max_record_bytes)
     if split_type == "RecordIO":
-        return _recordio(chunks)
+        return _recordio(chunks, max_record_bytes)
     if split_type == "TFRecord":
-        return _tfrecords(chunks)
+        return _tfrecords(chunks, max_record_bytes)
     raise ValueError(f"SplitType {split_type!r} is not one of None, Line, RecordIO, TFRecord")
 
 
-def _whole_object(chunks: Iterable[bytes]) -> Iterator[Record]:
-    # The whole object is the record, so holding all of it is unavoidable here.
-    body = b"".join(chunks)
+def _over(position: int, offset: int, size: int, limit: int) -> RecordOverLimit:
+    return RecordOverLimit(
+        position, offset, f"record is {size:,}+ bytes, over the payload limit of {limit:,} bytes"
+    )
+
+
+def _whole_object(chunks: Iterable[bytes], limit: int) -> Iterator[Record]:
+    # The whole object is the record, so holding all of it (up to the limit) is unavoidable.
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if limit and size > limit:
+            raise _over(0, 0, size, limit)
+    body = b"".join(parts)
     if body:
         yield Record(body, body)
 
@@ -77,20 +100,28 @@ _SET_DATA = vars(Record)["data"].__set__
 _SET_RAW = vars(Record)["raw"].__set__
 
 
-def _lines(chunks: Iterable[bytes]) -> Iterator[Record]:
+def _lines(chunks: Iterable[bytes], limit: int) -> Iterator[Record]:
     new, set_data, set_raw = object.__new__, _SET_DATA, _SET_RAW
     pending: list[bytes] = []  # pieces of a line that began in an earlier chunk
+    pending_size = 0
+    position = 0  # lines yielded so far (kept for the over-limit error only)
+    offset = 0  # bytes consumed before this chunk
     for chunk in chunks:
         start = 0
         if pending:
             end = chunk.find(b"\n")
             if end < 0:
                 pending.append(chunk)
+                pending_size += len(chunk)
+                if limit and pending_size > limit:
+                    raise _over(position, offset + len(chunk) - pending_size, pending_size, limit)
+                offset += len(chunk)
                 continue
             pending.append(chunk[: end + 1])
             line = b"".join(pending)
-            pending = []
+            pending, pending_size = [], 0
             yield Record(line, line)
+            position += 1
             start = end + 1
         # BytesIO shares the chunk's buffer and splits at b"\n" only (unlike bytes.splitlines),
         # lazily and in C; islice stops before the unfinished tail, which waits for the next chunk.
@@ -102,9 +133,14 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[Record]:
             set_data(record, line)
             set_raw(record, line)
             yield record
+        position += complete
         tail = lines.tell()
         if tail < len(chunk):
             pending.append(chunk[tail:])
+            pending_size = len(chunk) - tail
+            if limit and pending_size > limit:
+                raise _over(position, offset + tail, pending_size, limit)
+        offset += len(chunk)
     if pending:  # a last line without b"\n" is a record as it is
         line = b"".join(pending)
         yield Record(line, line)
@@ -149,7 +185,7 @@ class _Reader:
         return data
 
 
-def _recordio(chunks: Iterable[bytes]) -> Iterator[Record]:
+def _recordio(chunks: Iterable[bytes], limit: int) -> Iterator[Record]:
     reader = _Reader(chunks)
     position = 0
     while True:
@@ -172,6 +208,8 @@ def _recordio(chunks: Iterable[bytes]) -> Iterator[Record]:
                     position, offset, f"bad RecordIO magic 0x{magic:08X} (not 0xCED7230A)"
                 )
             flag, length = lrec >> _FLAG_SHIFT, lrec & _LENGTH_MASK
+            if limit and length + sum(len(part) for part in parts) > limit:
+                raise _over(position, offset, length, limit)
             if flag not in ((_WHOLE, _START) if not frames else (_MIDDLE, _END)):
                 raise RecordError(
                     position, offset, f"RecordIO continuation flag {flag} out of sequence"
@@ -199,7 +237,7 @@ def _masked_crc(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _CRC_MASK_DELTA) & 0xFFFFFFFF
 
 
-def _tfrecords(chunks: Iterable[bytes]) -> Iterator[Record]:
+def _tfrecords(chunks: Iterable[bytes], limit: int) -> Iterator[Record]:
     reader = _Reader(chunks)
     position = 0
     while True:
@@ -215,6 +253,8 @@ def _tfrecords(chunks: Iterable[bytes]) -> Iterator[Record]:
         # Checked before reading on: a corrupt length could otherwise pull in the whole object.
         if _masked_crc(header[:8]) != length_crc:
             raise RecordError(position, offset, "TFRecord length CRC mismatch")
+        if limit and length > limit:
+            raise _over(position, offset, length, limit)
         body = reader.read(length + 4)
         if len(body) < length + 4:
             raise RecordError(

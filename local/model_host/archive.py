@@ -64,6 +64,13 @@ def _extract(stream: BinaryIO, destination: Path) -> None:
         with tarfile.open(fileobj=stream, mode="r:*") as tar:
             for member in tar.getmembers():
                 _check_name(member.name)
+                if member.issym() or member.islnk():
+                    # Links are where tarfile's data filter has had bypasses (CVE-2025-4517 and
+                    # kin, fixed only in 3.11.13); a model archive has no need for them.
+                    raise ModelArchiveError(
+                        f"refusing the model archive: member {member.name!r} is a link; "
+                        "pack the files themselves"
+                    )
             # The data filter refuses links that leave the dir, device files and unsafe modes.
             tar.extractall(destination, filter="data")
     except tarfile.FilterError as error:

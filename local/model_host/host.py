@@ -224,10 +224,20 @@ def start_model(
     return RunningModel(process, port=port, log_path=log_path, owns_log=owns_log)
 
 
+_INHERITED = frozenset({"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "SYSTEMROOT"})
+
+
 def _process_environment(
     environment: Mapping[str, str], *, python: str, port: int, builtin: bool
 ) -> dict[str, str]:
-    env = {**os.environ, **environment, PORT_ENV: str(port), "PYTHONUNBUFFERED": "1"}
+    # A container starts from a clean environment: pass on only what a process needs to run
+    # here, never this process's credentials or endpoints.
+    base = {
+        name: value
+        for name, value in os.environ.items()
+        if name in _INHERITED or name.startswith("OPENBLAS_")
+    }
+    env = {**base, **environment, PORT_ENV: str(port), "PYTHONUNBUFFERED": "1"}
     # `python` in a BYO command means the model's interpreter, as it would in its container.
     env["PATH"] = os.pathsep.join(filter(None, [str(Path(python).parent), env.get("PATH")]))
     if builtin:

@@ -317,3 +317,66 @@ def test_join_with_filters_gives_input_columns_then_prediction(s3: Any, tmp_path
     assert job.outcome.status == "Completed", job.outcome.failure_reason
     # the echo model answers the filtered record "0.5,7"; joined: id1,0.5,7,0.5,7 → $[0,-1]
     assert get(s3, "out/a.csv.out") == b"id1,7\nid2,9\n"
+
+
+def test_a_request_the_engine_cannot_act_on_fails_before_any_model_starts(
+    s3: Any, tmp_path: Path
+) -> None:
+    put(s3, "in/a.csv", b"1\n")
+    spec = request(TransformOutput={"Accept": "text/csv"}, DataProcessing={"InputFilter": "$[0"})
+    job = run(spec, scripted(tmp_path), tmp_path)
+    assert job.outcome.status == "Failed"
+    assert "$[0" in (job.outcome.failure_reason or "")
+    assert not (tmp_path / "work" / "logs").exists()
+
+
+def test_a_truncated_gzip_object_fails_instead_of_passing_short(s3: Any, tmp_path: Path) -> None:
+    whole = gzip.compress(b"".join(f"{i}\n".encode() for i in range(50_000)))
+    put(s3, "in/a.csv.gz", whole[: len(whole) // 2])
+    job = run(request(TransformInput={"CompressionType": "Gzip"}), scripted(tmp_path), tmp_path)
+    assert job.outcome.status == "Failed"
+    assert "a.csv.gz" in (job.outcome.failure_reason or "")
+    assert "end marker" in (job.outcome.failure_reason or "")
+    assert keys(s3, "out/") == []
+
+
+def test_stop_while_the_model_starts_ends_stopped(s3: Any, tmp_path: Path) -> None:
+    put(s3, "in/a.csv", b"1\n")
+    spec = TransformSpec.from_request(request())
+    job = TransformJob(
+        spec, scripted(tmp_path, "--unhealthy"), work_dir=tmp_path / "w", healthy_within_s=60
+    )
+    runner = threading.Thread(target=job.run)
+    runner.start()
+    time.sleep(1.0)
+    job.stop()
+    runner.join(timeout=30)
+    assert job.outcome.status == "Stopped"
+    assert job.outcome.failure_reason is None
+
+
+def test_a_container_answering_execution_parameters_badly_gets_the_defaults(
+    s3: Any, tmp_path: Path
+) -> None:
+    put(s3, "in/a.csv", b"r\n" * 10)
+    record = tmp_path / "requests.jsonl"
+    model = scripted(tmp_path, "--record", str(record), "--execution-parameters", "'not json'")
+    job = run(request(), model, tmp_path)
+    assert job.outcome.status == "Completed", job.outcome.failure_reason
+    assert [entry["size"] for entry in records_of(record)] == [20]  # MultiRecord, 6 MB
+
+
+def test_model_processes_do_not_inherit_the_engines_credentials(s3: Any, tmp_path: Path) -> None:
+    from local.model_host.host import _process_environment
+
+    os.environ["AWS_SECRET_ACCESS_KEY_FOR_TEST"] = "secret"
+    try:
+        env = _process_environment(
+            {"MODEL_SETTING": "1"}, python=sys.executable, port=1234, builtin=False
+        )
+    finally:
+        del os.environ["AWS_SECRET_ACCESS_KEY_FOR_TEST"]
+    assert "AWS_SECRET_ACCESS_KEY_FOR_TEST" not in env
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert env["MODEL_SETTING"] == "1"
+    assert env["SAGEMAKER_BIND_TO_PORT"] == "1234"

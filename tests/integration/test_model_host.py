@@ -566,3 +566,19 @@ def test_members_that_would_leave_the_model_dir_are_refused(
 def test_data_that_is_not_an_archive_is_refused(tmp_path: Path) -> None:
     with pytest.raises(archive.ModelArchiveError, match="not a readable tar"):
         archive.unpack(b"\x1f\x8b not really gzip", tmp_path)
+
+
+def test_an_archive_with_links_is_refused(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from local.model_host.archive import ModelArchiveError, unpack
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        link = tarfile.TarInfo("code/escape")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "../../.."
+        tar.addfile(link)
+    with pytest.raises(ModelArchiveError, match="is a link"):
+        unpack(buffer.getvalue(), tmp_path / "cache")

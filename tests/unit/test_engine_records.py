@@ -366,3 +366,28 @@ def test_record_error_survives_pickling_for_worker_processes() -> None:
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own object)
 
     assert (copy.position, copy.offset, str(copy)) == (3, 96, str(error))
+
+
+@pytest.mark.parametrize("split_type", ["None", "Line"])
+def test_an_oversized_record_is_refused_before_it_is_read_whole(split_type: str) -> None:
+    from local.engine.records import RecordOverLimit
+
+    pulled = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal pulled
+        for _ in range(1000):  # 1000 MiB without a newline
+            pulled += 1
+            yield b"x" * (1024 * 1024)
+
+    with pytest.raises(RecordOverLimit, match="record 0"):
+        list(split_records(chunks(), split_type, max_record_bytes=6 * 1024 * 1024))
+    assert pulled <= 8
+
+
+def test_an_oversized_tfrecord_is_refused_from_its_header() -> None:
+    from local.engine.records import RecordOverLimit
+
+    data = encode_tfrecord([b"a" * 100, b"b" * 5000])
+    with pytest.raises(RecordOverLimit, match="record 1"):
+        list(split_records([data], "TFRecord", max_record_bytes=1000))
