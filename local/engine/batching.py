@@ -81,3 +81,34 @@ def _multi(records: Iterable[Record], limit: int) -> Iterator[Batch]:
         size += length
     if pending:
         yield Batch(b"".join(pending), first, len(pending))
+
+
+def line_batches(chunks: Iterable[bytes], *, max_payload_bytes: int) -> Iterator[Batch]:
+    """MultiRecord batches of Line records, cut straight from the byte stream.
+
+    The same batches `batches(split_records(chunks, "Line"), strategy="MultiRecord", ...)`
+    gives, without making an object per line: each batch ends at the last b"\\n" that fits in
+    the limit, found with one rfind, and its record count is one count(). This is the common
+    case (CSV or JSON Lines, MultiRecord, no DataProcessing) and the engine's hot path.
+    """
+    limit = max_payload_bytes
+    if limit <= 0:
+        raise ValueError("line_batches needs a payload limit; stream the object instead")
+    buffer = bytearray()
+    first = 0
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) > limit:
+            cut = buffer.rfind(b"\n", 0, limit)
+            if cut < 0:  # no whole record fits: the next record is over the limit
+                end = buffer.find(b"\n")
+                raise RecordTooLarge(first, end + 1 if end >= 0 else len(buffer), limit)
+            body = bytes(buffer[: cut + 1])
+            del buffer[: cut + 1]
+            count = body.count(b"\n")
+            yield Batch(body, first, count)
+            first += count
+    if buffer:
+        body = bytes(buffer)
+        count = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+        yield Batch(body, first, count)

@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from local.engine import s3_store
-from local.engine.batching import Batch, RecordTooLarge, batches
+from local.engine.batching import Batch, RecordTooLarge, batches, line_batches
 from local.engine.data_processing import (
     DataProcessing,
     DataProcessingError,
@@ -130,12 +130,9 @@ class ObjectTransform:
         if self.parameters.max_payload_mb == 0 and whole_object and self.processing is None:
             self._transform_streamed(chunks, writer)
             return
-        records = split_records(
-            chunks, self.spec.split_type, max_record_bytes=self.parameters.max_payload_bytes
-        )
         inflight: deque[tuple[Future[bytes], Batch, list[bytes]]] = deque()
         try:
-            for batch, inputs in self._batches(records):
+            for batch, inputs in self._batches(chunks):
                 if self.stop.is_set():
                     raise JobStopped
                 while len(inflight) >= self.parameters.max_concurrent:
@@ -154,8 +151,19 @@ class ObjectTransform:
             for future, _, _ in inflight:
                 future.cancel()
 
-    def _batches(self, records: Iterator[Record]) -> Iterator[tuple[Batch, list[bytes]]]:
+    def _batches(self, chunks: Iterator[bytes]) -> Iterator[tuple[Batch, list[bytes]]]:
         """Batches, each with the unfiltered input records it holds when a join needs them."""
+        limit = self.parameters.max_payload_bytes
+        if (
+            self.processing is None
+            and self.spec.split_type == "Line"
+            and self.parameters.batch_strategy == "MultiRecord"
+            and limit
+        ):
+            for batch in line_batches(chunks, max_payload_bytes=limit):
+                yield batch, []
+            return
+        records = split_records(chunks, self.spec.split_type, max_record_bytes=limit)
         if self.processing is None:
             for batch in batches(
                 records,

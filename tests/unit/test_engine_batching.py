@@ -221,3 +221,32 @@ def test_unknown_strategy_is_refused() -> None:
 def test_negative_limit_is_refused() -> None:
     with pytest.raises(ValueError, match="must be 0 \\(no limit\\) or more"):
         batches(lines(1), strategy="MultiRecord", max_payload_bytes=-1)
+
+
+@given(
+    lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=60),
+    final_newline=st.booleans(),
+    limit=st.integers(min_value=41, max_value=400),
+    chunk=st.integers(min_value=1, max_value=97),
+)
+def test_line_batches_are_exactly_the_general_multi_record_batches(
+    lines: list[bytes], final_newline: bool, limit: int, chunk: int
+) -> None:
+    from local.engine.batching import line_batches
+    from local.engine.records import split_records
+
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    general = list(
+        batches(split_records(chunks, "Line"), strategy="MultiRecord", max_payload_bytes=limit)
+    )
+    assert list(line_batches(chunks, max_payload_bytes=limit)) == general
+
+
+def test_line_batches_refuse_a_line_over_the_limit_naming_it() -> None:
+    from local.engine.batching import line_batches
+
+    chunks = [b"a\nb\n" + b"x" * 50 + b"\nc\n"]
+    with pytest.raises(RecordTooLarge) as refused:
+        list(line_batches(chunks, max_payload_bytes=10))
+    assert refused.value.position == 2
