@@ -103,7 +103,8 @@ def line_batches(chunks: Iterable[bytes], *, max_payload_bytes: int) -> Iterator
             if cut < 0:  # no whole record fits: the next record is over the limit
                 end = buffer.find(b"\n")
                 raise RecordTooLarge(first, end + 1 if end >= 0 else len(buffer), limit)
-            body = bytes(buffer[: cut + 1])
+            with memoryview(buffer) as view:  # one copy (buffer[:n] would copy twice)
+                body = bytes(view[: cut + 1])
             del buffer[: cut + 1]
             count = body.count(b"\n")
             yield Batch(body, first, count)

@@ -380,3 +380,14 @@ def test_model_processes_do_not_inherit_the_engines_credentials(s3: Any, tmp_pat
     assert "AWS_SECRET_ACCESS_KEY" not in env
     assert env["MODEL_SETTING"] == "1"
     assert env["SAGEMAKER_BIND_TO_PORT"] == "1234"
+
+
+def test_a_large_output_is_uploaded_in_parts_and_assembled_in_order(
+    s3: Any, tmp_path: Path
+) -> None:
+    rows = b"".join(f"{i:08d},{'x' * 50}\n".encode() for i in range(250_000))  # ~15 MB
+    put(s3, "in/big.csv", rows)
+    job = run(request(MaxPayloadInMB=1, MaxConcurrentTransforms=3), scripted(tmp_path), tmp_path)
+    assert job.outcome.status == "Completed", job.outcome.failure_reason
+    assert get(s3, "out/big.csv.out") == rows
+    assert job.progress.snapshot().bytes_out == len(rows)
