@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate bench clean run
+.PHONY: help venv lint typecheck unit test openapi build validate bench bench-engine clean run
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,13 @@ test: lint typecheck validate ## lint, type checks, template checks and the whol
 
 bench: venv ## cold-start benchmark: each function's init time
 	$(BIN)/python benchmarks/cold_start.py
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
+	touch $@
+
+bench-engine: venv node_modules/.installed ## engine throughput and memory on 100 MB and 2 GB, against s3rver
+	$(BIN)/python benchmarks/engine_throughput.py
 
 run: ## the local stack (arrives with the local runtime)
 	@echo "make run is not built yet: the local runtime is the next milestone (see README)." >&2; exit 2
