@@ -37,13 +37,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from bench_support import StopSignals, command_output, cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -119,46 +120,7 @@ class SampleError(Exception):
 # ---------------------------------------------------------------------------- processes
 
 
-@dataclass
-class _StopSignals:
-    """Ctrl-C and SIGTERM unwind the stack (so children are killed and temp files removed), but
-    not while a child is being spawned: they wait until the child's Popen exists."""
-
-    holding: bool = False
-    pending: int | None = None
-
-    def handler(self, signum: int, frame: object) -> None:
-        if self.holding:
-            self.pending = signum
-        else:
-            self.stop(signum)
-
-    @staticmethod
-    def stop(signum: int) -> None:
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
-
-    def release(self) -> None:
-        self.holding = False
-        signum, self.pending = self.pending, None
-        if signum is not None:
-            self.stop(signum)
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        previous = {}
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
-                previous[signum] = signal.signal(signum, self.handler)
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-
-STOP_SIGNALS = _StopSignals()
+STOP_SIGNALS = StopSignals()
 
 
 def run_process(
@@ -710,30 +672,14 @@ def markdown(results: list[FunctionResult], runs: int, warmup: int, python_label
     return "\n".join(lines)
 
 
-def cpu_model() -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "cpu model")):
-                return line.split(":", 1)[1].strip()
-    return None
-
-
 def git_state() -> dict[str, Any]:
-    def git(*args: str) -> str | None:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            proc = subprocess.run(
-                ["git", "-C", str(ROOT), *args],
-                check=False,
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-            if proc.returncode == 0:
-                return proc.stdout.strip()
-        return None
-
-    status = git("status", "--porcelain", "--", "layers", "functions")
-    return {"commit": git("rev-parse", "HEAD"), "layers_or_functions_modified": bool(status)}
+    status = command_output(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "layers", "functions"]
+    )
+    return {
+        "commit": command_output(["git", "-C", str(ROOT), "rev-parse", "HEAD"]),
+        "layers_or_functions_modified": bool(status),
+    }
 
 
 def report_json(

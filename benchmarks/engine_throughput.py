@@ -50,12 +50,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bench_support import StopSignals, command_output, cpu_model
 from boto3.s3.transfer import TransferConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,58 +176,7 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------------------- processes
 
 
-class _StopSignals:
-    """Ctrl-C and SIGTERM unwind the stack, so `finally` stops children and removes files; while
-    a child is being started they wait until its Popen exists and is on the books."""
-
-    def __init__(self) -> None:
-        self.holding = False
-        self.pending: int | None = None
-
-    def handler(self, signum: int, frame: object) -> None:
-        if self.holding:
-            self.pending = signum
-        else:
-            self.stop(signum)
-
-    @staticmethod
-    def stop(signum: int) -> None:
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        raise SystemExit(128 + signum)
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        self.holding = True
-        try:
-            yield
-        finally:
-            self.holding = False
-            signum, self.pending = self.pending, None
-            if signum is not None:
-                self.stop(signum)
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        previous = {}
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not signal.SIG_IGN:  # e.g. `cmd &` ignores SIGINT
-                previous[signum] = signal.signal(signum, self.handler)
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    @staticmethod
-    def ignore() -> None:
-        """For the final clean-up: a second Ctrl-C must not cut it short."""
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            if signal.getsignal(signum) is not signal.SIG_IGN:
-                signal.signal(signum, signal.SIG_IGN)
-
-
-STOP_SIGNALS = _StopSignals()
+STOP_SIGNALS = StopSignals()
 
 
 def proc_stat(pid: int) -> list[str] | None:
@@ -1142,22 +1091,6 @@ def markdown_targets(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def cpu_model() -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "cpu model")):
-                return line.split(":", 1)[1].strip()
-    return None
-
-
-def _command_output(argv: list[str]) -> str | None:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=30)
-        if done.returncode == 0:
-            return done.stdout.strip()
-    return None
-
-
 def machine_info() -> dict[str, Any]:
     s3rver_version = None
     with contextlib.suppress(OSError, ValueError):
@@ -1169,15 +1102,15 @@ def machine_info() -> dict[str, Any]:
         "cpus_usable": len(os.sched_getaffinity(0)),
         "cpu_model": cpu_model(),
         "python": sys.version,
-        "node": _command_output(["node", "--version"]),
+        "node": command_output(["node", "--version"]),
         "s3rver": s3rver_version,
     }
 
 
 def git_state() -> dict[str, Any]:
-    status = _command_output(["git", "-C", str(ROOT), "status", "--porcelain", "--", "local"])
+    status = command_output(["git", "-C", str(ROOT), "status", "--porcelain", "--", "local"])
     return {
-        "commit": _command_output(["git", "-C", str(ROOT), "rev-parse", "HEAD"]),
+        "commit": command_output(["git", "-C", str(ROOT), "rev-parse", "HEAD"]),
         "local_engine_modified": bool(status),
     }
 
