@@ -111,7 +111,9 @@ def python_for(
     if not requirements.is_file():
         return sys.executable
     cache_dir = cache_dir.resolve()
-    venv = cache_dir / requirements_key(requirements.read_bytes())
+    venv = cache_dir / requirements_key(
+        requirements.read_bytes() + _local_dependencies(requirements.parent)
+    )
     done = venv / ".installed"
     cache_dir.mkdir(parents=True, exist_ok=True)
     with _locked(cache_dir / f"{venv.name}.lock"):
@@ -121,6 +123,20 @@ def python_for(
             installer(requirements, venv)
             done.touch()
     return str(venv / "bin" / "python")
+
+
+def _local_dependencies(code_dir: Path) -> bytes:
+    """What else in code/ requirements.txt may install (wheels, local packages), fingerprinted,
+    so two models with the same requirements but different local files get different venvs."""
+    digest = hashlib.sha256()
+    found = False
+    for path in sorted(code_dir.rglob("*")):
+        if not path.is_file() or path.suffix in (".py", ".pyc") or path.name == "requirements.txt":
+            continue
+        found = True
+        digest.update(str(path.relative_to(code_dir)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return b"\0local:" + digest.hexdigest().encode() if found else b""
 
 
 @contextlib.contextmanager

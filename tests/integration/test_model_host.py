@@ -582,3 +582,14 @@ def test_an_archive_with_links_is_refused(tmp_path: Path) -> None:
         tar.addfile(link)
     with pytest.raises(ModelArchiveError, match="is a link"):
         unpack(buffer.getvalue(), tmp_path / "cache")
+
+
+def test_local_files_beside_the_requirements_are_part_of_the_venv_key(tmp_path: Path) -> None:
+    installer = FakeInstaller()
+    one = with_requirements(tmp_path / "one", "./pkg-1.0-py3-none-any.whl\n")
+    two = with_requirements(tmp_path / "two", "./pkg-1.0-py3-none-any.whl\n")
+    (one / "code" / "pkg-1.0-py3-none-any.whl").write_bytes(b"first build")
+    (two / "code" / "pkg-1.0-py3-none-any.whl").write_bytes(b"second build")
+    cache = tmp_path / "envs"
+    assert python_for(one, cache, installer) != python_for(two, cache, installer)
+    assert len(installer.calls) == 2
