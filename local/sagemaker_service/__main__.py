@@ -16,8 +16,9 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from local.sagemaker_service.events import EventBridgePublisher
 from local.sagemaker_service.server import SageMakerServer
-from local.sagemaker_service.service import SageMakerService
+from local.sagemaker_service.service import SageMakerService, no_publish
 
 HOST = "127.0.0.1"
 log = logging.getLogger("local.sagemaker_service")
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
         help="the region named in ARNs",
     )
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--event-bus",
+        help="publish state-change events to this bus (endpoint: AWS_ENDPOINT_URL_EVENTBRIDGE)",
+    )
     return parser
 
 
@@ -43,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    service = SageMakerService(args.data_dir, region=args.region)
+    publish = EventBridgePublisher(bus=args.event_bus) if args.event_bus else no_publish
+    service = SageMakerService(args.data_dir, region=args.region, publish=publish)
     for name in service.recover():
         log.warning("job %s was running when the service last stopped: now Failed", name)
     server = SageMakerServer((HOST, args.port), service)

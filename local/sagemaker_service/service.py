@@ -52,6 +52,12 @@ Publish = Callable[[dict[str, Any]], None]
 Operation = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+def _event(record: dict[str, Any]) -> dict[str, Any]:
+    """What is published on a status change: the description, with the job's tags as a map."""
+    tags = {tag["Key"]: tag["Value"] for tag in record.get("Tags", [])}
+    return {**record["Description"], "Tags": tags}
+
+
 def no_publish(description: dict[str, Any]) -> None:
     """The default hook: nothing outside this service hears of status changes."""
 
@@ -101,7 +107,7 @@ class SageMakerService:
                 record["LastModifiedTime"] = now
                 self.store.put("jobs", description["TransformJobName"], record)
                 recovered.append(description["TransformJobName"])
-                self.publish(dict(description))
+                self.publish(_event(record))
         return recovered
 
     def close(self) -> None:
@@ -200,7 +206,7 @@ class SageMakerService:
             except (KeyError, TypeError, ValueError) as error:
                 raise validation(f"Invalid transform job request: {error!r}") from error
             self.store.put("jobs", name, record)
-        self.publish(dict(description))
+        self.publish(_event(record))
         self.runner.start(request, model)
         return {"TransformJobArn": description["TransformJobArn"]}
 
@@ -262,7 +268,7 @@ class SageMakerService:
             description["TransformJobStatus"] = "Stopping"
             record["LastModifiedTime"] = _now()
             self.store.put("jobs", description["TransformJobName"], record)
-        self.publish(dict(description))
+        self.publish(_event(record))
         if not self.runner.stop(description["TransformJobName"]):
             self._job_changed(description["TransformJobName"], {"TransformJobStatus": "Stopped"})
         return {}
@@ -288,7 +294,7 @@ class SageMakerService:
                 return
             record["LastModifiedTime"] = _now()
             self.store.put("jobs", name, record)
-            published = dict(description)
+            published = _event(record)
         if published["TransformJobStatus"] != before["TransformJobStatus"]:
             self.publish(published)
 
