@@ -1,0 +1,1 @@
+"""A local runtime for template.yaml: what CloudFormation would do, against local endpoints."""
