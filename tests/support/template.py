@@ -8,32 +8,14 @@ from typing import Any
 
 import yaml
 
+from local.runtime.template import CloudFormationLoader
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short tags (!Ref, !Sub, ...) as their long forms."""
-
-
-def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt" and isinstance(value, str):
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
 
 
 @cache
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=CloudFormationLoader)  # noqa: S506
 
 
 def resource(logical_id: str) -> dict[str, Any]:
