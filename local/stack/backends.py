@@ -17,7 +17,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.stack.processes import LOOPBACK, ManagedProcess, free_port
+from local.model_host.host import free_port  # one port picker for every local process
+from local.stack.processes import LOOPBACK, ManagedProcess
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,15 +18,6 @@ LOOPBACK = "127.0.0.1"
 
 class ProcessExited(RuntimeError):
     """The process ended while we were waiting for it to become ready."""
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that is free on `host` right now (the OS picks it; another process could still
-    take it before ours binds, which the callers' readiness checks would then report)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _group_alive(pgid: int) -> bool:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import backends
+from local.stack import backends, free_port
 from local.stack.backends import Backend, start_dynamodb, start_moto, start_s3
-from local.stack.processes import ManagedProcess, ProcessExited, free_port
+from local.stack.processes import ManagedProcess, ProcessExited
 
 ROOT = Path(__file__).resolve().parents[2]
 NEEDS_JAVA = pytest.mark.skipif(
