@@ -107,6 +107,18 @@ def _job_item(job: Job, version: int) -> dict[str, Any]:
     return _to_item(values)
 
 
+def _versioned_put(job: Job, version: int) -> dict[str, Any]:
+    """The job's write in a transaction: only if nobody wrote since `version` was read."""
+    return {
+        "Put": {
+            "TableName": _table(),
+            "Item": _job_item(job, version + 1),
+            "ConditionExpression": "Version = :version",
+            "ExpressionAttributeValues": _to_item({":version": version}),
+        }
+    }
+
+
 def _job_from_item(item: dict[str, Any]) -> tuple[Job, int]:
     values = _plain(_from_item(item))
     return Job.model_validate(values), int(values.get("Version", 0))
@@ -193,16 +205,7 @@ def update_job(job_id: str, decide: Callable[[Job], JobUpdate | None]) -> Job | 
         if update is None:
             return None
         update.job.SeenEventIds = update.job.SeenEventIds[-_MAX_SEEN_EVENT_IDS:]
-        items: list[Any] = [
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": _job_item(update.job, version + 1),
-                    "ConditionExpression": "Version = :version",
-                    "ExpressionAttributeValues": _to_item({":version": version}),
-                }
-            }
-        ]
+        items: list[Any] = [_versioned_put(update.job, version)]
         if update.history is not None:
             items.append(
                 {"Put": {"TableName": _table(), "Item": _history_item(update.job, update.history)}}
@@ -431,14 +434,7 @@ def _take_capacity_once(job: Job, *, team_limit: int, service_limit: int) -> Job
         return current  # already holds a slot, or moved on (cancelled, launched) meanwhile
     current.HoldsCapacity = True
     items: list[Any] = [
-        {
-            "Put": {
-                "TableName": _table(),
-                "Item": _job_item(current, version + 1),
-                "ConditionExpression": "Version = :version",
-                "ExpressionAttributeValues": _to_item({":version": version}),
-            }
-        },
+        _versioned_put(current, version),
         *_capacity_updates(job.TeamId, delta=1, team_limit=team_limit, service_limit=service_limit),
     ]
     try:
