@@ -110,6 +110,11 @@ class FunctionSpec:
     environment: dict[str, Any]
     events: dict[str, dict[str, Any]]
     policies: list[Any]
+    layers: list[Any] = field(default_factory=list)
+    # Asynchronous invocation settings (retries, on-failure destination) for EventBridge
+    # and schedule events.
+    event_invoke_config: dict[str, Any] = field(default_factory=dict)
+    architectures: list[str] = field(default_factory=list)
 
 
 class Template:
@@ -174,6 +179,9 @@ class Template:
                     environment={**default_env, **own_env},
                     events=dict(props.get("Events") or {}),
                     policies=list(props.get("Policies") or []),
+                    layers=list(merged.get("Layers") or []),
+                    event_invoke_config=dict(merged.get("EventInvokeConfig") or {}),
+                    architectures=[str(a) for a in merged.get("Architectures") or []],
                 )
             )
         return specs

@@ -18,7 +18,7 @@ from local.sagemaker_service.protocol import ServiceError, validation
 from local.sagemaker_service.runner import Runner
 from local.sagemaker_service.store import Store
 
-ACCOUNT = "000000000000"
+ACCOUNT = "123456789012"  # moto's account: one account across the local stand-ins
 NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[^:]*:[0-9]*:(model|transform-job)/(.+)$")
 ACTIVE = ("InProgress", "Stopping")

@@ -20,12 +20,11 @@ from moto.server import ThreadedMotoServer
 
 from local.engine import s3_store
 from local.model_host.host import free_port
-from local.sagemaker_service.service import SageMakerService
+from local.sagemaker_service.service import ACCOUNT, SageMakerService
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "sagemaker-service"
 REGION = "us-east-1"
-ACCOUNT = "000000000000"
 INTERRUPTED = "The local SageMaker service stopped while the job was running."
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -1,0 +1,541 @@
+"""API Gateway (REST API, Lambda proxy integration) in front of the template's Api events.
+
+Serves every `Type: Api` event of every function under `/<stage>`, as API Gateway serves a
+stage: a request becomes a version 1.0 proxy event, passes the REQUEST authorizer the Api
+names (skipped where the event says `Authorizer: NONE`), and the function's answer becomes the
+HTTP response. API Gateway's own answers (401, 403, 404-as-403, 413, 429, 502, 504) come out
+through the template's GatewayResponses, as they would in AWS.
+
+Written here because `sam local start-api` needs Docker, which local mode does without.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local.runtime.functions import FunctionPool, InvocationError
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
+INTEGRATION_TIMEOUT_S = 29.0
+
+# Gateway response types API Gateway itself produces: (default status, error message).
+_GATEWAY_ERRORS = {
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
+    "AUTHORIZER_FAILURE": (500, "Internal server error"),
+    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "BAD_GATEWAY": (502, "Internal server error"),
+    "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out"),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """One Api event: method and path template, the function, and whether it is authorized."""
+
+    method: str
+    path: str
+    function: str
+    authorizer: str | None
+    pattern: re.Pattern[str] = field(compare=False)
+
+    @classmethod
+    def make(cls, method: str, path: str, function: str, authorizer: str | None) -> Route:
+        regex = ""
+        for part in re.split(r"(\{[^}]+\})", path):
+            if part.startswith("{") and part.endswith("+}"):
+                regex += f"(?P<{_group(part[1:-2])}>.+)"
+            elif part.startswith("{"):
+                regex += f"(?P<{_group(part[1:-1])}>[^/]+)"
+            else:
+                regex += re.escape(part)
+        return cls(method.upper(), path, function, authorizer, re.compile(regex))
+
+    def literal_parts(self) -> int:
+        """More literal segments win when two routes match (API Gateway's most specific match)."""
+        return sum(1 for segment in self.path.split("/") if segment and "{" not in segment)
+
+
+def _group(name: str) -> str:
+    return "p_" + re.sub(r"\W", "_", name)
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """A REQUEST authorizer: its function, identity headers and cache time."""
+
+    name: str
+    function: str
+    identity_headers: tuple[str, ...]
+    cache_seconds: int
+
+
+@dataclass
+class ApiDefinition:
+    """What the runtime serves for one AWS::Serverless::Api."""
+
+    logical_id: str
+    api_id: str
+    stage: str
+    routes: list[Route]
+    authorizers: dict[str, Authorizer]
+    gateway_responses: dict[str, Any]
+    rate_limit: float | None = None
+    burst_limit: int | None = None
+
+
+def api_definitions(
+    functions: Mapping[str, Any],
+    resolved_api_properties: Mapping[str, Mapping[str, Any]],
+    function_ids_by_arn: Mapping[str, str],
+    api_ids: Mapping[str, str],
+) -> list[ApiDefinition]:
+    """The Api resources with the routes their functions' Api events add.
+
+    `resolved_api_properties` holds each Api's Properties with intrinsics resolved;
+    `function_ids_by_arn` maps a function's ARN (as the authorizer's FunctionArn resolves) to
+    its logical id; `functions` maps logical ids to objects with an `events` mapping.
+    """
+    definitions: dict[str, ApiDefinition] = {}
+    for logical_id, properties in resolved_api_properties.items():
+        auth = properties.get("Auth") or {}
+        authorizers = {}
+        for name, spec in (auth.get("Authorizers") or {}).items():
+            identity = spec.get("Identity") or {}
+            payload = str(spec.get("FunctionPayloadType", "TOKEN")).upper()
+            headers = tuple(identity.get("Headers") or ())
+            if payload == "TOKEN":
+                headers = (str(identity.get("Header", "Authorization")),)
+            authorizers[name] = Authorizer(
+                name=name,
+                function=function_ids_by_arn[str(spec["FunctionArn"])],
+                identity_headers=headers,
+                cache_seconds=int(identity.get("ReauthorizeEvery", 300)),
+            )
+        throttle: Mapping[str, Any] = next(iter(properties.get("MethodSettings") or []), {}) or {}
+        definitions[logical_id] = ApiDefinition(
+            logical_id=logical_id,
+            api_id=api_ids[logical_id],
+            stage=str(properties.get("StageName", "Prod")),
+            routes=[],
+            authorizers=authorizers,
+            gateway_responses=dict(properties.get("GatewayResponses") or {}),
+            rate_limit=_float_or_none(throttle.get("ThrottlingRateLimit")),
+            burst_limit=_int_or_none(throttle.get("ThrottlingBurstLimit")),
+        )
+        default = auth.get("DefaultAuthorizer")
+        for function_id, function in functions.items():
+            for event in function.events.values():
+                if event.get("Type") != "Api":
+                    continue
+                props = event.get("Properties") or {}
+                if str(props.get("RestApiId", "")) not in {logical_id, api_ids[logical_id]}:
+                    continue
+                chosen = (props.get("Auth") or {}).get("Authorizer", default)
+                definitions[logical_id].routes.append(
+                    Route.make(
+                        str(props["Method"]),
+                        str(props["Path"]),
+                        function_id,
+                        None if chosen in (None, "NONE") else str(chosen),
+                    )
+                )
+    return list(definitions.values())
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value in (None, "") else float(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)
+
+
+class _TokenBucket:
+    """API Gateway's stage throttling: a steady rate with a burst."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens < 1:
+                return False
+            self.tokens -= 1
+            return True
+
+
+@dataclass
+class _Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class ApiGateway:
+    """Serves one Api (one stage) over HTTP on 127.0.0.1."""
+
+    def __init__(
+        self,
+        definition: ApiDefinition,
+        pools: Mapping[str, FunctionPool],
+        *,
+        region: str,
+        account_id: str,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+    ) -> None:
+        self.definition = definition
+        self.pools = pools
+        self.region = region
+        self.account_id = account_id
+        self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
+        self._cache_lock = threading.Lock()
+        self._bucket = (
+            _TokenBucket(definition.rate_limit, definition.burst_limit or 1)
+            if definition.rate_limit
+            else None
+        )
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The stage's base URL, as the stack's ApiUrl output gives it in AWS."""
+        return f"http://127.0.0.1:{self.port}/{self.definition.stage}"
+
+    def start(self) -> ApiGateway:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"api-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ------------------------------------------------------------------ request handling
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "transform-jobs-local-api"
+
+            def _serve(self) -> None:
+                answer = gateway.handle(self)
+                self.send_response(answer.status)
+                for name, value in answer.headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("%s " + format, self.address_string(), *args)
+
+        return Handler
+
+    def handle(self, request: BaseHTTPRequestHandler) -> _Answer:
+        request_id = str(uuid.uuid4())
+        try:
+            length = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        if length > MAX_PAYLOAD_BYTES:
+            request.close_connection = True
+            return self._gateway_error("REQUEST_TOO_LARGE", request_id)
+        body = request.rfile.read(length) if length else b""
+        if self._bucket is not None and not self._bucket.take():
+            return self._gateway_error("THROTTLED", request_id)
+        split = urlsplit(request.path)
+        prefix = f"/{self.definition.stage}"
+        if not (split.path == prefix or split.path.startswith(prefix + "/")):
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
+        path = split.path[len(prefix) :] or "/"
+        found = self._route(request.command, path)
+        if found is None:
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)
+        route, path_parameters = found
+        event = self._proxy_event(request, route, path, split.query, path_parameters, body)
+        event["requestContext"]["requestId"] = request_id
+        if route.authorizer is not None:
+            verdict = self._authorize(route, event, request_id)
+            if isinstance(verdict, _Answer):
+                return verdict
+            event["requestContext"]["authorizer"] = verdict
+        return self._integrate(route, event, request_id)
+
+    def _route(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        candidates = []
+        for route in self.definition.routes:
+            if route.method not in {method.upper(), "ANY"}:
+                continue
+            match = route.pattern.fullmatch(path)
+            if match:
+                candidates.append((route, match))
+        if not candidates:
+            return None
+        route, match = max(candidates, key=lambda item: item[0].literal_parts())
+        names = re.findall(r"\{([^}+]+)\+?\}", route.path)
+        return route, {name: match.group(_group(name)) for name in names}
+
+    def _proxy_event(
+        self,
+        request: BaseHTTPRequestHandler,
+        route: Route,
+        path: str,
+        query: str,
+        path_parameters: dict[str, str],
+        body: bytes,
+    ) -> dict[str, Any]:
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in request.headers.items():
+            multi_headers.setdefault(name, []).append(value)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            multi_query.setdefault(name, []).append(value)
+        try:
+            text, encoded = body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        now = datetime.now(UTC)
+        return {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": request.command,
+            "headers": {name: values[-1] for name, values in multi_headers.items()},
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": self.account_id,
+                "apiId": self.definition.api_id,
+                "domainName": request.headers.get("Host", f"127.0.0.1:{self.port}"),
+                "domainPrefix": "127",
+                "extendedRequestId": str(uuid.uuid4()),
+                "httpMethod": request.command,
+                "identity": {
+                    "sourceIp": request.client_address[0],
+                    "userAgent": request.headers.get("User-Agent"),
+                },
+                "path": f"/{self.definition.stage}{path}",
+                "protocol": request.request_version,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "resourceId": "local",
+                "resourcePath": route.path,
+                "stage": self.definition.stage,
+            },
+            "body": text if body else None,
+            "isBase64Encoded": encoded if body else False,
+        }
+
+    def _method_arn(self, method: str, path: str) -> str:
+        return (
+            f"arn:aws:execute-api:{self.region}:{self.account_id}:{self.definition.api_id}/"
+            f"{self.definition.stage}/{method}/{path.lstrip('/')}"
+        )
+
+    def _authorize(self, route: Route, event: dict[str, Any], request_id: str) -> Any:
+        authorizer = self.definition.authorizers[route.authorizer or ""]
+        headers = {name.lower(): value for name, value in event["headers"].items()}
+        identity = tuple(headers.get(name.lower(), "") for name in authorizer.identity_headers)
+        if not all(identity):
+            # API Gateway answers 401 itself when an identity source is missing or empty.
+            return self._gateway_error("UNAUTHORIZED", request_id)
+        method_arn = self._method_arn(event["httpMethod"], event["path"])
+        key = (authorizer.name, identity)
+        decision = self._cached(key)
+        if decision is None:
+            authorizer_event = {
+                "type": "REQUEST",
+                "methodArn": method_arn,
+                **{k: event[k] for k in ("resource", "path", "httpMethod", "headers")},
+                **{
+                    k: event[k] or {}
+                    for k in (
+                        "multiValueHeaders",
+                        "queryStringParameters",
+                        "multiValueQueryStringParameters",
+                        "pathParameters",
+                    )
+                },
+                "stageVariables": {},
+                "requestContext": event["requestContext"],
+            }
+            try:
+                decision = self.pools[authorizer.function].invoke(authorizer_event)
+            except InvocationError as error:
+                if error.error.get("errorMessage") == "Unauthorized":
+                    return self._gateway_error("UNAUTHORIZED", request_id)
+                return self._gateway_error("AUTHORIZER_FAILURE", request_id)
+            if not _valid_policy(decision):
+                return self._gateway_error("AUTHORIZER_FAILURE", request_id)
+            if authorizer.cache_seconds > 0:
+                with self._cache_lock:
+                    self._cache[key] = (time.monotonic() + authorizer.cache_seconds, decision)
+        if not _allows(decision["policyDocument"], method_arn):
+            return self._gateway_error("ACCESS_DENIED", request_id)
+        context = dict(decision.get("context") or {})
+        return {**context, "principalId": decision["principalId"]}
+
+    def _cached(self, key: tuple[str, tuple[str, ...]]) -> dict[str, Any] | None:
+        with self._cache_lock:
+            entry = self._cache.get(key)
+            if entry and entry[0] > time.monotonic():
+                return entry[1]
+            self._cache.pop(key, None)
+        return None
+
+    def _integrate(self, route: Route, event: dict[str, Any], request_id: str) -> _Answer:
+        pool = self.pools[route.function]
+        answer = pool.invoke_raw(event)
+        if not answer["ok"]:
+            timed_out = answer["error"].get("errorType") == "Sandbox.Timedout"
+            return self._gateway_error(
+                "INTEGRATION_TIMEOUT" if timed_out else "BAD_GATEWAY", request_id
+            )
+        return _proxy_response(answer.get("result")) or self._gateway_error(
+            "BAD_GATEWAY", request_id
+        )
+
+    def _gateway_error(self, response_type: str, request_id: str) -> _Answer:
+        status, message = _GATEWAY_ERRORS[response_type]
+        responses = self.definition.gateway_responses
+        family = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+        custom = responses.get(response_type) or responses.get(family) or {}
+        status = int(custom.get("StatusCode", status))
+        parameters = (custom.get("ResponseParameters") or {}).get("Headers") or {}
+        # Header values are mapping expressions: a literal is in single quotes.
+        headers = [(name, str(value).strip("'")) for name, value in parameters.items()]
+        template = (custom.get("ResponseTemplates") or {}).get("application/json")
+        if template is None:
+            body = json.dumps({"message": message})
+            headers.append(("Content-Type", "application/json"))
+        else:
+            body = _render(template, message, response_type, request_id)
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        headers.append(("x-amzn-RequestId", request_id))
+        headers.append(("x-amzn-ErrorType", _error_type(response_type)))
+        return _Answer(status, headers, body.encode())
+
+
+def _error_type(response_type: str) -> str:
+    return {
+        "UNAUTHORIZED": "UnauthorizedException",
+        "ACCESS_DENIED": "AccessDeniedException",
+        "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
+        "THROTTLED": "TooManyRequestsException",
+    }.get(response_type, "InternalServerErrorException")
+
+
+def _render(template: str, message: str, response_type: str, request_id: str) -> str:
+    """The three $context variables our GatewayResponses use ($context.error.messageString is
+    the message as a quoted JSON string, as in API Gateway)."""
+    values: dict[str, str] = {
+        "$context.error.messageString": json.dumps(message),
+        "$context.error.message": message,
+        "$context.error.responseType": response_type,
+        "$context.requestId": request_id,
+    }
+    pattern = re.compile("|".join(re.escape(name) for name in sorted(values, key=len)[::-1]))
+    replace: Callable[[re.Match[str]], str] = lambda match: values[match.group(0)]  # noqa: E731
+    return pattern.sub(replace, template)
+
+
+def _valid_policy(decision: Any) -> bool:
+    return (
+        isinstance(decision, dict)
+        and isinstance(decision.get("principalId"), str)
+        and isinstance(decision.get("policyDocument"), dict)
+        and isinstance(decision["policyDocument"].get("Statement"), list)
+    )
+
+
+def _allows(policy: Mapping[str, Any], method_arn: str) -> bool:
+    """IAM evaluation for execute-api:Invoke: an explicit Deny wins, else any Allow."""
+    allowed = False
+    for statement in policy.get("Statement") or []:
+        actions = _as_list(statement.get("Action"))
+        resources = _as_list(statement.get("Resource"))
+        if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in actions):
+            continue
+        if not any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def _as_list(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
+def _proxy_response(result: Any) -> _Answer | None:
+    """A Lambda proxy integration answer as HTTP; None when it is malformed (API Gateway: 502)."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return None
+    try:
+        status = int(result["statusCode"])
+        HTTPStatus(status)
+    except (TypeError, ValueError):
+        return None
+    headers: list[tuple[str, str]] = []
+    multi = result.get("multiValueHeaders") or {}
+    for name, values in multi.items():
+        headers.extend((name, str(value)) for value in values)
+    for name, value in (result.get("headers") or {}).items():
+        if name not in multi:
+            headers.append((name, str(value)))
+    body = result.get("body") or ""
+    if not isinstance(body, str):
+        return None
+    if result.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            return None
+    else:
+        raw = body.encode()
+    headers = [(n, v) for n, v in headers if n.lower() not in {"content-length", "connection"}]
+    return _Answer(status, headers, raw)

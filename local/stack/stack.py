@@ -1,0 +1,199 @@
+"""The whole service on one machine: the stand-ins, the local SageMaker, and the runtime serving
+template.yaml, started in dependency order and stopped in reverse."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from local.model_host.host import free_port
+from local.runtime.functions import AwsAccess
+from local.runtime.runtime import LocalRuntime
+from local.stack.backends import (
+    REGION,
+    S3RVER_CREDENTIALS,
+    Backend,
+    start_dynamodb,
+    start_moto,
+    start_s3,
+)
+from local.stack.processes import LOOPBACK, ManagedProcess
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA_BUCKET = "transform-jobs-data"
+TEAM = "local"
+STAGE = "dev"
+API_KEY_PREFIX = "tjk_"
+
+
+@dataclass
+class LocalStack:
+    """`start()` brings the service up under `data_dir`; `stop()` ends everything it started."""
+
+    data_dir: Path
+    port: int = 3000
+    api_key: str | None = None
+    template_path: Path = ROOT / "template.yaml"
+    backends: list[Backend] = field(default_factory=list)
+    sagemaker: ManagedProcess | None = None
+    runtime: LocalRuntime | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.data_dir / "stack.json"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def start(self) -> dict[str, Any]:
+        self.data_dir = self.data_dir.resolve()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        key = self._api_key()
+        try:
+            dynamodb = self._add(start_dynamodb(self.data_dir / "dynamodb", log_dir=self.log_dir))
+            s3 = self._add(start_s3(self.data_dir / "s3", log_dir=self.log_dir))
+            moto = self._add(start_moto(log_dir=self.log_dir))
+            sagemaker_port = free_port()
+            endpoints = {
+                "dynamodb": dynamodb.endpoint,
+                "s3": s3.endpoint,
+                "sqs": moto.endpoint,
+                "events": moto.endpoint,
+                "kms": moto.endpoint,
+                "sagemaker": f"http://{LOOPBACK}:{sagemaker_port}",
+            }
+            access = AwsAccess(endpoints, dict(S3RVER_CREDENTIALS), REGION)
+            # The runtime's rules must exist before SageMaker starts: it reports the jobs a
+            # stop cut off as soon as it comes up.
+            self.runtime = LocalRuntime(
+                access,
+                state_dir=self.data_dir / "runtime",
+                template_path=self.template_path,
+                parameters={"DataBucketNames": DATA_BUCKET, "Stage": STAGE},
+                port=self.port,
+            ).start()
+            self.sagemaker = self._start_sagemaker(access, sagemaker_port)
+            self._bootstrap(access, key)
+        except BaseException:
+            self.stop()
+            raise
+        self.info = {
+            "api_url": self.runtime.api_url,
+            "api_key": key,
+            "team": TEAM,
+            "bucket": DATA_BUCKET,
+            "region": REGION,
+            "credentials": dict(S3RVER_CREDENTIALS),
+            "endpoints": endpoints,
+            "data_dir": str(self.data_dir),
+            "logs": str(self.log_dir),
+            "pid": os.getpid(),
+        }
+        self.stack_file.write_text(json.dumps(self.info, indent=2) + "\n")
+        self.stack_file.chmod(0o600)
+        return self.info
+
+    def _add(self, backend: Backend) -> Backend:
+        self.backends.append(backend)
+        return backend
+
+    def _api_key(self) -> str:
+        """LOCAL_API_KEY if given; else the key of an earlier start, kept under data_dir."""
+        if self.api_key:
+            if not self.api_key.startswith(API_KEY_PREFIX) or len(self.api_key) < 20:
+                raise ValueError(
+                    "LOCAL_API_KEY must start with 'tjk_' and be at least 20 characters "
+                    "(for example: tjk_ followed by `openssl rand -hex 16`)"
+                )
+            return self.api_key
+        saved = self.data_dir / "api-key"
+        if saved.is_file():
+            return saved.read_text().strip()
+        key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+        saved.write_text(key + "\n")
+        saved.chmod(0o600)
+        return key
+
+    def _start_sagemaker(self, access: AwsAccess, port: int) -> ManagedProcess:
+        env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
+        env.update(access.environment())
+        process = ManagedProcess(
+            "sagemaker",
+            [
+                sys.executable,
+                "-m",
+                "local.sagemaker_service",
+                "--data-dir",
+                str(self.data_dir / "sagemaker"),
+                "--port",
+                str(port),
+                "--event-bus",
+                "default",
+            ],
+            log_path=self.log_dir / "sagemaker.log",
+            env={**env, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+        ).start()
+        client = boto3.client(
+            "sagemaker",
+            endpoint_url=f"http://{LOOPBACK}:{port}",
+            region_name=access.region,
+            aws_access_key_id=access.credentials["aws_access_key_id"],
+            aws_secret_access_key=access.credentials["aws_secret_access_key"],
+        )
+        try:
+            process.wait_until(lambda: bool(client.list_models()) or True, 60)
+        except BaseException:
+            process.stop()
+            raise
+        return process
+
+    def _bootstrap(self, access: AwsAccess, key: str) -> None:
+        if self.runtime is None:
+            raise RuntimeError("the runtime must be up before the bootstrap")
+        env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
+        env.update(access.environment())
+        env.update(
+            TABLE_NAME=self.runtime.context.refs["JobsTable"],
+            PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "local.stack.bootstrap"],
+            input=json.dumps({"bucket": DATA_BUCKET, "api_key": key}),
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"bootstrap failed:\n{done.stderr[-3000:]}")
+        created = json.loads(done.stdout.strip().splitlines()[-1])["models_created"]
+        if created:
+            log.info("registered example models: %s", ", ".join(created))
+
+    def stop(self) -> None:
+        """Stops everything in reverse order of starting; removes stack.json."""
+        self.stack_file.unlink(missing_ok=True)
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
+        if self.sagemaker is not None:
+            self.sagemaker.stop(timeout_s=15)
+            self.sagemaker = None
+        for backend in reversed(self.backends):
+            backend.stop()
+        self.backends.clear()
