@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate bench bench-engine clean run
+.PHONY: help venv lint typecheck unit test openapi build validate bench bench-engine clean run demo invoke
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,8 +59,15 @@ node_modules/.installed: package.json package-lock.json
 bench-engine: venv node_modules/.installed ## engine throughput and memory on 100 MB and 2 GB, against s3rver
 	$(BIN)/python benchmarks/engine_throughput.py
 
-run: ## the local stack (arrives with the local runtime)
-	@echo "make run is not built yet: the local runtime is the next milestone (see README)." >&2; exit 2
+run: venv node_modules/.installed ## the whole service on 127.0.0.1 (PORT=3000); Ctrl-C stops it
+	$(BIN)/python -m local.stack
+
+demo: venv ## with `make run` up: upload the Iris CSV, run a job over HTTP, show outputs and history
+	$(BIN)/python -m local.demo
+
+invoke: venv ## with `make run` up: make invoke FUNCTION=jobs_api EVENT=events/api_health.json
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<name> EVENT=events/<file>.json" >&2; exit 2; }
+	$(BIN)/python -m local.runtime invoke "$(FUNCTION)" "$(EVENT)"
 
 clean: ## remove build output and caches
 	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -51,6 +51,11 @@ class LocalStack:
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def parameters(self) -> dict[str, str]:
+        """template.yaml's parameters in local mode."""
+        return {"DataBucketNames": DATA_BUCKET, "Stage": STAGE}
+
+    @property
     def stack_file(self) -> Path:
         return self.data_dir / "stack.json"
 
@@ -82,7 +87,7 @@ class LocalStack:
                 access,
                 state_dir=self.data_dir / "runtime",
                 template_path=self.template_path,
-                parameters={"DataBucketNames": DATA_BUCKET, "Stage": STAGE},
+                parameters=self.parameters,
                 port=self.port,
             ).start()
             self.sagemaker = self._start_sagemaker(access, sagemaker_port)
@@ -98,6 +103,7 @@ class LocalStack:
             "region": REGION,
             "credentials": dict(S3RVER_CREDENTIALS),
             "endpoints": endpoints,
+            "parameters": self.parameters,
             "data_dir": str(self.data_dir),
             "logs": str(self.log_dir),
             "pid": os.getpid(),
