@@ -46,7 +46,7 @@ openapi: venv ## regenerate docs/openapi.json from the code
 build: venv ## sam build (arm64 layers with python3.13 .pyc)
 	PATH="$(BUILD_PATH)" $(BIN)/sam build
 
-test: lint typecheck validate ## lint, type checks, template checks and the whole test suite
+test: lint typecheck validate node_modules/.installed ## lint, type checks, template checks and the whole test suite
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest
 
 bench: venv ## cold-start benchmark: each function's init time

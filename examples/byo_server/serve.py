@@ -8,6 +8,7 @@ import os
 import signal
 import socketserver
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
@@ -26,6 +27,7 @@ def read_chunked(handler: BaseHTTPRequestHandler) -> bytes:
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    delay_s = 0.0  # a slow model for tests of cancel and interruption: wait before each answer
 
     def server_bind(self) -> None:
         # Skips HTTPServer's FQDN lookup: a loopback server has no use for DNS.
@@ -48,6 +50,7 @@ class Echo(BaseHTTPRequestHandler):
         if self.path != "/invocations":
             self.reply(404, b"", None)
         else:
+            time.sleep(getattr(self.server, "delay_s", 0.0))
             self.reply(200, body, self.headers.get("Content-Type"))
 
     def reply(self, status: int, body: bytes, content_type: str | None) -> None:
@@ -70,8 +73,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     default_port = int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))
     parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument(
+        "--delay-seconds", type=float, default=0.0, help="wait before each answer (a slow model)"
+    )
     args = parser.parse_args()
     server = Server(("127.0.0.1", args.port), Echo)
+    server.delay_s = args.delay_seconds
     signal.signal(signal.SIGTERM, stop)
     print(f"echo server on http://127.0.0.1:{args.port}", file=sys.stderr, flush=True)
     try:

@@ -23,7 +23,7 @@ from local.runtime.event_sources import (
 )
 from local.runtime.functions import AwsAccess, FunctionPool, LocalFunction, local_functions
 from local.runtime.patterns import validate
-from local.runtime.resources import create_resources, physical_name
+from local.runtime.resources import CREATED_TYPES, create_resources, physical_name
 from local.runtime.template import Context, Template, load_template, resolve
 
 log = logging.getLogger(__name__)
@@ -208,6 +208,14 @@ class LocalRuntime:
             self.stop()
             raise
         return self
+
+    def resources(self) -> dict[str, str]:
+        """Logical id → physical name (a queue's URL) of what create_resources made."""
+        return {
+            logical_id: self.context.refs[logical_id]
+            for logical_id, resource in self.template.resources.items()
+            if resource.get("Type") in CREATED_TYPES
+        }
 
     @property
     def api_url(self) -> str:

@@ -104,6 +104,8 @@ class LocalStack:
             "credentials": dict(S3RVER_CREDENTIALS),
             "endpoints": endpoints,
             "parameters": self.parameters,
+            # Physical names of the template's tables, queues and buckets (for operators' tools).
+            "resources": self.runtime.resources(),
             "data_dir": str(self.data_dir),
             "logs": str(self.log_dir),
             "pid": os.getpid(),

@@ -96,3 +96,18 @@ def test_revoking_an_unknown_key_says_so(
     code, _, err = run(capsys, "revoke-key", "team-a", "abc")
     assert code == 1
     assert "has no key 'abc'" in err
+
+
+def test_aws_errors_are_one_clear_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    repository._client.cache_clear()
+    try:
+        code, _, err = run(capsys, "show-team", "team-a")
+    finally:
+        repository._client.cache_clear()
+    assert code == 2
+    assert err == "error: no AWS region: set AWS_DEFAULT_REGION (or AWS_PROFILE)\n"

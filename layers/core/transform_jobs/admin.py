@@ -17,6 +17,7 @@ import json
 import os
 import sys
 
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 from pydantic import ValidationError
 
 from transform_jobs import api_keys, repository
@@ -73,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValidationError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except NoRegionError:
+        print("error: no AWS region: set AWS_DEFAULT_REGION (or AWS_PROFILE)", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:

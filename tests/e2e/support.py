@@ -1,0 +1,69 @@
+"""Helpers for the e2e tests: requests, uploads and the processes a job runs."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tests.e2e.conftest import StackProcess, alive
+
+T = TypeVar("T")
+
+IRIS_ROWS = 150
+
+
+def request_for(
+    bucket: str, prefix: str, *, model: str = "sklearn-iris", **overrides: Any
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "ModelName": model,
+        "TransformInput": {
+            "DataSource": {
+                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/{prefix}in/"}
+            },
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {
+            "S3OutputPath": f"s3://{bucket}/{prefix}out/",
+            "Accept": "text/csv",
+            "AssembleWith": "Line",
+        },
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    }
+    request.update(overrides)
+    return request
+
+
+def fresh_prefix() -> str:
+    return f"e2e/{uuid.uuid4().hex[:10]}/"
+
+
+def upload(stack: StackProcess, key: str, body: bytes) -> None:
+    stack.aws("s3").put_object(Bucket=stack.info["bucket"], Key=key, Body=body)
+
+
+def model_processes(job_name: str) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if job_name.encode() in cmdline and alive(int(entry.name)):
+                found.add(int(entry.name))
+    return found
+
+
+def wait_for(check: Callable[[], T], timeout_s: float, what: str) -> T:
+    """`check()` once it is truthy; fails the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s:g} s: {what}")
+        time.sleep(0.2)
+    return value
