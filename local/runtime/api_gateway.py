@@ -242,7 +242,9 @@ class ApiGateway:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever, so only if it runs
+            self._server.shutdown()
+            self._thread = None
         self._server.server_close()
 
     # ------------------------------------------------------------------ request handling
