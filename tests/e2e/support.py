@@ -8,7 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.e2e.conftest import StackProcess, alive
+from local.stack.launcher import alive
+from tests.e2e.conftest import StackProcess
 
 T = TypeVar("T")
 

@@ -15,8 +15,9 @@ import joblib
 import numpy as np
 import pytest
 
+from local.stack.launcher import descendants
 from tests.e2e.client import ApiClient
-from tests.e2e.conftest import StackProcess, descendants
+from tests.e2e.conftest import StackProcess
 from tests.e2e.support import (
     IRIS_ROWS,
     fresh_prefix,

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import STOP_TIMEOUT_S, StackProcess
+from local.stack.launcher import STOP_TIMEOUT_S
+from tests.e2e.conftest import StackProcess
 from tests.e2e.support import fresh_prefix, model_processes, request_for, upload, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -1,0 +1,44 @@
+"""`make bench-local` runs benchmarks/local_stack.py; here it runs with one job, so it cannot rot
+(start, a job to Completed, stop, restart, a job after the restart, nothing left running)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.build
+def test_the_local_stack_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    if shutil.which("node") is None:
+        pytest.skip("node is needed for s3rver")
+    subprocess.run(["make", "node_modules/.installed"], cwd=ROOT, check=True)  # noqa: S607
+    output = tmp_path / "local.json"
+    reply = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/local_stack.py"),
+            "--jobs",
+            "1",
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert reply.returncode == 0, reply.stderr[-3000:]
+    result = json.loads(output.read_text())
+    assert result["survivors"] == []
+    assert len(result["jobs"]) == 1
+    assert set(result["jobs"][0]["history"]) >= {"Submitted", "InProgress", "Completed"}
+    assert result["post_to_completed"]["max_s"] > 0
+    assert result["job_after_restart"]["post_to_completed_s"] > 0
