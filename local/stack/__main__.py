@@ -56,10 +56,11 @@ def summary(info: dict[str, Any], seconds: float) -> str:
         "  For the AWS CLI and boto3:",
         f"    export AWS_ACCESS_KEY_ID={credentials['aws_access_key_id']} "
         f"AWS_SECRET_ACCESS_KEY={credentials['aws_secret_access_key']} "
-        f"AWS_REGION={info['region']}",
+        f"AWS_DEFAULT_REGION={info['region']}",
         f"    aws --endpoint-url {endpoints['s3']} s3 ls s3://{info['bucket']}/",
         "",
-        "  Scripts read .local/stack.json. Next: `make demo` in another terminal. Ctrl-C stops.",
+        f"  Scripts read {info['data_dir']}/stack.json. Next: `make demo` in another terminal.",
+        "  Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
 
