@@ -4,37 +4,19 @@ cannot rot (s3rver from package.json, the echo model, the engine CLI, the ratios
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.build.benchmark_runs import need_node_modules, run_benchmark
 
 
 @pytest.mark.build
 def test_the_engine_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    if shutil.which("npm") is None or shutil.which("node") is None:
-        pytest.skip("node and npm are needed for s3rver")
-    subprocess.run(["make", "node_modules/.installed"], cwd=ROOT, check=True)  # noqa: S607
+    need_node_modules()
     output = tmp_path / "engine.json"
-    reply = subprocess.run(  # noqa: S603
-        [
-            sys.executable,
-            str(ROOT / "benchmarks/engine_throughput.py"),
-            "--sizes",
-            "4MB,8MB",
-            "--no-sdk",
-            "--output",
-            str(output),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    reply = run_benchmark(
+        "engine_throughput.py", "--sizes", "4MB,8MB", "--no-sdk", "--output", str(output)
     )
     assert reply.returncode == 0, reply.stderr[-3000:]
     result = json.loads(output.read_text())
