@@ -1,0 +1,1 @@
+"""Webhook subscriptions and delivery: Standard Webhooks signing, URL safety, the retry schedule."""
