@@ -15,65 +15,32 @@ both win. Only this module and the gateways touch boto3.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from transform_jobs import clock
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobEvent
 from transform_jobs.models.team import Team
-from transform_jobs.settings import get_settings
+from transform_jobs.table import InvalidPageToken, decode_page_token, encode_page_token
+from transform_jobs.table import client as _client
+from transform_jobs.table import from_item as _from_item
+from transform_jobs.table import name as _table
+from transform_jobs.table import plain as _plain
+from transform_jobs.table import to_item as _to_item
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
+__all__ = ["ConflictError", "InvalidPageToken"]
 
 TEAM_JOBS_INDEX = "TeamJobs"
 ACTIVE_JOBS_INDEX = "ActiveJobs"
 _MAX_SEEN_EVENT_IDS = 50
 _MAX_OPTIMISTIC_RETRIES = 8
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-@cache
-def _client() -> DynamoDBClient:
-    return boto3.client("dynamodb")
-
-
-def _table() -> str:
-    return get_settings().table_name
-
-
-def _to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
-
-
-def _from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {key: _deserializer.deserialize(value) for key, value in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the models want ints."""
-    if isinstance(value, dict):
-        return {key: _plain(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [_plain(inner) for inner in value]
-    if type(value).__name__ == "Decimal":
-        return int(value) if value == int(value) else float(value)
-    return value
 
 
 def _job_key(job_id: str) -> dict[str, Any]:
@@ -82,10 +49,6 @@ def _job_key(job_id: str) -> dict[str, Any]:
 
 class ConflictError(Exception):
     """Another writer changed the job between our read and our write, too many times."""
-
-
-class InvalidPageToken(ValueError):
-    """The NextToken was not one this service issued for this query."""
 
 
 # --- jobs -------------------------------------------------------------------------------------
@@ -335,26 +298,14 @@ def _fingerprint(query: JobFilter) -> str:
 
 
 def _encode_token(item: dict[str, Any], query: JobFilter) -> str:
-    state = {name: item[name]["S"] for name in _TOKEN_KEYS} | {"F": _fingerprint(query)}
-    text = json.dumps(state, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(text).decode().rstrip("=")
+    return encode_page_token({name: item[name]["S"] for name in _TOKEN_KEYS}, _fingerprint(query))
 
 
 def _decode_token(token: str, query: JobFilter) -> dict[str, Any]:
-    try:
-        state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error):
-        raise InvalidPageToken from None
-    if (
-        not isinstance(state, dict)
-        or set(state) != {*_TOKEN_KEYS, "F"}
-        or not all(isinstance(value, str) and value for value in state.values())
-        or state["F"] != _fingerprint(query)
-        or state["TeamId"] != query.team_id
-        or not state["PK"].startswith("JOB#")
-    ):
+    state = decode_page_token(token, _fingerprint(query), _TOKEN_KEYS)
+    if state["TeamId"] != query.team_id or not state["PK"].startswith("JOB#"):
         raise InvalidPageToken
-    return _to_item({name: state[name] for name in _TOKEN_KEYS})
+    return _to_item(dict(state))
 
 
 def active_jobs(status: JobStatus, *, since_before: datetime | None = None) -> Iterator[Job]:
@@ -399,7 +350,7 @@ def _capacity_updates(
         }
         if limit is not None:
             update["ConditionExpression"] = "attribute_not_exists(Running) OR Running < :limit"
-            update["ExpressionAttributeValues"][":limit"] = _serializer.serialize(limit)
+            update["ExpressionAttributeValues"].update(_to_item({":limit": limit}))
         updates.append({"Update": update})
     return updates
 
