@@ -224,6 +224,7 @@ class ApiGateway:
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._stopping = False
 
     @property
     def port(self) -> int:
@@ -234,6 +235,10 @@ class ApiGateway:
         """The stage's base URL, as the stack's ApiUrl output gives it in AWS."""
         return f"http://127.0.0.1:{self.port}/{self.definition.stage}"
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
     def start(self) -> ApiGateway:
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"api-{self.port}", daemon=True
@@ -242,6 +247,7 @@ class ApiGateway:
         return self
 
     def stop(self) -> None:
+        self._stopping = True  # keep-alive connections get a 503 and are closed
         if self._thread is not None:  # shutdown() waits for serve_forever, so only if it runs
             self._server.shutdown()
             self._thread = None
@@ -256,8 +262,15 @@ class ApiGateway:
             protocol_version = "HTTP/1.1"
             server_version = "transform-jobs-local-api"
 
+            # Idle keep-alive connections end after this long (API Gateway's own is 350 s).
+            timeout = 60
+
             def _serve(self) -> None:
-                answer = gateway.handle(self)
+                if gateway.stopping:
+                    self.close_connection = True
+                    answer = _Answer(503, [("Content-Type", "application/json")], b"{}")
+                else:
+                    answer = gateway.safe_handle(self)
                 self.send_response(answer.status)
                 for name, value in answer.headers:
                     self.send_header(name, value)
@@ -273,12 +286,29 @@ class ApiGateway:
 
         return Handler
 
+    def safe_handle(self, request: BaseHTTPRequestHandler) -> _Answer:
+        """`handle`, with anything unexpected answered as API Gateway would: 502, not a reset."""
+        try:
+            return self.handle(request)
+        except Exception:
+            log.exception(
+                "request %s %s failed in the local API Gateway", request.command, request.path
+            )
+            request.close_connection = True
+            return self._gateway_error("BAD_GATEWAY", str(uuid.uuid4()))
+
     def handle(self, request: BaseHTTPRequestHandler) -> _Answer:
         request_id = str(uuid.uuid4())
+        if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            request.close_connection = True  # the unread body must not be taken for a request
+            return _plain_error(411, "Send the body with a Content-Length (no chunked bodies).")
         try:
             length = int(request.headers.get("Content-Length") or 0)
         except ValueError:
-            length = 0
+            length = -1
+        if length < 0:
+            request.close_connection = True
+            return _plain_error(400, "Content-Length is not a number of bytes.")
         if length > MAX_PAYLOAD_BYTES:
             request.close_connection = True
             return self._gateway_error("REQUEST_TOO_LARGE", request_id)
@@ -380,8 +410,9 @@ class ApiGateway:
         authorizer = self.definition.authorizers[route.authorizer or ""]
         headers = {name.lower(): value for name, value in event["headers"].items()}
         identity = tuple(headers.get(name.lower(), "") for name in authorizer.identity_headers)
-        if not all(identity):
-            # API Gateway answers 401 itself when an identity source is missing or empty.
+        if not all(identity) and authorizer.cache_seconds > 0:
+            # With caching on, API Gateway answers 401 itself when an identity source is
+            # missing or empty (the sources are the cache key); without, the function decides.
             return self._gateway_error("UNAUTHORIZED", request_id)
         method_arn = self._method_arn(event["httpMethod"], event["path"])
         key = (authorizer.name, identity)
@@ -428,14 +459,20 @@ class ApiGateway:
         return None
 
     def _integrate(self, route: Route, event: dict[str, Any], request_id: str) -> _Answer:
-        pool = self.pools[route.function]
-        answer = pool.invoke_raw(event)
-        if not answer["ok"]:
-            timed_out = answer["error"].get("errorType") == "Sandbox.Timedout"
-            return self._gateway_error(
-                "INTEGRATION_TIMEOUT" if timed_out else "BAD_GATEWAY", request_id
-            )
-        return _proxy_response(answer.get("result")) or self._gateway_error(
+        """The function's answer; a function error or timeout is 502 (a Lambda proxy integration
+        reports both as failures), and no answer within 29 s is API Gateway's own 504."""
+        result: dict[str, Any] = {}
+        invocation = threading.Thread(
+            target=lambda: result.update(self.pools[route.function].invoke_raw(event)),
+            daemon=True,
+        )
+        invocation.start()
+        invocation.join(INTEGRATION_TIMEOUT_S)
+        if invocation.is_alive():
+            return self._gateway_error("INTEGRATION_TIMEOUT", request_id)
+        if not result.get("ok"):
+            return self._gateway_error("BAD_GATEWAY", request_id)
+        return _proxy_response(result.get("result")) or self._gateway_error(
             "BAD_GATEWAY", request_id
         )
 
@@ -489,14 +526,21 @@ def _valid_policy(decision: Any) -> bool:
         isinstance(decision, dict)
         and isinstance(decision.get("principalId"), str)
         and isinstance(decision.get("policyDocument"), dict)
-        and isinstance(decision["policyDocument"].get("Statement"), list)
+        and isinstance(decision["policyDocument"].get("Statement"), list | dict)
     )
+
+
+def _plain_error(status: int, message: str) -> _Answer:
+    """An HTTP-level refusal, before anything reaches API Gateway's routing."""
+    body = json.dumps({"message": message}).encode()
+    return _Answer(status, [("Content-Type", "application/json")], body)
 
 
 def _allows(policy: Mapping[str, Any], method_arn: str) -> bool:
     """IAM evaluation for execute-api:Invoke: an explicit Deny wins, else any Allow."""
     allowed = False
-    for statement in policy.get("Statement") or []:
+    statements = policy.get("Statement") or []
+    for statement in [statements] if isinstance(statements, dict) else statements:
         actions = _as_list(statement.get("Action"))
         resources = _as_list(statement.get("Resource"))
         if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in actions):
@@ -513,6 +557,27 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else [str(value)]
 
 
+def _proxy_headers(result: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """The answer's headers and multiValueHeaders as HTTP header lines; None if malformed."""
+    headers: list[tuple[str, str]] = []
+    multi = result.get("multiValueHeaders") or {}
+    single = result.get("headers") or {}
+    if not isinstance(multi, dict) or not isinstance(single, dict):
+        return None
+    for name, values in multi.items():
+        if not isinstance(values, list):
+            return None
+        headers.extend((str(name), str(value)) for value in values)
+    headers.extend((str(name), str(value)) for name, value in single.items() if name not in multi)
+    try:
+        for name, value in headers:
+            name.encode("latin-1")
+            value.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+    return headers
+
+
 def _proxy_response(result: Any) -> _Answer | None:
     """A Lambda proxy integration answer as HTTP; None when it is malformed (API Gateway: 502)."""
     if not isinstance(result, dict) or "statusCode" not in result:
@@ -522,13 +587,9 @@ def _proxy_response(result: Any) -> _Answer | None:
         HTTPStatus(status)
     except (TypeError, ValueError):
         return None
-    headers: list[tuple[str, str]] = []
-    multi = result.get("multiValueHeaders") or {}
-    for name, values in multi.items():
-        headers.extend((name, str(value)) for value in values)
-    for name, value in (result.get("headers") or {}).items():
-        if name not in multi:
-            headers.append((name, str(value)))
+    headers = _proxy_headers(result)
+    if headers is None:
+        return None
     body = result.get("body") or ""
     if not isinstance(body, str):
         return None

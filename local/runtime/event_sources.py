@@ -50,6 +50,9 @@ class ClientFactory(Protocol):
 class EventSource(Protocol):
     def start(self) -> None: ...
 
+    def signal_stop(self) -> None:
+        """Asks the source to stop; returns at once (stop() then waits)."""
+
     def stop(self) -> None: ...
 
 
@@ -89,6 +92,11 @@ class _Loop:
                     return
                 log.warning("%s: %s; retrying", self.name, error)
                 pause = 1.0
+            except Exception:  # a poller must outlive any one bad message or invocation
+                if self._stopping.is_set():
+                    return
+                log.exception("%s: unexpected error; going on", self.name)
+                pause = 1.0
             if pause:
                 self._stopping.wait(pause)
 
@@ -99,9 +107,17 @@ class _Loop:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
         self._stopping.set()
-        self._thread.join(timeout=10)
+
+    def stop(self, timeout_s: float = 10) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout_s)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleeps up to `seconds`; True when the loop is being stopped."""
+        return self._stopping.wait(seconds)
 
 
 # ------------------------------------------------------------------ asynchronous invocation
@@ -136,6 +152,12 @@ class AsyncInvoker:
             if attempt:
                 delay = self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1]
                 if self._stopping.wait(delay):
+                    log.warning(
+                        "%s: stopped before retry %d; event dropped: %s",
+                        self.pool.function.name,
+                        attempt,
+                        json.dumps(event, default=str)[:500],
+                    )
                     return
             answer = self.pool.invoke_raw(event, request_id=request_id)
             if answer["ok"]:
@@ -167,9 +189,13 @@ class AsyncInvoker:
         }
         send_to_destination(self.clients, self.on_failure, record)
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
         self._stopping.set()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def stop(self) -> None:
+        """Waiting retries end now; a running invocation ends with its pool (stopped next)."""
+        self._stopping.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def send_to_destination(clients: ClientFactory, arn: str, record: Mapping[str, Any]) -> None:
@@ -204,8 +230,27 @@ class SqsSource:
         self._url: str | None = None
 
     def start(self) -> None:
+        self._check_visibility_timeout()
         if self.enabled:
             self._loop.start()
+
+    def _check_visibility_timeout(self) -> None:
+        """Lambda refuses a mapping whose queue hides a message for less than the function
+        may run (the message would come back while it is still being handled)."""
+        sqs = self.clients("sqs")
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=self._queue_url(sqs), AttributeNames=["VisibilityTimeout"]
+        )["Attributes"]
+        visibility = int(attributes.get("VisibilityTimeout", 30))
+        if visibility < self.pool.function.timeout_s:
+            raise ValueError(
+                f"{self.pool.function.logical_id}: queue visibility timeout {visibility} s is "
+                f"less than the function timeout {self.pool.function.timeout_s} s; raise the "
+                "queue's VisibilityTimeout (AWS refuses this event source mapping too)"
+            )
+
+    def signal_stop(self) -> None:
+        self._loop.signal_stop()
 
     def stop(self) -> None:
         self._loop.stop()
@@ -282,7 +327,7 @@ class SqsSource:
         attributes = {
             name: {
                 "stringValue": value.get("StringValue"),
-                "binaryValue": value.get("BinaryValue"),
+                "binaryValue": _base64_binaries(value.get("BinaryValue")),
                 "stringListValues": [],
                 "binaryListValues": [],
                 "dataType": value.get("DataType"),
@@ -370,6 +415,9 @@ class EventBridgeRuleSource:
         )
         self._loop.start()
 
+    def signal_stop(self) -> None:
+        self._loop.signal_stop()
+
     def stop(self) -> None:
         self._loop.stop()
 
@@ -448,6 +496,9 @@ class ScheduleSource:
         if self.enabled:
             self._loop.start()
 
+    def signal_stop(self) -> None:
+        self._loop.signal_stop()
+
     def stop(self) -> None:
         self._loop.stop()
 
@@ -499,6 +550,9 @@ class DynamoDBStreamSource:
         if self.enabled:
             self._loop.start()
 
+    def signal_stop(self) -> None:
+        self._loop.signal_stop()
+
     def stop(self) -> None:
         self._loop.stop()
 
@@ -524,7 +578,6 @@ class DynamoDBStreamSource:
             shard_id = shard["ShardId"]
             if shard_id in self._known:
                 continue
-            self._known.add(shard_id)
             if shard_id in self._positions:
                 kind, extra = "AFTER_SEQUENCE_NUMBER", {"SequenceNumber": self._positions[shard_id]}
             elif self._first_scan:
@@ -534,7 +587,20 @@ class DynamoDBStreamSource:
             self._iterators[shard_id] = streams.get_shard_iterator(
                 StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=kind, **extra
             )["ShardIterator"]
+            self._known.add(shard_id)  # only once it has an iterator, so a failure is retried
         self._first_scan = False
+
+    def _fresh_iterator(self, streams: Any, shard_id: str) -> str:
+        """A new iterator after an expired one (they last 15 minutes): from the checkpoint."""
+        if shard_id in self._positions:
+            kind, extra = "AFTER_SEQUENCE_NUMBER", {"SequenceNumber": self._positions[shard_id]}
+        else:
+            kind, extra = "TRIM_HORIZON", {}
+        return str(
+            streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=kind, **extra
+            )["ShardIterator"]
+        )
 
     def _tick(self) -> float:
         streams = self.clients("dynamodbstreams")
@@ -543,21 +609,34 @@ class DynamoDBStreamSource:
         for shard_id, iterator in list(self._iterators.items()):
             if iterator is None:
                 continue
-            got = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            try:
+                got = streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ExpiredIteratorException":
+                    raise
+                self._iterators[shard_id] = self._fresh_iterator(streams, shard_id)
+                continue
             records = [self._record(raw) for raw in got.get("Records", [])]
-            self._iterators[shard_id] = got.get("NextShardIterator")
             if records:
                 busy = True
-                self._deliver(shard_id, records)
+                if not self._deliver(shard_id, records):
+                    # Stopped mid-batch: the checkpoint stays, so a restart delivers it again.
+                    self._iterators[shard_id] = None
+                    return 0.0
                 self._positions[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
                 self._save_checkpoints()
+            self._iterators[shard_id] = got.get("NextShardIterator")
         return 0.0 if busy else 1.0
 
-    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> bool:
+        """Delivers the batch (retrying, bisecting, giving up as configured); False if the
+        source was stopped before the batch was done."""
         wanted = [record for record in records if _passes(self.filters, record)]
         pending = [wanted] if wanted else []
         attempts = 0
-        while pending and not self._loop.stopping:
+        while pending:
+            if self._loop.stopping:
+                return False
             batch = pending.pop(0)
             answer = self.pool.invoke_raw({"Records": batch})
             failed_from = self._first_failure(answer, batch)
@@ -575,7 +654,8 @@ class DynamoDBStreamSource:
                 pending[:0] = [rest[:half], rest[half:]]
             else:
                 pending.insert(0, rest)
-            self._loop._stopping.wait(min(30.0, 0.5 * 2**attempts))
+            self._loop.wait(min(30.0, 0.5 * 2**attempts))
+        return True
 
     def _first_failure(self, answer: Mapping[str, Any], batch: list[dict[str, Any]]) -> int | None:
         """Index of the first record to retry, or None when the batch succeeded."""

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 DEFAULT_CONCURRENCY = 4
+INIT_TIMEOUT_S = 10.0  # Lambda's init phase has its own 10 seconds, apart from the timeout
 
 # boto3 reads AWS_ENDPOINT_URL_<SERVICE>; these are the services the stack's stand-ins answer.
 ENDPOINT_VARIABLES = {
@@ -197,6 +198,7 @@ class _Worker:
         os.close(write_fd)
         self._results = os.fdopen(read_fd, "r")
         self._answers: queue.Queue[str | None] = queue.Queue()
+        self._ready = False
         threading.Thread(target=self._read_answers, daemon=True).start()
 
     def _read_answers(self) -> None:
@@ -207,7 +209,28 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def _wait_ready(self) -> dict[str, Any] | None:
+        """Waits out the init phase (importing the handler); a failure answer if it did not end."""
+        if self._ready:
+            return None
+        try:
+            line = self._answers.get(timeout=INIT_TIMEOUT_S)
+        except queue.Empty:
+            self.kill()
+            return _failure("Runtime.InitError", f"Init timed out after {INIT_TIMEOUT_S:g} seconds")
+        if line is None:
+            self.process.wait()
+            return _failure(
+                "Runtime.ExitError",
+                f"The execution environment exited during init ({self.process.returncode}).",
+            )
+        self._ready = True
+        return None
+
     def invoke(self, event: Any, request_id: str, timeout_s: float) -> dict[str, Any]:
+        not_ready = self._wait_ready()
+        if not_ready is not None:
+            return not_ready
         deadline_ms = int((time.time() + timeout_s) * 1000)
         request = {"request_id": request_id, "event": event, "deadline_ms": deadline_ms}
         if self.process.stdin is None:
@@ -240,14 +263,18 @@ class _Worker:
         if self.process.stdin:
             self.process.stdin.close()
 
+    def close_input(self) -> None:
+        """The worker's loop ends at the end of its input, after any invocation in progress."""
+        if self.process.stdin and not self.process.stdin.closed:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
+
     def stop(self, timeout_s: float = 5) -> None:
-        if self.process.poll() is None:
-            if self.process.stdin:
-                self.process.stdin.close()  # the worker's loop ends at end of input
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        self.close_input()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
 
 def _failure(error_type: str, message: str) -> dict[str, Any]:
@@ -275,6 +302,7 @@ class FunctionPool:
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._stopping: list[_Worker] = []
 
     def invoke(self, event: Any, *, request_id: str | None = None) -> Any:
         """The handler's return value; raises InvocationError when the function fails."""
@@ -333,11 +361,24 @@ class FunctionPool:
             if worker in self._all:
                 self._all.remove(worker)
 
-    def stop(self) -> None:
+    def begin_stop(self) -> None:
+        """Takes no more invocations; idle workers end now, busy ones after their invocation."""
         with self._lock:
             self._closed = True
-            workers = list(self._all)
+            self._stopping = list(self._all)
             self._all.clear()
-        for worker in workers:
-            worker.stop()
+        for worker in self._stopping:
+            worker.close_input()
+
+    def stop(self, deadline: float | None = None) -> None:
+        """Ends every worker; those still busy at `deadline` (default: 3 s from now) are
+        killed, and their invocations fail, as in a Lambda environment that is shut down."""
+        if not self._closed:
+            self.begin_stop()
+        deadline = time.monotonic() + 3 if deadline is None else deadline
+        for worker in self._stopping:
+            try:
+                worker.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                worker.kill()
         self._log_file.close()

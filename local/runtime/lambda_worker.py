@@ -4,7 +4,8 @@ The local runtime starts this file as a script (never as part of the `local` pac
 clean environment and PYTHONPATH set to the function's code and layers only, so a function sees
 what it would see in Lambda and nothing of the other functions or of the runtime itself.
 
-Protocol: one JSON line per invocation on stdin,
+Protocol: once the handler is imported (Lambda's init phase), ``{"ready": true}`` on the result
+descriptor; then one JSON line per invocation on stdin,
 ``{"request_id": ..., "event": ..., "deadline_ms": ...}``; one JSON line per answer on the file
 descriptor named by LOCAL_LAMBDA_RESULT_FD, ``{"ok": true, "result": ...}`` or
 ``{"ok": false, "error": {"errorType", "errorMessage", "stackTrace"}}``. The function's own
@@ -66,6 +67,7 @@ def main() -> int:
     except Exception as error:  # reported on every invocation, as Lambda reports init errors
         traceback.print_exc()
         handler, init_error = None, _error(error, "Runtime.ImportModuleError")
+    results.write(json.dumps({"ready": True}) + "\n")  # init is over: invocations may come
     for line in sys.stdin:
         request = json.loads(line)
         if init_error is not None:

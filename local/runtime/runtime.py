@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVERLESS_API = "AWS::Serverless::Api"
+STOP_GRACE_S = 3.0  # how long running invocations may finish when the runtime stops
 
 
 def api_id(stack_name: str, logical_id: str) -> str:
@@ -222,14 +224,23 @@ class LocalRuntime:
         return self.gateways[0].url
 
     def stop(self) -> None:
+        """Stops taking work everywhere first, then ends the workers (busy ones after a short
+        grace), then waits for the pollers: bounded, whatever was running."""
         for gateway in self.gateways:
             gateway.stop()
+        for source in self.sources:
+            source.signal_stop()
+        for invoker in self.invokers.values():
+            invoker.signal_stop()
+        for pool in self.pools.values():
+            pool.begin_stop()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for pool in self.pools.values():
+            pool.stop(deadline)
         for source in self.sources:
             source.stop()
         for invoker in self.invokers.values():
             invoker.stop()
-        for pool in self.pools.values():
-            pool.stop()
         self.gateways, self.sources = [], []
         self.invokers, self.pools = {}, {}
 

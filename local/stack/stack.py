@@ -37,6 +37,15 @@ STAGE = "dev"
 API_KEY_PREFIX = "tjk_"
 
 
+def write_private(path: Path, text: str) -> None:
+    """Writes a file only its owner can read, whole or not at all (readers never see half)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
+
+
 @dataclass
 class LocalStack:
     """`start()` brings the service up under `data_dir`; `stop()` ends everything it started."""
@@ -65,7 +74,10 @@ class LocalStack:
 
     def start(self) -> dict[str, Any]:
         self.data_dir = self.data_dir.resolve()
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.port == 0:
+            self.port = free_port()  # never a port handed to another local server
         key = self._api_key()
         try:
             dynamodb = self._add(start_dynamodb(self.data_dir / "dynamodb", log_dir=self.log_dir))
@@ -110,8 +122,7 @@ class LocalStack:
             "logs": str(self.log_dir),
             "pid": os.getpid(),
         }
-        self.stack_file.write_text(json.dumps(self.info, indent=2) + "\n")
-        self.stack_file.chmod(0o600)
+        write_private(self.stack_file, json.dumps(self.info, indent=2) + "\n")
         return self.info
 
     def _add(self, backend: Backend) -> Backend:
@@ -131,8 +142,7 @@ class LocalStack:
         if saved.is_file():
             return saved.read_text().strip()
         key = API_KEY_PREFIX + secrets.token_urlsafe(32)
-        saved.write_text(key + "\n")
-        saved.chmod(0o600)
+        write_private(saved, key + "\n")
         return key
 
     def _start_sagemaker(self, access: AwsAccess, port: int) -> ManagedProcess:

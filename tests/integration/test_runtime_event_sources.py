@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from local.runtime.event_sources import SqsSource
 from local.runtime.functions import AwsAccess
 from local.runtime.runtime import LocalRuntime
 from local.stack import backends
@@ -173,3 +174,16 @@ def test_a_timed_out_invocation_ends_its_environment(runtime: LocalRuntime) -> N
     assert "timed out after 2.00 seconds" in answer["error"]["errorMessage"]
     after = pool.invoke({})["pid"]
     assert after != before  # a new environment replaced the one that timed out
+
+
+def test_a_queue_that_hides_messages_for_less_than_the_function_runs_is_refused(
+    runtime: LocalRuntime,
+) -> None:
+    slow = runtime.pool("InspectEnvFunction")  # Timeout 2
+    properties = {"Queue": runtime.context.attributes[("WorkDeadLetterQueue", "Arn")]}
+    runtime.client("sqs").set_queue_attributes(
+        QueueUrl=runtime.context.refs["WorkDeadLetterQueue"],
+        Attributes={"VisibilityTimeout": "1"},
+    )
+    with pytest.raises(ValueError, match="visibility timeout 1 s is less than the function"):
+        SqsSource(slow, properties, runtime.client).start()

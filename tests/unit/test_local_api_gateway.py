@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -194,3 +196,64 @@ def test_rate_expressions(expression: str, seconds: int) -> None:
 def test_other_schedules_are_refused_with_a_reason(expression: str) -> None:
     with pytest.raises(ValueError, match="schedule"):
         rate_seconds(expression)
+
+
+def raw_request(server: ApiGateway, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as connection:
+        connection.sendall(request)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.fixture
+def served() -> Iterator[ApiGateway]:
+    definition = ApiDefinition("Api", "abc1234567", "dev", [], {}, {})
+    server = ApiGateway(definition, {}, region="us-east-1", account_id="123456789012", port=0)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_chunked_bodies_are_refused_and_the_connection_closed(served: ApiGateway) -> None:
+    reply = raw_request(
+        served,
+        b"POST /dev/v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5\r\nhello\r\n0\r\n\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 411")
+    assert reply.count(b"HTTP/1.1") == 1  # the body was not read as a second request
+
+
+@pytest.mark.parametrize("length", [b"-1", b"abc"])
+def test_a_bad_content_length_is_a_400(served: ApiGateway, length: bytes) -> None:
+    reply = raw_request(
+        served, b"POST /dev/v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n"
+    )
+    assert reply.startswith(b"HTTP/1.1 400")
+
+
+def test_an_unknown_route_is_api_gateways_403(served: ApiGateway) -> None:
+    reply = raw_request(
+        served, b"GET /dev/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert reply.startswith(b"HTTP/1.1 403")
+    assert b"Missing Authentication Token" in reply
+
+
+def test_a_single_statement_object_is_a_policy_too() -> None:
+    statement = {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": ARN}
+    assert _allows({"Statement": statement}, ARN) is True
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"statusCode": 200, "headers": ["a"]},
+        {"statusCode": 200, "multiValueHeaders": {"a": "b"}},
+        {"statusCode": 200, "headers": {"X-Name": "caf\u00e9\u2603"}},
+    ],
+)
+def test_malformed_headers_are_bad_gateway(answer: dict[str, object]) -> None:
+    assert _proxy_response(answer) is None
