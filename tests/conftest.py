@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.receiver import receiver  # noqa: F401 (a fixture for every test)
 from tests.support.sagemaker import sagemaker  # noqa: F401 (a fixture for every test)
 from tests.support.template import table_definition
 
@@ -45,6 +46,7 @@ def load_event(name: str) -> dict[str, Any]:
 def _reset_process_caches() -> None:
     """Settings and lazy clients are per process in Lambda; per test here."""
     from transform_jobs import (
+        kms_gateway,
         launch,  # noqa: F401 (imported for its module graph)
         queue_gateway,
         repository,
@@ -57,6 +59,7 @@ def _reset_process_caches() -> None:
     for cached in (
         settings.get_settings,
         repository._client,
+        kms_gateway._client,
         s3_gateway._client,
         sagemaker_gateway._client,
         queue_gateway._client,

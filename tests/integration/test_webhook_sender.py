@@ -2,64 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from tests.support.receiver import Receiver
 from transform_jobs.webhooks.sender import post
 from transform_jobs.webhooks.signing import new_secret, signed_headers
 from transform_jobs.webhooks.url_safety import check_url
-
-
-class Receiver:
-    """Answers each POST with the next planned (status, headers); records what it got."""
-
-    def __init__(self) -> None:
-        self.plan: list[tuple[int, dict[str, str]]] = []
-        self.received: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                receiver.received.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": self.rfile.read(length).decode(),
-                    }
-                )
-                status, headers = receiver.plan.pop(0) if receiver.plan else (204, {})
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/in?team=a"
-
-    def __enter__(self) -> Receiver:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver() as running:
-        yield running
 
 
 def send(url: str, body: str, secret: str) -> Any:

@@ -33,3 +33,22 @@ def send_launch(job_id: str, *, delay_seconds: int = 0) -> None:
         )
     except (BotoCoreError, ClientError) as error:
         raise LaunchNotQueued(f"launch of job {job_id} not queued: {error}") from error
+
+
+class DeliveryNotQueued(Exception):
+    """SQS did not take the webhook delivery message."""
+
+
+SQS_MAX_DELAY_S = 900
+
+
+def send_delivery(webhook_id: str, delivery_id: str, *, delay_seconds: int = 0) -> None:
+    """Hands one delivery to deliver_webhook, after up to 15 minutes (SQS's longest delay)."""
+    try:
+        _client().send_message(
+            QueueUrl=get_settings().webhook_queue_url,
+            MessageBody=json.dumps({"WebhookId": webhook_id, "DeliveryId": delivery_id}),
+            DelaySeconds=max(0, min(delay_seconds, SQS_MAX_DELAY_S)),
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise DeliveryNotQueued(f"delivery {delivery_id} not queued: {error}") from error

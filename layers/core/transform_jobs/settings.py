@@ -25,6 +25,16 @@ class Settings(BaseModel):
     presigned_url_seconds: int = Field(default=3600, ge=1, le=604800)
     # Idempotency keys are honoured for this long (DESIGN: 24 hours).
     idempotency_ttl_seconds: int = Field(default=86400, ge=60)
+    # Webhooks: the KMS key for signing secrets, the delivery queue, the retry waits (seconds
+    # between attempts; tests shorten them), and local mode's allowance of http to loopback.
+    webhook_key_id: str = ""
+    webhook_queue_url: str = ""
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+    webhook_allow_http_loopback: bool = False
+    # A subscription with no success for this long is disabled; a rotated secret still signs
+    # for this long.
+    webhook_disable_after_seconds: int = Field(default=5 * 86400, ge=60)
+    webhook_secret_overlap_seconds: int = Field(default=86400, ge=0)
 
     @property
     def job_name_prefix(self) -> str:

@@ -142,6 +142,8 @@ class StoredDelivery(Delivery):
 
     TeamId: str
     Body: str
+    # Attempts before this index were made before the last redelivery: the schedule restarts.
+    ScheduleStart: int = 0
     Version: int = 0
 
     def public(self) -> Delivery:

@@ -1,0 +1,194 @@
+"""Delivering one webhook event to one subscription: an attempt, its record, and what comes next.
+
+A delivery is Pending until a 2xx (Succeeded) or until the schedule is used up, the receiver
+answers 410 or the subscription is disabled or deleted (Failed; kept in the log, redeliverable).
+Between attempts the wait rides on the queue's delay when it is short (≤ 15 minutes) and on the
+delivery's NextAttemptAt otherwise, which retry_deliveries turns into a message when due.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from transform_jobs import clock, kms_gateway, queue_gateway, webhook_repository
+from transform_jobs.models.webhook import (
+    Attempt,
+    DeliveryStatus,
+    StoredDelivery,
+    StoredWebhook,
+)
+from transform_jobs.settings import get_settings
+from transform_jobs.webhooks import sender
+from transform_jobs.webhooks.schedule import next_attempt, parse_schedule
+from transform_jobs.webhooks.signing import signed_headers
+from transform_jobs.webhooks.url_safety import UnsafeUrl, check_url
+
+log = logging.getLogger(__name__)
+
+# A message that arrives a little before the delivery is due still counts as due.
+EARLY_TOLERANCE = timedelta(seconds=2)
+# retry_deliveries leaves a due delivery this long to its queue message (short waits ride on
+# one) before it queues it itself: it repairs lost messages and carries the long waits.
+SWEEP_GRACE = timedelta(seconds=60)
+
+
+def secret_context(webhook: StoredWebhook) -> dict[str, str]:
+    """KMS encryption context: a secret decrypts only for its own team and subscription."""
+    return {"TeamId": webhook.TeamId, "WebhookId": webhook.WebhookId}
+
+
+def signing_secrets(webhook: StoredWebhook, now: datetime) -> list[str]:
+    """The current secret, and the previous one while a rotation's overlap lasts."""
+    context = secret_context(webhook)
+    found = [kms_gateway.decrypt(webhook.SecretCiphertext, context)]
+    if (
+        webhook.PreviousSecretCiphertext
+        and webhook.PreviousSecretExpiresAt
+        and webhook.PreviousSecretExpiresAt > now
+    ):
+        found.append(kms_gateway.decrypt(webhook.PreviousSecretCiphertext, context))
+    return found
+
+
+def send_once(webhook: StoredWebhook, webhook_id: str, body: str, now: datetime) -> sender.Outcome:
+    """One signed POST, with the URL checked again (DNS may have changed since registration)."""
+    try:
+        target = check_url(
+            webhook.Url, allow_http_loopback=get_settings().webhook_allow_http_loopback
+        )
+    except UnsafeUrl as error:
+        return sender.Outcome(None, 0, f"URL refused: {error}")
+    headers = signed_headers(
+        webhook_id=webhook_id, body=body, sent_at=now, secrets_in_use=signing_secrets(webhook, now)
+    )
+    return sender.post(target, body, headers, now)
+
+
+@dataclass(frozen=True)
+class Result:
+    delivery: StoredDelivery | None
+    outcome: sender.Outcome | None = None
+
+
+def deliver(webhook_id: str, delivery_id: str) -> Result:
+    """Makes the attempt that is due (if one is), records it, and schedules what follows."""
+    now = clock.now()
+    delivery = webhook_repository.get_delivery(webhook_id, delivery_id)
+    if delivery is None or delivery.Status is not DeliveryStatus.PENDING:
+        return Result(delivery)  # done already: a duplicate message
+    if delivery.NextAttemptAt and delivery.NextAttemptAt > now + EARLY_TOLERANCE:
+        return Result(delivery)  # an early duplicate; the real one comes when due
+    webhook = webhook_repository.get_webhook(delivery.TeamId, webhook_id)
+    if webhook is None or not webhook.Enabled:
+        reason = (
+            "the subscription was deleted" if webhook is None else "the subscription is disabled"
+        )
+        return Result(_end(delivery, now, reason))
+    outcome = send_once(webhook, delivery.DeliveryId, delivery.Body, now)
+    recorded = _record(delivery, outcome, now)
+    _update_subscription(webhook, outcome, now)
+    if recorded is not None and recorded.Status is DeliveryStatus.PENDING:
+        _carry(recorded, now)
+    return Result(recorded, outcome)
+
+
+def _record(
+    delivery: StoredDelivery, outcome: sender.Outcome, now: datetime
+) -> StoredDelivery | None:
+    schedule = parse_schedule(get_settings().webhook_retry_schedule)
+
+    def decide(current: StoredDelivery) -> StoredDelivery | None:
+        if current.Status is not DeliveryStatus.PENDING or len(current.Attempts) != len(
+            delivery.Attempts
+        ):
+            return None  # another attempt won the race; this one is not recorded twice
+        current.Attempts.append(
+            Attempt(
+                Time=now,
+                StatusCode=outcome.status_code,
+                LatencyMs=outcome.latency_ms,
+                Error=outcome.error,
+            )
+        )
+        if outcome.succeeded:
+            current.Status, current.NextAttemptAt = DeliveryStatus.SUCCEEDED, None
+        elif outcome.gone:
+            current.Status, current.NextAttemptAt = DeliveryStatus.FAILED, None
+        else:
+            due = next_attempt(
+                _made_since_redelivery(current), now, schedule=schedule,
+                retry_after_s=outcome.retry_after_s,
+            )  # fmt: skip
+            current.NextAttemptAt = due
+            current.Status = DeliveryStatus.PENDING if due else DeliveryStatus.FAILED
+        return current
+
+    return webhook_repository.update_delivery(delivery.WebhookId, delivery.DeliveryId, decide)
+
+
+def _made_since_redelivery(delivery: StoredDelivery) -> int:
+    """Attempts that count against the schedule: those since the last manual redelivery."""
+    return len(delivery.Attempts) - delivery.ScheduleStart
+
+
+def _end(delivery: StoredDelivery, now: datetime, reason: str) -> StoredDelivery | None:
+    def decide(current: StoredDelivery) -> StoredDelivery | None:
+        if current.Status is not DeliveryStatus.PENDING:
+            return None
+        current.Attempts.append(Attempt(Time=now, LatencyMs=0, Error=f"not sent: {reason}"))
+        current.Status, current.NextAttemptAt = DeliveryStatus.FAILED, None
+        return current
+
+    return webhook_repository.update_delivery(delivery.WebhookId, delivery.DeliveryId, decide)
+
+
+def _update_subscription(webhook: StoredWebhook, outcome: sender.Outcome, now: datetime) -> None:
+    """A success ends a failure streak; 410, or no success for days, disables the subscription."""
+    disable_after = timedelta(seconds=get_settings().webhook_disable_after_seconds)
+
+    def decide(current: StoredWebhook) -> StoredWebhook | None:
+        if outcome.succeeded:
+            if current.LastSuccessAt == now and current.FailingSince is None:
+                return None
+            current.LastSuccessAt, current.FailingSince = now, None
+            return current
+        if not current.Enabled:
+            return None
+        if outcome.gone:
+            current.Enabled = False
+            current.DisabledReason = "The receiver answered 410 Gone."
+        elif current.FailingSince is None:
+            current.FailingSince = now
+        elif now - current.FailingSince >= disable_after:
+            current.Enabled = False
+            current.DisabledReason = (
+                f"No successful delivery since {clock.to_iso(current.FailingSince)}."
+            )
+        else:
+            return None
+        current.UpdatedAt = now
+        return current
+
+    webhook_repository.update_webhook(webhook.TeamId, webhook.WebhookId, decide)
+
+
+def _carry(delivery: StoredDelivery, now: datetime) -> None:
+    """A short wait goes on the queue's delay; a long one waits for retry_deliveries."""
+    if delivery.NextAttemptAt is None:
+        return
+    wait = (delivery.NextAttemptAt - now).total_seconds()
+    if wait <= queue_gateway.SQS_MAX_DELAY_S:
+        queue_gateway.send_delivery(
+            delivery.WebhookId, delivery.DeliveryId, delay_seconds=max(0, round(wait))
+        )
+
+
+def due_for_retry(now: datetime) -> int:
+    """retry_deliveries: queues every Pending delivery that is due; returns how many."""
+    queued = 0
+    for due in webhook_repository.due_deliveries(now - SWEEP_GRACE):
+        queue_gateway.send_delivery(due.WebhookId, due.DeliveryId)
+        queued += 1
+    return queued
