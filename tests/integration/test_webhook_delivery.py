@@ -44,16 +44,16 @@ def subscribe(url: str, secret: str, **changes: Any) -> StoredWebhook:
     now = clock.now()
     webhook_id = identifiers.new_job_id()
     context = {"TeamId": TEAM, "WebhookId": webhook_id}
-    webhook = StoredWebhook(
-        WebhookId=webhook_id,
-        TeamId=TEAM,
-        Url=url,
-        EventTypes=[EventType.COMPLETED],
-        CreatedAt=now,
-        UpdatedAt=now,
-        SecretCiphertext=kms_gateway.encrypt(secret, context),
-        **changes,
-    )
+    values: dict[str, Any] = {
+        "WebhookId": webhook_id,
+        "TeamId": TEAM,
+        "Url": url,
+        "EventTypes": [EventType.COMPLETED],
+        "CreatedAt": now,
+        "UpdatedAt": now,
+        "SecretCiphertext": kms_gateway.encrypt(secret, context),
+    }
+    webhook = StoredWebhook.model_validate({**values, **changes})
     webhook_repository.create_webhook(webhook)
     return webhook
 
@@ -222,3 +222,62 @@ def test_long_waits_are_carried_by_the_sweeper(
     assert queued(webhooks["queue"]) == [
         {"WebhookId": webhook.WebhookId, "DeliveryId": delivery_id}
     ]
+
+
+def history_items(job_id: str) -> list[dict[str, Any]]:
+    """The job's history items as the stream's NewImage carries them (plain values)."""
+    from transform_jobs.table import from_item, plain
+
+    reply = boto3.client("dynamodb").query(
+        TableName=get_settings().table_name,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :e)",
+        ExpressionAttributeValues={":pk": {"S": f"JOB#{job_id}"}, ":e": {"S": "EVENT#"}},
+    )
+    return [plain(from_item(item)) for item in reply["Items"]]
+
+
+def test_fan_out_makes_one_delivery_per_subscription_and_type_and_never_two(
+    webhooks: dict[str, str], receiver: Receiver
+) -> None:
+    from tests.support.jobs import make_job
+    from transform_jobs import repository
+    from transform_jobs.job_status import JobStatus
+    from transform_jobs.repository import HistoryEntry, JobUpdate
+    from transform_jobs.webhooks.fanout import HistoryItem, fan_out
+
+    wants_completed = subscribe(receiver.url, new_secret())
+    wants_all = subscribe(
+        receiver.url, new_secret(), EventTypes=[EventType.COMPLETED, EventType.STATUS_CHANGED]
+    )
+    subscribe(receiver.url, new_secret(), Enabled=False)
+    other_team = subscribe(receiver.url, new_secret())
+    webhook_repository.delete_webhook(TEAM, other_team.WebhookId)
+
+    job = make_job(JobStatus.IN_PROGRESS, team=TEAM)
+
+    def complete(current: Any) -> JobUpdate:
+        current.Status = JobStatus.COMPLETED
+        return JobUpdate(
+            current, HistoryEntry(JobStatus.COMPLETED, JobStatus.IN_PROGRESS, "sagemaker")
+        )
+
+    repository.update_job(job.JobId, complete)
+    completed = next(i for i in history_items(job.JobId) if i["Status"] == "Completed")
+    item = HistoryItem.of(completed)
+    assert fan_out(item) == 3  # completed for both, status_changed for the second
+    assert fan_out(item) == 3  # a retried stream batch: the same three, queued again
+    made = {
+        webhook.WebhookId: webhook_repository.list_deliveries(
+            webhook.WebhookId, limit=10, token=None
+        )[0]
+        for webhook in (wants_completed, wants_all)
+    }
+    assert [d.EventType for d in made[wants_completed.WebhookId]] == ["transform_job.completed"]
+    assert sorted(d.EventType for d in made[wants_all.WebhookId]) == [
+        "transform_job.completed",
+        "transform_job.status_changed",
+    ]
+    body = json.loads(made[wants_completed.WebhookId][0].Body)
+    assert body["type"] == "transform_job.completed"
+    assert body["data"]["JobId"] == job.JobId and body["data"]["Status"] == "Completed"
+    assert body["timestamp"] == completed["Time"]

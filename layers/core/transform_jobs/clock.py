@@ -25,3 +25,9 @@ def from_epoch_millis(millis: float) -> datetime:
 
 # A datetime that the API and the table show as `2026-11-25T12:26:13.123Z`.
 UtcTime = Annotated[datetime, PlainSerializer(to_iso, return_type=str, when_used="json")]
+
+
+def parse(text: str) -> datetime:
+    """The inverse of to_iso (any ISO 8601 time with an offset or Z)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

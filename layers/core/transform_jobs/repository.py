@@ -3,7 +3,8 @@
 Keys (template.yaml declares the table and its indexes):
   job          PK=JOB#<id>      SK=JOB          TeamId+CreatedKey (TeamJobs index),
                                                 ActiveStatus+ActiveSince while not terminal
-  history      PK=JOB#<id>      SK=EVENT#<time>#<suffix>   (the outbox for notifications)
+  history      PK=JOB#<id>      SK=EVENT#<time>#<suffix>   (the outbox for notifications, with
+                                the job as it was then in Snapshot)
   team         PK=TEAM#<id>     SK=TEAM         Running (jobs holding capacity)
   api key      PK=APIKEY#<sha256 of the key>    SK=APIKEY, and PK=TEAM#<id> SK=APIKEY#<key id>
   capacity     PK=CAPACITY      SK=SERVICE      Running
@@ -26,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from transform_jobs import clock
 from transform_jobs.job_status import JobStatus
-from transform_jobs.models.job import Job, JobEvent
+from transform_jobs.models.job import Job, JobEvent, JobResource
 from transform_jobs.models.team import Team
 from transform_jobs.table import InvalidPageToken, decode_page_token, encode_page_token
 from transform_jobs.table import client as _client
@@ -112,6 +113,8 @@ def _history_item(job: Job, entry: HistoryEntry) -> dict[str, Any]:
             "PreviousStatus": entry.previous.value if entry.previous else None,
             "Reason": entry.reason,
             "Source": entry.source,
+            # The job as GET showed it right after this change: the webhook payload's data.
+            "Snapshot": JobResource.of(job).model_dump_json(),
         }
     )
 
