@@ -494,7 +494,8 @@ def test_jobs_table(resources: dict[str, Any]) -> None:
     ]
     types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
     assert types == dict.fromkeys(
-        ["PK", "SK", "TeamId", "CreatedKey", "ActiveStatus", "ActiveSince"], "S"
+        ["PK", "SK", "TeamId", "CreatedKey", "ActiveStatus", "ActiveSince", "DueShard", "DueAt"],
+        "S",
     )
     indexes = {
         i["IndexName"]: (
@@ -508,6 +509,10 @@ def test_jobs_table(resources: dict[str, Any]) -> None:
         "ActiveJobs": (
             [("ActiveStatus", "HASH"), ("ActiveSince", "RANGE")],
             {"ProjectionType": "ALL"},
+        ),
+        "DueDeliveries": (
+            [("DueShard", "HASH"), ("DueAt", "RANGE")],
+            {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["WebhookId", "DeliveryId"]},
         ),
     }
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
