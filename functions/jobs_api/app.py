@@ -6,18 +6,11 @@ calls one function of the core and shapes the reply. Every error is application/
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,33 +21,16 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from transform_jobs import cancel, http_problems, job_queries, submission
+from transform_jobs import cancel, http_problems, job_queries, rest, submission
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
-from transform_jobs.models.problem import ProblemDocument
 from transform_jobs.models.request import JobRequest
-from transform_jobs.problems import (
-    BadRequest,
-    Conflict,
-    FieldError,
-    InternalError,
-    InvalidRequest,
-    NotFound,
-    Problem,
-    UnsupportedMediaType,
-)
+from transform_jobs.problems import Conflict, FieldError, InvalidRequest
 from transform_jobs.repository import JobFilter
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-app.configure_openapi(
-    title="transform-jobs",
-    version="1.0.0",
-    description="Run Amazon SageMaker Batch Transform jobs through one validated, team-scoped API.",
-    security_schemes={"apiKey": HTTPBearer(description="Authorization: Bearer <api key>")},
-    security=[{"apiKey": []}],
-)
+app = rest.new_app()
 
 PROBLEM_CODES = {
     400: "Malformed request: not JSON, or a bad query parameter",
@@ -67,20 +43,7 @@ PROBLEM_CODES = {
 def _responses(
     success: tuple[int, type[BaseModel], str], *codes: int
 ) -> dict[int, OpenAPIResponse]:
-    """A route's documented answers: its success, and its problem+json failures.
-
-    (With responses given, Powertools documents only these, plus its own 422, replaced below.)
-    """
-    status, model, description = success
-    documented: dict[int, OpenAPIResponse] = {
-        status: {"description": description, "content": {"application/json": {"model": model}}}
-    }
-    for code in codes:
-        documented[code] = {
-            "description": PROBLEM_CODES[code],
-            "content": {http_problems.PROBLEM_JSON: {"model": ProblemDocument}},
-        }
-    return documented
+    return rest.responses(success, PROBLEM_CODES, *codes)
 
 
 MaxResults = Annotated[int, Query(alias="MaxResults", ge=1, le=100)]
@@ -88,22 +51,11 @@ NextToken = Annotated[str | None, Query(alias="NextToken", max_length=2048)]
 
 
 def _team() -> str:
-    team = app.current_event.request_context.authorizer.get_context().get("teamId")
-    if not team:  # only reachable if the API were deployed without the authorizer
-        raise Problem("No team in the request context.")
-    return str(team)
+    return rest.team(app)
 
 
 def _only_query(*allowed: str) -> None:
-    unknown = sorted(set(app.current_event.query_string_parameters or {}) - set(allowed))
-    if unknown:
-        raise BadRequest(
-            f"Unknown query parameter {', '.join(unknown)}.",
-            [
-                FieldError(name, f"is not a parameter here; use {', '.join(allowed) or 'none'}")
-                for name in unknown
-            ],
-        )
+    rest.only_query(app, *allowed)
 
 
 def _location(job_id: str) -> str:
@@ -197,25 +149,6 @@ def health() -> dict[str, str]:
     return {"Status": "ok"}
 
 
-@app.exception_handler(Problem)
-def problem(error: Problem) -> Response[str]:
-    return http_problems.response(error, app.current_event.path)
-
-
-@app.exception_handler([RequestValidationError, RequestUnsupportedContentType])
-def invalid_request(error: RequestValidationError | RequestUnsupportedContentType) -> Response[str]:
-    content_type = app.current_event.headers.get("content-type") or "application/json"
-    if app.current_event.body and not content_type.lower().startswith("application/json"):
-        unsupported = UnsupportedMediaType(
-            f"The body is {content_type}; this API takes JSON.",
-            [FieldError("Content-Type", "send application/json with a JSON body")],
-        )
-        return http_problems.response(unsupported, app.current_event.path)
-    return http_problems.response(
-        http_problems.from_validation(error.errors()), app.current_event.path
-    )
-
-
 @app.exception_handler(IdempotencyValidationError)
 def idempotency_key_reused(_: IdempotencyValidationError) -> Response[str]:
     reuse = InvalidRequest(
@@ -231,38 +164,9 @@ def idempotency_in_flight(_: IdempotencyAlreadyInProgressError) -> Response[str]
     return http_problems.response(busy, app.current_event.path)
 
 
-@app.not_found
-def no_route(_: NotFoundError) -> Response[str]:
-    return http_problems.response(NotFound("No such route."), app.current_event.path)
-
-
-@app.exception_handler(Exception)
-def unexpected(error: Exception) -> Response[str]:
-    logger.exception("Unhandled error")
-    failure = InternalError("Something went wrong on our side; it has been logged. Retry later.")
-    return http_problems.response(failure, app.current_event.path)
-
-
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI document of this API, as docs/openapi.json holds it.
-
-    Powertools documents every validation failure as its own 422 body and drops an empty
-    security list; ours are problem+json and /v1/health is public, so both are set right here.
-    """
-    document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
-    problem = {"$ref": "#/components/schemas/ProblemDocument"}
-    for path, operations in document["paths"].items():
-        for operation in operations.values():
-            if "422" in operation["responses"]:
-                operation["responses"]["422"] = {
-                    "description": "The request breaks a rule; errors name each field and the fix",
-                    "content": {http_problems.PROBLEM_JSON: {"schema": problem}},
-                }
-            if path == "/v1/health":
-                operation["security"] = []
-    for powertools_only in ("HTTPValidationError", "ValidationError"):
-        document["components"]["schemas"].pop(powertools_only, None)
-    return document
+    """The OpenAPI document of these routes (scripts/generate_openapi.py merges the APIs')."""
+    return rest.openapi_document(app, public_paths={"/v1/health"})
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
