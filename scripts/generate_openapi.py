@@ -1,4 +1,5 @@
-"""Print the API's OpenAPI document, generated from jobs_api's routes and models.
+"""Print the API's OpenAPI document, generated from the routes and models of the REST functions
+(jobs_api and webhooks_api, merged: one API, one document).
 
 `make openapi` writes it to docs/openapi.json; tests/unit/test_openapi.py fails when the
 committed document is stale.
@@ -20,9 +21,14 @@ def openapi_document() -> str:
     for path in (ROOT / "layers/core", ROOT / "functions"):
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
-    from jobs_api.app import openapi_document as document
+    from jobs_api.app import openapi_document as jobs_document
+    from webhooks_api.app import openapi_document as webhooks_document
 
-    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+    document = jobs_document()
+    webhooks = webhooks_document()
+    document["paths"].update(webhooks["paths"])
+    document["components"]["schemas"].update(webhooks["components"]["schemas"])
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 if __name__ == "__main__":

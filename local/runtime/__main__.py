@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             access,
             state_dir=Path(state),
             parameters=stack.get("parameters"),
+            environment_overrides=stack.get("environment"),
         )
         try:
             function = runtime.function(args.function)

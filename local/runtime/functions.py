@@ -81,12 +81,24 @@ class LocalFunction:
 
 
 def local_functions(
-    template: Template, context: Context, *, root: Path, account_id: str | None = None
+    template: Template,
+    context: Context,
+    *,
+    root: Path,
+    overrides: Mapping[str, str] | None = None,
 ) -> dict[str, LocalFunction]:
-    """Every function of the template, resolved against `context`, by logical id."""
+    """Every function of the template, resolved against `context`, by logical id.
+
+    `overrides` replaces environment variables a function declares (and only those), as
+    `sam local --env-vars` does: local mode's settings, never new variables.
+    """
     functions: dict[str, LocalFunction] = {}
     for spec in template.functions():
-        functions[spec.logical_id] = _local_function(template, spec, context, root)
+        function = _local_function(template, spec, context, root)
+        for name, value in (overrides or {}).items():
+            if name in function.environment:
+                function.environment[name] = value
+        functions[spec.logical_id] = function
     return functions
 
 

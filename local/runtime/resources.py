@@ -1,4 +1,5 @@
-"""Creates template.yaml's tables, queues and buckets on local endpoints, as CloudFormation would.
+"""Creates template.yaml's tables, queues, buckets and KMS keys on local endpoints, as
+CloudFormation would.
 
 `create_resources` is idempotent: a table, queue or bucket that already exists is kept (a
 queue's attributes are brought up to date), so a restarted local stack finds its data again.
@@ -20,7 +21,8 @@ from local.runtime.template import Context, Template, TemplateError, references,
 TABLE = "AWS::DynamoDB::Table"
 QUEUE = "AWS::SQS::Queue"
 BUCKET = "AWS::S3::Bucket"
-CREATED_TYPES = (TABLE, QUEUE, BUCKET)
+KMS_KEY = "AWS::KMS::Key"
+CREATED_TYPES = (TABLE, QUEUE, BUCKET, KMS_KEY)
 
 # SQS queue properties (CloudFormation name → SetQueueAttributes name) the local runtime applies.
 _QUEUE_ATTRIBUTES = {
@@ -83,7 +85,11 @@ def create_resources(
     )
     _add_placeholders(template, context)
     clients = _Clients(endpoints, credentials, region)
-    for logical_id in creation_order(template):
+    # KMS keys first, in template order: the local KMS gives the n-th key of a run the same id
+    # and material at every start (local/stack/moto_server.py), so the order must not vary.
+    ordered = creation_order(template)
+    ordered.sort(key=lambda logical_id: template.resources[logical_id]["Type"] != KMS_KEY)
+    for logical_id in ordered:
         resource = template.resources[logical_id]
         properties = resolve(resource.get("Properties") or {}, context)
         kind = resource["Type"]
@@ -91,6 +97,8 @@ def create_resources(
             _create_table(clients, context, logical_id, properties)
         elif kind == QUEUE:
             _create_queue(clients, context, logical_id, properties)
+        elif kind == KMS_KEY:
+            _create_key(clients, context, logical_id, properties)
         else:
             _create_bucket(clients, context, logical_id)
     return context
@@ -125,6 +133,9 @@ class _Clients:
 
     def s3(self) -> Any:
         return boto3.client("s3", **self._kwargs("s3"))
+
+    def kms(self) -> Any:
+        return boto3.client("kms", **self._kwargs("kms"))
 
 
 def _add_placeholders(template: Template, context: Context) -> None:
@@ -267,3 +278,25 @@ def _create_bucket(clients: _Clients, context: Context, logical_id: str) -> None
     context.attributes[(logical_id, "RegionalDomainName")] = (
         f"{name}.s3.{context.region}.amazonaws.com"
     )
+
+
+def _create_key(
+    clients: _Clients, context: Context, logical_id: str, properties: dict[str, Any]
+) -> None:
+    """A symmetric key, found again through an alias named after the stack and logical id."""
+    kms = clients.kms()
+    alias = f"alias/{physical_name(context.stack_name, logical_id)}"
+    try:
+        metadata = kms.describe_key(KeyId=alias)["KeyMetadata"]
+    except ClientError as error:
+        if _error_code(error) != "NotFoundException":
+            raise
+        metadata = kms.create_key(
+            Description=str(properties.get("Description", logical_id)),
+            KeyUsage=str(properties.get("KeyUsage", "ENCRYPT_DECRYPT")),
+            KeySpec=str(properties.get("KeySpec", "SYMMETRIC_DEFAULT")),
+        )["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=metadata["KeyId"])
+    context.refs[logical_id] = str(metadata["KeyId"])
+    context.attributes[(logical_id, "Arn")] = str(metadata["Arn"])
+    context.attributes[(logical_id, "KeyId")] = str(metadata["KeyId"])

@@ -54,6 +54,7 @@ class LocalRuntime:
         port: int = 3000,
         schedules: bool = True,
         async_retry_delays_s: tuple[float, ...] | None = None,
+        environment_overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.access = access
         self.state_dir = Path(state_dir)
@@ -77,7 +78,7 @@ class LocalRuntime:
             if resource.get("Type") == SERVERLESS_API:
                 self.context.refs[logical_id] = api_id(stack_name, logical_id)
         self.functions: dict[str, LocalFunction] = local_functions(
-            self.template, self.context, root=self.root
+            self.template, self.context, root=self.root, overrides=environment_overrides
         )
         self.pools: dict[str, FunctionPool] = {}
         self.invokers: dict[str, AsyncInvoker] = {}

@@ -92,9 +92,10 @@ def _start(
     services: tuple[str, ...] = (),
     cwd: Path | None = None,
     probe_config: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Backend:
     endpoint = f"http://{LOOPBACK}:{port}"
-    process = ManagedProcess(name, argv, log_path=log_path, cwd=cwd).start()
+    process = ManagedProcess(name, argv, log_path=log_path, cwd=cwd, env=env).start()
     try:
         client = _probe(probe_service, endpoint, credentials, **(probe_config or {}))
 
@@ -226,9 +227,13 @@ def _start_moto_server(
     log_path: Path,
     ready: Callable[[Any], object],
     probe_service: str,
+    kms_seed_file: Path | None = None,
 ) -> Backend:
     port = free_port()
-    argv = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    argv = [sys.executable, "-m", "local.stack.moto_server", "-H", LOOPBACK, "-p", str(port)]
+    env = dict(os.environ)
+    if kms_seed_file is not None:
+        env["LOCAL_KMS_SEED_FILE"] = str(kms_seed_file)
     return _start(
         name,
         argv,
@@ -238,11 +243,19 @@ def _start_moto_server(
         ready=ready,
         probe_service=probe_service,
         services=services,
+        cwd=ROOT,
+        env=env,
     )
 
 
-def start_moto(services: Iterable[str] = MOTO_SERVICES, *, log_dir: Path | None = None) -> Backend:
-    """A moto server (in memory) for SQS, EventBridge and KMS; one server answers them all."""
+def start_moto(
+    services: Iterable[str] = MOTO_SERVICES,
+    *,
+    log_dir: Path | None = None,
+    kms_seed_file: Path | None = None,
+) -> Backend:
+    """A moto server (in memory) for SQS, EventBridge and KMS; one server answers them all.
+    With `kms_seed_file`, its KMS keys are the same after a restart (see moto_server)."""
     wanted = tuple(services)
     directory = log_dir or Path(tempfile.mkdtemp(prefix="moto-server-"))
     log_path = directory / f"moto-server-{os.getpid()}.log"
@@ -252,4 +265,5 @@ def start_moto(services: Iterable[str] = MOTO_SERVICES, *, log_dir: Path | None 
         log_path=log_path,
         ready=lambda client: client.list_queues(),
         probe_service="sqs",
+        kms_seed_file=kms_seed_file,
     )

@@ -27,6 +27,7 @@ from local.stack.backends import (
     start_s3,
 )
 from local.stack.processes import LOOPBACK, ManagedProcess
+from transform_jobs.webhooks.schedule import parse_schedule
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,12 @@ DATA_BUCKET = "transform-jobs-data"
 TEAM = "local"
 STAGE = "dev"
 API_KEY_PREFIX = "tjk_"
+# Local mode's settings for the functions (only where the template declares them): webhook
+# receivers on this machine are reached over plain http; never so in AWS.
+LOCAL_ENVIRONMENT = {"WEBHOOK_ALLOW_HTTP_LOOPBACK": "true"}
+# Set in make run's environment, this replaces the webhook retry schedule (seconds between
+# attempts, e.g. 1,1,1), so retries can be watched in seconds instead of days.
+RETRY_SCHEDULE_VARIABLE = "LOCAL_WEBHOOK_RETRY_SCHEDULE"
 
 
 def write_private(path: Path, text: str) -> None:
@@ -65,6 +72,19 @@ class LocalStack:
         return {"DataBucketNames": DATA_BUCKET, "Stage": STAGE}
 
     @property
+    def environment(self) -> dict[str, str]:
+        """What local mode sets in the functions' environments (where they declare it)."""
+        environment = dict(LOCAL_ENVIRONMENT)
+        schedule = os.environ.get(RETRY_SCHEDULE_VARIABLE)
+        if schedule:
+            try:
+                parse_schedule(schedule)
+            except ValueError as error:
+                raise ValueError(f"{RETRY_SCHEDULE_VARIABLE}: {error}") from None
+            environment["WEBHOOK_RETRY_SCHEDULE"] = schedule
+        return environment
+
+    @property
     def stack_file(self) -> Path:
         return self.data_dir / "stack.json"
 
@@ -82,7 +102,7 @@ class LocalStack:
         try:
             dynamodb = self._add(start_dynamodb(self.data_dir / "dynamodb", log_dir=self.log_dir))
             s3 = self._add(start_s3(self.data_dir / "s3", log_dir=self.log_dir))
-            moto = self._add(start_moto(log_dir=self.log_dir))
+            moto = self._add(start_moto(log_dir=self.log_dir, kms_seed_file=self._kms_seed()))
             sagemaker_port = free_port()
             endpoints = {
                 "dynamodb": dynamodb.endpoint,
@@ -101,6 +121,7 @@ class LocalStack:
                 template_path=self.template_path,
                 parameters=self.parameters,
                 port=self.port,
+                environment_overrides=self.environment,
             ).start()
             self.sagemaker = self._start_sagemaker(access, sagemaker_port)
             self._bootstrap(access, key)
@@ -116,6 +137,7 @@ class LocalStack:
             "credentials": dict(S3RVER_CREDENTIALS),
             "endpoints": endpoints,
             "parameters": self.parameters,
+            "environment": self.environment,
             # Physical names of the template's tables, queues and buckets (for operators' tools).
             "resources": self.runtime.resources(),
             "data_dir": str(self.data_dir),
@@ -144,6 +166,13 @@ class LocalStack:
         key = API_KEY_PREFIX + secrets.token_urlsafe(32)
         write_private(saved, key + "\n")
         return key
+
+    def _kms_seed(self) -> Path:
+        """The secret the local KMS derives its keys from, so they survive a restart."""
+        seed = self.data_dir / "kms-seed"
+        if not seed.is_file():
+            write_private(seed, secrets.token_hex(32) + "\n")
+        return seed
 
     def _start_sagemaker(self, access: AwsAccess, port: int) -> ManagedProcess:
         env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}

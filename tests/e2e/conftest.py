@@ -40,7 +40,9 @@ class StackProcess(launcher.StackProcess):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    running = StackProcess(tmp_path_factory.mktemp("e2e") / "data").start()
+    # Webhook retries a second apart, so the tests watch a whole schedule.
+    schedule = {"LOCAL_WEBHOOK_RETRY_SCHEDULE": ",".join(["1"] * 9)}
+    running = StackProcess(tmp_path_factory.mktemp("e2e") / "data", env=schedule).start()
     try:
         yield running
     finally:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import urllib.request
 import uuid
+from typing import Any
 
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from local.stack.launcher import STOP_TIMEOUT_S
 from tests.e2e.conftest import StackProcess
 from tests.e2e.support import fresh_prefix, model_processes, request_for, upload, wait_for
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
 
 INTERRUPTED = "The local SageMaker service stopped while the job was running."
 
 
-def test_stop_and_restart(stack: StackProcess, slow_model: str, iris_csv: bytes) -> None:
+def test_stop_and_restart(
+    stack: StackProcess, slow_model: str, iris_csv: bytes, receiver: Receiver
+) -> None:
     api, bucket = stack.api(), stack.info["bucket"]
     done_prefix, running_prefix = fresh_prefix(), fresh_prefix()
     upload(stack, f"{done_prefix}in/iris.csv", iris_csv)
@@ -30,6 +36,12 @@ def test_stop_and_restart(stack: StackProcess, slow_model: str, iris_csv: bytes)
     job = api.wait(cut_off, {"InProgress", "Completed", "Failed", "Stopped"})
     assert job["Status"] == "InProgress"
     wait_for(lambda: model_processes(job["SageMakerJobName"]), 30, "the slow model runs")
+
+    subscribed = (
+        stack.api()
+        .call("POST", "/v1/webhooks", {"Url": receiver.url, "EventTypes": ["transform_job.failed"]})
+        .body
+    )
 
     old_key = stack.info["api_key"]
     took, survivors = stack.stop()
@@ -55,3 +67,15 @@ def test_stop_and_restart(stack: StackProcess, slow_model: str, iris_csv: bytes)
     failed = api.wait(cut_off, {"Failed", "Completed", "Stopped"}, timeout_s=60)
     assert failed["Status"] == "Failed"
     assert INTERRUPTED in failed["StatusReason"]
+
+    # The subscription and its secret (under the local KMS) survived: the failure is
+    # delivered, and it verifies with the secret shown before the restart.
+    def failure_event() -> dict[str, Any] | None:
+        for got in receiver.received:
+            if json.loads(got["body"])["data"].get("JobId") == cut_off:
+                return got
+        return None
+
+    got = wait_for(failure_event, 30, "the transform_job.failed event arrives")
+    event = Webhook(subscribed["Secret"]).verify(got["body"], got["headers"])
+    assert event["type"] == "transform_job.failed"

@@ -35,6 +35,12 @@ def test_document_describes_every_route_with_bearer_auth_except_health() -> None
         "/v1/jobs/{jobId}/events",
         "/v1/jobs/{jobId}/outputs",
         "/v1/health",
+        "/v1/webhooks",
+        "/v1/webhooks/{webhookId}",
+        "/v1/webhooks/{webhookId}/rotate-secret",
+        "/v1/webhooks/{webhookId}/test",
+        "/v1/webhooks/{webhookId}/deliveries",
+        "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
     }
     assert paths["/v1/health"]["get"]["security"] == []
     assert document["security"] == [{"apiKey": []}]

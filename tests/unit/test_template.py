@@ -54,6 +54,10 @@ FUNCTIONS = {
     "RecordStateChangeFunction": "record_state_change",
     "DispatchJobsFunction": "dispatch_jobs",
     "ReconcileJobsFunction": "reconcile_jobs",
+    "WebhooksApiFunction": "webhooks_api",
+    "NotifyFunction": "notify",
+    "DeliverWebhookFunction": "deliver_webhook",
+    "RetryDeliveriesFunction": "retry_deliveries",
 }
 
 
@@ -535,7 +539,14 @@ def test_idempotency_table(resources: dict[str, Any]) -> None:
 
 def test_every_queue_keeps_messages_14_days_encrypted(resources: dict[str, Any]) -> None:
     all_queues = queues(resources)
-    assert set(all_queues) == {"LaunchQueue", "LaunchDeadLetterQueue", "StateChangeDeadLetterQueue"}
+    assert set(all_queues) == {
+        "LaunchQueue",
+        "LaunchDeadLetterQueue",
+        "StateChangeDeadLetterQueue",
+        "WebhookQueue",
+        "WebhookDeadLetterQueue",
+        "NotifyDeadLetterQueue",
+    }
     for name, queue in all_queues.items():
         assert queue["Properties"]["MessageRetentionPeriod"] == FOURTEEN_DAYS, name
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
@@ -570,12 +581,21 @@ def _dead_letter_queues(resources: dict[str, Any]) -> set[str]:
             target = getatt_target(event["Properties"].get("DeadLetterConfig", {}).get("Arn"))
             if target:
                 found.add(target[0])
+            on_failure = event["Properties"].get("DestinationConfig", {}).get("OnFailure", {})
+            target = getatt_target(on_failure.get("Destination"))
+            if target:
+                found.add(target[0])
     return found
 
 
 def test_every_dead_letter_queue_has_an_alarm(resources: dict[str, Any]) -> None:
     dlqs = _dead_letter_queues(resources)
-    assert dlqs == {"LaunchDeadLetterQueue", "StateChangeDeadLetterQueue"}
+    assert dlqs == {
+        "LaunchDeadLetterQueue",
+        "StateChangeDeadLetterQueue",
+        "WebhookDeadLetterQueue",
+        "NotifyDeadLetterQueue",
+    }
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     for dlq in dlqs:
         matching = [
@@ -651,28 +671,33 @@ def test_schedules(resources: dict[str, Any], name: str, rate: str) -> None:
 
 
 def test_routes_and_auth(resources: dict[str, Any]) -> None:
-    events = resources["JobsApiFunction"]["Properties"]["Events"]
     routes = {}
-    for event in events.values():
-        assert event["Type"] == "Api"
-        props = event["Properties"]
-        assert props["RestApiId"] == {"Ref": "Api"}
-        routes[(props["Method"].upper(), props["Path"])] = props.get("Auth")
-    assert routes == {
-        ("POST", "/v1/jobs"): None,
-        ("GET", "/v1/jobs"): None,
-        ("GET", "/v1/jobs/{jobId}"): None,
-        ("POST", "/v1/jobs/{jobId}/cancel"): None,
-        ("GET", "/v1/jobs/{jobId}/events"): None,
-        ("GET", "/v1/jobs/{jobId}/outputs"): None,
-        ("GET", "/v1/health"): {"Authorizer": "NONE"},
-    }
-    # no other function is reachable through the API
     for name, fn in functions(resources).items():
-        if name != "JobsApiFunction":
-            assert all(e["Type"] != "Api" for e in fn["Properties"].get("Events", {}).values()), (
-                name
-            )
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] != "Api":
+                continue
+            props = event["Properties"]
+            assert props["RestApiId"] == {"Ref": "Api"}
+            routes[(props["Method"].upper(), props["Path"])] = (name, props.get("Auth"))
+    jobs, webhooks = "JobsApiFunction", "WebhooksApiFunction"
+    assert routes == {
+        ("POST", "/v1/jobs"): (jobs, None),
+        ("GET", "/v1/jobs"): (jobs, None),
+        ("GET", "/v1/jobs/{jobId}"): (jobs, None),
+        ("POST", "/v1/jobs/{jobId}/cancel"): (jobs, None),
+        ("GET", "/v1/jobs/{jobId}/events"): (jobs, None),
+        ("GET", "/v1/jobs/{jobId}/outputs"): (jobs, None),
+        ("GET", "/v1/health"): (jobs, {"Authorizer": "NONE"}),
+        ("POST", "/v1/webhooks"): (webhooks, None),
+        ("GET", "/v1/webhooks"): (webhooks, None),
+        ("GET", "/v1/webhooks/{webhookId}"): (webhooks, None),
+        ("PATCH", "/v1/webhooks/{webhookId}"): (webhooks, None),
+        ("DELETE", "/v1/webhooks/{webhookId}"): (webhooks, None),
+        ("POST", "/v1/webhooks/{webhookId}/rotate-secret"): (webhooks, None),
+        ("POST", "/v1/webhooks/{webhookId}/test"): (webhooks, None),
+        ("GET", "/v1/webhooks/{webhookId}/deliveries"): (webhooks, None),
+        ("POST", "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver"): (webhooks, None),
+    }
 
 
 def test_api_authorizer(resources: dict[str, Any]) -> None:

@@ -1,0 +1,51 @@
+"""moto's server, with KMS keys that come back the same after a restart.
+
+moto keeps everything in memory, so a restarted local stack would get new KMS keys, and what was
+encrypted under the old ones (webhook signing secrets) could no longer be decrypted. Here the
+n-th key this process creates takes its id and key material from a secret seed kept under the
+stack's data dir (LOCAL_KMS_SEED_FILE), so the runtime, creating the template's keys in the same
+order at every start, gets the same keys back. moto has no option for this, hence the two small
+replacements below; everything else is moto's own server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from moto import server
+from moto.kms import models as kms_models
+
+
+def _derived(seed: bytes, label: str) -> bytes:
+    return hmac.new(seed, label.encode(), hashlib.sha256).digest()
+
+
+def install_stable_keys(seed: bytes) -> None:
+    ids, materials = itertools.count(), itertools.count()
+
+    def key_id(multi_region: bool = False) -> str:
+        value = str(uuid.UUID(bytes=_derived(seed, f"key-id-{next(ids)}")[:16], version=4))
+        return f"mrk-{value}" if multi_region else value
+
+    def master_key() -> bytes:
+        return _derived(seed, f"key-material-{next(materials)}")
+
+    kms_models.generate_key_id = key_id  # type: ignore[attr-defined]
+    kms_models.generate_master_key = master_key  # type: ignore[attr-defined]
+
+
+def main(argv: list[str]) -> None:
+    seed_file = os.environ.get("LOCAL_KMS_SEED_FILE")
+    if seed_file:
+        install_stable_keys(bytes.fromhex(Path(seed_file).read_text().strip()))
+    server.main(argv)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
