@@ -90,7 +90,7 @@ def _parse(url: str) -> SplitResult:
 
 
 def check_url(
-    url: str, *, allow_http_loopback: bool = False, resolve: Resolver = socket.getaddrinfo
+    url: str, *, allow_http_loopback: bool = False, resolve: Resolver | None = None
 ) -> Target:
     """The URL as a Target, or UnsafeUrl saying what is wrong with it."""
     parts = _parse(url)
@@ -104,7 +104,7 @@ def check_url(
     host = parts.hostname
     port = parts.port or (443 if scheme == "https" else 80)
     try:
-        infos = resolve(host, port, 0, socket.SOCK_STREAM)
+        infos = (resolve or socket.getaddrinfo)(host, port, 0, socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         raise UnsafeUrl(f"host {host!r} does not resolve; check the name") from None
     addresses = sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
