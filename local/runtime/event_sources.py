@@ -120,6 +120,18 @@ class _Loop:
         return self._stopping.wait(seconds)
 
 
+class _LoopSource:
+    """A source whose work is one _Loop: stopping it is stopping the loop."""
+
+    _loop: _Loop
+
+    def signal_stop(self) -> None:
+        self._loop.signal_stop()
+
+    def stop(self) -> None:
+        self._loop.stop()
+
+
 # ------------------------------------------------------------------ asynchronous invocation
 
 
@@ -212,7 +224,7 @@ def send_to_destination(clients: ClientFactory, arn: str, record: Mapping[str, A
 # ------------------------------------------------------------------ SQS
 
 
-class SqsSource:
+class SqsSource(_LoopSource):
     """An SQS event source mapping."""
 
     def __init__(
@@ -248,12 +260,6 @@ class SqsSource:
                 f"less than the function timeout {self.pool.function.timeout_s} s; raise the "
                 "queue's VisibilityTimeout (AWS refuses this event source mapping too)"
             )
-
-    def signal_stop(self) -> None:
-        self._loop.signal_stop()
-
-    def stop(self) -> None:
-        self._loop.stop()
 
     def _queue_url(self, sqs: Any) -> str:
         if self._url is None:
@@ -370,7 +376,7 @@ def _filterable(record: Mapping[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ EventBridge
 
 
-class EventBridgeRuleSource:
+class EventBridgeRuleSource(_LoopSource):
     """A rule on the local EventBridge whose target is the function (by way of a queue)."""
 
     def __init__(
@@ -415,12 +421,6 @@ class EventBridgeRuleSource:
         )
         self._loop.start()
 
-    def signal_stop(self) -> None:
-        self._loop.signal_stop()
-
-    def stop(self) -> None:
-        self._loop.stop()
-
     def _tick(self) -> float:
         sqs = self.clients("sqs")
         messages = sqs.receive_message(
@@ -456,7 +456,7 @@ def rate_seconds(expression: str) -> int:
     return value * _UNIT_SECONDS[unit]
 
 
-class ScheduleSource:
+class ScheduleSource(_LoopSource):
     """A Schedule event: the scheduled event, every period, invoked asynchronously."""
 
     def __init__(
@@ -496,12 +496,6 @@ class ScheduleSource:
         if self.enabled:
             self._loop.start()
 
-    def signal_stop(self) -> None:
-        self._loop.signal_stop()
-
-    def stop(self) -> None:
-        self._loop.stop()
-
     def _tick(self) -> float:
         now = time.monotonic()
         if now < self._next:
@@ -514,7 +508,7 @@ class ScheduleSource:
 # ------------------------------------------------------------------ DynamoDB streams
 
 
-class DynamoDBStreamSource:
+class DynamoDBStreamSource(_LoopSource):
     """A DynamoDB stream event source mapping, shard by shard, in order."""
 
     def __init__(
@@ -549,12 +543,6 @@ class DynamoDBStreamSource:
     def start(self) -> None:
         if self.enabled:
             self._loop.start()
-
-    def signal_stop(self) -> None:
-        self._loop.signal_stop()
-
-    def stop(self) -> None:
-        self._loop.stop()
 
     # Checkpoints: the last sequence number handled per shard, kept across restarts.
     def _load_checkpoints(self) -> dict[str, str]:
