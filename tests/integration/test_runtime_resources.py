@@ -81,7 +81,12 @@ def template() -> Template:
 
 @pytest.fixture(scope="module")
 def endpoints(moto_endpoint: str) -> dict[str, str]:
-    return {"dynamodb": moto_endpoint, "sqs": moto_endpoint, "s3": moto_endpoint}
+    return {
+        "dynamodb": moto_endpoint,
+        "sqs": moto_endpoint,
+        "s3": moto_endpoint,
+        "kms": moto_endpoint,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +108,7 @@ def _client(service: str, endpoint: str) -> Any:
 # ------------------------------------------------------------------ resources on moto
 
 
-def test_jobs_table_has_both_indexes_its_stream_and_ttl(
+def test_jobs_table_has_its_indexes_its_stream_and_ttl(
     context: Context, moto_endpoint: str
 ) -> None:
     ddb = _client("dynamodb", moto_endpoint)
@@ -111,6 +116,7 @@ def test_jobs_table_has_both_indexes_its_stream_and_ttl(
     assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {
         "TeamJobs",
         "ActiveJobs",
+        "DueDeliveries",
     }
     assert table["StreamSpecification"] == {
         "StreamEnabled": True,
@@ -169,6 +175,10 @@ def test_every_function_environment_resolves_to_strings(
         "RecordStateChangeFunction",
         "DispatchJobsFunction",
         "ReconcileJobsFunction",
+        "WebhooksApiFunction",
+        "NotifyFunction",
+        "DeliverWebhookFunction",
+        "RetryDeliveriesFunction",
     }
     environments = {
         logical_id: resolve(spec.environment, context) for logical_id, spec in functions.items()
@@ -233,7 +243,12 @@ def test_create_resources_twice_is_idempotent(
         f"{STACK}-JobsTable",
     ]
     queues = _client("sqs", moto_endpoint).list_queues(QueueNamePrefix=STACK)["QueueUrls"]
-    assert len(queues) == 3
+    assert len(queues) == 6
+    # The KMS key is found again through its alias, not made a second time.
+    kms = _client("kms", moto_endpoint)
+    assert len(kms.list_keys()["Keys"]) == 1
+    alias = kms.describe_key(KeyId=f"alias/{STACK}-WebhookSecretsKey")["KeyMetadata"]
+    assert alias["KeyId"] == context.refs["WebhookSecretsKey"]
 
 
 # ------------------------------------------------------------------ resolve()
