@@ -44,6 +44,14 @@ LOCAL_ENVIRONMENT = {"WEBHOOK_ALLOW_HTTP_LOOPBACK": "true"}
 RETRY_SCHEDULE_VARIABLE = "LOCAL_WEBHOOK_RETRY_SCHEDULE"
 
 
+def _child_environment(access: AwsAccess) -> dict[str, str]:
+    """A child server's environment: the few variables a process needs, and the stand-ins."""
+    inherited = {
+        name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ
+    }
+    return {**inherited, **access.environment()}
+
+
 def write_private(path: Path, text: str) -> None:
     """Writes a file only its owner can read, whole or not at all (readers never see half)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -175,8 +183,7 @@ class LocalStack:
         return seed
 
     def _start_sagemaker(self, access: AwsAccess, port: int) -> ManagedProcess:
-        env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
-        env.update(access.environment())
+        env = _child_environment(access)
         process = ManagedProcess(
             "sagemaker",
             [
@@ -211,8 +218,7 @@ class LocalStack:
     def _bootstrap(self, access: AwsAccess, key: str) -> None:
         if self.runtime is None:
             raise RuntimeError("the runtime must be up before the bootstrap")
-        env = {name: os.environ[name] for name in ("PATH", "LANG", "TMPDIR") if name in os.environ}
-        env.update(access.environment())
+        env = _child_environment(access)
         env.update(
             TABLE_NAME=self.runtime.context.refs["JobsTable"],
             PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "layers" / "core")]),

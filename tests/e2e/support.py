@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -68,3 +70,29 @@ def wait_for(check: Callable[[], T], timeout_s: float, what: str) -> T:
             raise AssertionError(f"not within {timeout_s:g} s: {what}")
         time.sleep(0.2)
     return value
+
+
+def admin(stack: StackProcess, *args: str) -> str:
+    """The operator's command line, pointed at the local DynamoDB."""
+    env = {
+        "AWS_ENDPOINT_URL_DYNAMODB": stack.info["endpoints"]["dynamodb"],
+        "AWS_ACCESS_KEY_ID": stack.info["credentials"]["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": stack.info["credentials"]["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": stack.info["region"],
+    }
+    admin = Path(sys.executable).with_name("transform-jobs-admin")
+    table = stack.info["resources"]["JobsTable"]
+    done = subprocess.run(  # noqa: S603 - the project's own console script
+        [str(admin), "--table", table, *args], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def other_team_key(stack: StackProcess) -> str:
+    folder = f"s3://{stack.info['bucket']}/other/"
+    admin(
+        stack, "create-team", "other", "--input-prefix", folder, "--output-prefix", folder,
+        "--model", "sklearn-iris",
+    )  # fmt: skip
+    return admin(stack, "create-key", "other")

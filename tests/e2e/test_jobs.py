@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 import tarfile
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import joblib
@@ -22,6 +19,7 @@ from tests.e2e.support import (
     IRIS_ROWS,
     fresh_prefix,
     model_processes,
+    other_team_key,
     request_for,
     upload,
     wait_for,
@@ -159,37 +157,11 @@ def test_cancel_of_a_completed_job_is_a_conflict(stack: StackProcess, iris_csv: 
     assert reply.headers["Content-Type"] == "application/problem+json"
 
 
-def _admin(stack: StackProcess, *args: str) -> str:
-    """The operator's command line, pointed at the local DynamoDB."""
-    env = {
-        "AWS_ENDPOINT_URL_DYNAMODB": stack.info["endpoints"]["dynamodb"],
-        "AWS_ACCESS_KEY_ID": stack.info["credentials"]["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": stack.info["credentials"]["aws_secret_access_key"],
-        "AWS_DEFAULT_REGION": stack.info["region"],
-    }
-    admin = Path(sys.executable).with_name("transform-jobs-admin")
-    table = stack.info["resources"]["JobsTable"]
-    done = subprocess.run(  # noqa: S603 - the project's own console script
-        [str(admin), "--table", table, *args], env=env, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
-
-
-def _other_team_key(stack: StackProcess) -> str:
-    folder = f"s3://{stack.info['bucket']}/other/"
-    _admin(
-        stack, "create-team", "other", "--input-prefix", folder, "--output-prefix", folder,
-        "--model", "sklearn-iris",
-    )  # fmt: skip
-    return _admin(stack, "create-key", "other")
-
-
 def test_another_team_cannot_see_or_cancel_the_job(stack: StackProcess, iris_csv: bytes) -> None:
     api, bucket, prefix = stack.api(), stack.info["bucket"], fresh_prefix()
     upload(stack, f"{prefix}in/iris.csv", iris_csv)
     job_id = api.submit(request_for(bucket, prefix)).body["JobId"]
-    other = stack.api(_other_team_key(stack))
+    other = stack.api(other_team_key(stack))
     assert other.call("GET", f"/v1/jobs/{job_id}").status == 404
     assert other.call("POST", f"/v1/jobs/{job_id}/cancel").status == 404
     assert other.call("GET", f"/v1/jobs/{job_id}/events").status == 404

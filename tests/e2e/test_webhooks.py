@@ -10,8 +10,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.e2e.conftest import StackProcess
-from tests.e2e.support import fresh_prefix, request_for, upload, wait_for
-from tests.e2e.test_jobs import _other_team_key
+from tests.e2e.support import fresh_prefix, other_team_key, request_for, upload, wait_for
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -118,7 +117,7 @@ def test_unsafe_urls_are_refused(stack: StackProcess) -> None:
 
 def test_another_team_sees_nothing(stack: StackProcess, receiver: Receiver) -> None:
     webhook = subscribe(stack, receiver.url)
-    other = stack.api(_other_team_key(stack))
+    other = stack.api(other_team_key(stack))
     base = f"/v1/webhooks/{webhook['WebhookId']}"
     assert other.call("GET", base).status == 404
     assert other.call("GET", f"{base}/deliveries").status == 404

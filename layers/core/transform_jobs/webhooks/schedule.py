@@ -12,7 +12,6 @@ from email.utils import parsedate_to_datetime
 # Waits after attempt 1, 2, ...: the standard's example (5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
 # 14 h, 20 h, 24 h); so ten attempts in all, over about three days.
 STANDARD_SCHEDULE_S = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
-SQS_MAX_DELAY_S = 900
 JITTER = 0.1  # ± 10 %, so a receiver that comes back is not hit by every retry at once
 MAX_RETRY_AFTER_S = 86400
 
