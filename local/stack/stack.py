@@ -42,6 +42,9 @@ LOCAL_ENVIRONMENT = {"WEBHOOK_ALLOW_HTTP_LOOPBACK": "true"}
 # Set in make run's environment, this replaces the webhook retry schedule (seconds between
 # attempts, e.g. 1,1,1), so retries can be watched in seconds instead of days.
 RETRY_SCHEDULE_VARIABLE = "LOCAL_WEBHOOK_RETRY_SCHEDULE"
+# Set, this caps each preparation or reassembly step at so many seconds of work, so a job's
+# checkpoints and continuations can be watched on small inputs.
+WORK_SLICE_VARIABLE = "LOCAL_WORK_SLICE_SECONDS"
 
 
 def _child_environment(access: AwsAccess) -> dict[str, str]:
@@ -90,6 +93,11 @@ class LocalStack:
             except ValueError as error:
                 raise ValueError(f"{RETRY_SCHEDULE_VARIABLE}: {error}") from None
             environment["WEBHOOK_RETRY_SCHEDULE"] = schedule
+        work_slice = os.environ.get(WORK_SLICE_VARIABLE, "")
+        if work_slice:
+            if not work_slice.isdigit():
+                raise ValueError(f"{WORK_SLICE_VARIABLE}: {work_slice!r} is not whole seconds")
+            environment["WORK_SLICE_SECONDS"] = work_slice
         return environment
 
     @property

@@ -1,6 +1,7 @@
 """Cancelling a job: repeatable; only Completed and Failed jobs refuse.
 
-Before launch the job goes straight to Stopped. After launch the intent is recorded, the job moves
+Before launch, and while the service reassembles outputs after SageMaker finished, the job goes
+straight to Stopped. After launch the intent is recorded, the job moves
 to Stopping and SageMaker is asked to stop; SageMaker's Stopped event ends it. If StopTransformJob
 fails, the job stays Stopping and reconcile_jobs asks again.
 """
@@ -46,6 +47,14 @@ def _decide(job: Job) -> repository.JobUpdate | None:
     if job.Status in (JobStatus.STOPPED, JobStatus.STOPPING):
         return None  # cancelling again changes nothing
     job.CancelRequested = True
+    if job.Status is JobStatus.FINALIZING:
+        # SageMaker has finished; only the service's reassembly is left, and it stops here.
+        return move(
+            job,
+            JobStatus.STOPPED,
+            source="api",
+            reason="Cancelled by the team while the outputs were being reassembled.",
+        )
     if job.Status.is_launched or job.HoldsCapacity:
         # Launched, or a launch may have reached SageMaker: stop through SageMaker.
         return move(job, JobStatus.STOPPING, source="api", reason="Cancel requested by the team.")

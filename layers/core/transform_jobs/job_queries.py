@@ -21,6 +21,7 @@ from transform_jobs.models.job import (
 from transform_jobs.problems import BadRequest, FieldError, NotFound
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
+from transform_jobs.work_area import in_work_area
 
 
 def team_job(team_id: str, job_id: str) -> Job:
@@ -88,8 +89,8 @@ def outputs(team_id: str, job_id: str, *, limit: int, token: str | None) -> Outp
 
 def is_output_of(job: Job, entry: s3_gateway.S3Object) -> bool:
     """A `.out` object written since the job started (older ones belong to earlier jobs that
-    used the same S3OutputPath)."""
-    if not entry.key.endswith(".out"):
+    used the same S3OutputPath), outside the service's work area."""
+    if not entry.key.endswith(".out") or in_work_area(job, entry.key):
         return False
     return not (job.StartedAt and entry.last_modified and entry.last_modified < job.StartedAt)
 

@@ -8,12 +8,23 @@ dispatch_jobs; a cancel that lands while launching stops what was started.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger
 
-from transform_jobs import clock, preflight, repository, s3_gateway, sagemaker_gateway
+from transform_jobs import (
+    clock,
+    preflight,
+    preparation,
+    repository,
+    s3_gateway,
+    sagemaker_gateway,
+    work_area,
+)
 from transform_jobs.job_events import move
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job
+from transform_jobs.models.plan import PlannedObject, PreparationPlan
 from transform_jobs.models.request import SERVICE_TAG_PREFIX
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
@@ -22,7 +33,7 @@ logger = Logger(child=True)
 
 JOB_ID_TAG = f"{SERVICE_TAG_PREFIX}job-id"
 TEAM_TAG = f"{SERVICE_TAG_PREFIX}team"
-_LAUNCHABLE = (JobStatus.VALIDATING, JobStatus.QUEUED)
+_LAUNCHABLE = (JobStatus.VALIDATING, JobStatus.PREPARING, JobStatus.QUEUED)
 
 
 def launch(job_id: str) -> JobStatus | None:
@@ -36,6 +47,8 @@ def launch(job_id: str) -> JobStatus | None:
         return None
     if job.Status not in _LAUNCHABLE:
         return job.Status  # already launched, ended, or cancelled: a duplicate message
+    if job.Status is JobStatus.PREPARING and not (job.Preparation and job.Preparation.Done):
+        return job.Status  # prepare_job hands the job back when the shards are written
     team = repository.get_team(job.TeamId)
     if team is None:
         return _fail(job_id, f"Team {job.TeamId!r} no longer exists.")
@@ -44,6 +57,8 @@ def launch(job_id: str) -> JobStatus | None:
             result = preflight.run(team, job.Request)
         except preflight.PreflightFailed as failure:
             return _fail(job_id, str(failure))
+        if result.header is not None:
+            return _start_preparation(job_id, result, result.header)
         pinned = _pin_manifest(job_id, result.verified_manifest)
         job = _record_preflight(job_id, result.input_objects, pinned) or job
     try:
@@ -64,6 +79,8 @@ def _create(job: Job) -> JobStatus:
     request = job.Request.to_sagemaker(job_name=job.SageMakerJobName, tags=tags)
     if job.PinnedManifestUri:
         request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = job.PinnedManifestUri
+    if job.Preparation is not None:
+        _use_prepared_input(job, request)
     try:
         arn = sagemaker_gateway.create_transform_job(request)
     except sagemaker_gateway.JobNameTaken:
@@ -98,6 +115,37 @@ def _started(job: Job, arn: str) -> repository.JobUpdate | None:
         update.job.SageMakerJobArn = arn
         update.job.StartedAt = update.job.StartedAt or clock.now()
     return update
+
+
+def _start_preparation(
+    job_id: str, result: preflight.PreflightResult, header: preflight.HeaderDecision
+) -> JobStatus:
+    plan = PreparationPlan(
+        Objects=[
+            PlannedObject(Bucket=entry.bucket, Key=entry.key, Relative=relative)
+            for entry, relative in result.objects
+        ]
+    )
+    job = preparation.start(job_id, plan, header_present=header.present, note=header.note)
+    job = job or repository.get_job(job_id)
+    return job.Status if job else JobStatus.PREPARING
+
+
+def _use_prepared_input(job: Job, request: dict[str, Any]) -> None:
+    """SageMaker reads the shards, split on lines unless a cell spans lines (then one shard is
+    one request), and writes into the work area when the service reassembles."""
+    assert job.Preparation is not None  # noqa: S101 (narrowing)
+    source = request["TransformInput"]
+    source["DataSource"]["S3DataSource"] = {
+        "S3DataType": "S3Prefix",
+        "S3Uri": work_area.shards_prefix(job).uri,
+    }
+    source["SplitType"] = "None" if job.Preparation.SpansLines else "Line"
+    source["CompressionType"] = "None"
+    output = request["TransformOutput"]
+    output["S3OutputPath"] = work_area.transform_output(job).uri
+    if job.finalizes:
+        output["AssembleWith"] = "Line"
 
 
 def _pin_manifest(job_id: str, manifest: bytes | None) -> str | None:

@@ -6,14 +6,25 @@ Failed with that reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from dataclasses import dataclass
 
 from transform_jobs import csv_header, s3_gateway, sagemaker_gateway
-from transform_jobs.models.request import CompressionType, JobRequest, S3DataType, SplitType
+from transform_jobs.csv_columns import BadRecord, ColumnSelection, MissingColumns, cells
+from transform_jobs.csv_records import RecordSplitter, UnterminatedQuote
+from transform_jobs.models.request import (
+    CompressionType,
+    HeaderMode,
+    InputPreparation,
+    JobRequest,
+    S3DataType,
+    SplitType,
+)
 from transform_jobs.models.team import Team
 from transform_jobs.s3_location import S3Location, overlap, within_any
+from transform_jobs.work_area import relative_name
 
 SNIFF_BYTES = 64 * 1024
 MANIFEST_MAX_BYTES = 8 * 1024 * 1024
@@ -26,10 +37,21 @@ class PreflightFailed(Exception):
 
 
 @dataclass(frozen=True)
+class HeaderDecision:
+    """For a job with InputPreparation: whether files start with a header, and why."""
+
+    present: bool
+    note: str
+
+
+@dataclass(frozen=True)
 class PreflightResult:
     input_objects: int
     # The manifest exactly as checked, to be pinned where the team cannot change it.
     verified_manifest: bytes | None = None
+    # The objects found, each with its key relative to the input prefix (or manifest prefix).
+    objects: tuple[tuple[s3_gateway.S3Object, str], ...] = ()
+    header: HeaderDecision | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +59,8 @@ class _Input:
     objects: list[s3_gateway.S3Object]
     count: int
     manifest: bytes | None = None
+    # The key prefix output names are relative to.
+    relative_to: str = ""
 
 
 def run(team: Team, request: JobRequest) -> PreflightResult:
@@ -47,9 +71,13 @@ def run(team: Team, request: JobRequest) -> PreflightResult:
             f"The input {request.TransformInput.DataSource.S3DataSource.S3Uri} holds no objects. "
             "Upload the input first, or point S3Uri at the prefix that holds it."
         )
+    named = tuple((entry, relative_name(entry.key, found.relative_to)) for entry in found.objects)
+    if request.InputPreparation is not None:
+        header = _decide_header(request.InputPreparation, found.objects[0])
+        return PreflightResult(found.count, found.manifest, named, header)
     _check_payload_fits(request, found.objects)
     _check_csv_header(request, found.objects[0])
-    return PreflightResult(input_objects=found.count, verified_manifest=found.manifest)
+    return PreflightResult(found.count, found.manifest, named)
 
 
 def _check_model(name: str) -> None:
@@ -73,7 +101,7 @@ def _list_input(team: Team, request: JobRequest) -> _Input:
             objects.append(entry)
             if len(objects) == MAX_COUNTED_OBJECTS:
                 break  # enough to launch; listing millions would outlast the function
-        return _Input(objects, len(objects))
+        return _Input(objects, len(objects), relative_to=location.key)
     except s3_gateway.ObjectMissing as error:
         raise PreflightFailed(
             f"{error}. Check the bucket and prefix, and that the service may read it."
@@ -112,7 +140,7 @@ def _manifest_objects(team: Team, request: JobRequest, manifest: S3Location) -> 
     # Sizes are unknown without a HEAD per entry; the payload check skips them (size -1).
     objects = [s3_gateway.S3Object(prefix.bucket, prefix.key + path, -1) for path in paths]
     verified = json.dumps([{"prefix": prefix.uri}, *paths]).encode()
-    return _Input(objects, len(objects), verified)
+    return _Input(objects, len(objects), verified, relative_to=prefix.key)
 
 
 def _check_payload_fits(request: JobRequest, objects: list[s3_gateway.S3Object]) -> None:
@@ -134,18 +162,69 @@ def _check_payload_fits(request: JobRequest, objects: list[s3_gateway.S3Object])
         )
 
 
-def _check_csv_header(request: JobRequest, first: s3_gateway.S3Object) -> None:
-    content_type = (request.TransformInput.ContentType or "").split(";")[0].strip().lower()
-    if content_type != "text/csv" or request.TransformInput.SplitType is not SplitType.LINE:
-        return
+def _decide_header(preparation: InputPreparation, first: s3_gateway.S3Object) -> HeaderDecision:
+    """Header Auto sniffs the first file; with a header, the wanted columns must be in it."""
     location = S3Location(first.bucket, first.key)
+    if preparation.Header is HeaderMode.ABSENT:
+        return HeaderDecision(
+            False, "Preparing the CSV input; it has no header row (Header Absent)."
+        )
+    records = _first_records(_read_sample(location))
+    first_record = records[0] if records else b""
+    if preparation.Header is HeaderMode.AUTO:
+        if not csv_header.looks_like_header(b"".join(records[:2]).decode("utf-8", "replace")):
+            return HeaderDecision(
+                False,
+                f"Preparing the CSV input; the first row of {location.uri} does not look like a "
+                "header (Header Auto), so every row is data. Set Header to Present if it is one.",
+            )
+        note = (
+            f"Preparing the CSV input; the first row of {location.uri} looks like a header "
+            "(Header Auto), so the first row of every file is taken as its header."
+        )
+    else:
+        note = (
+            "Preparing the CSV input; the first row of every file is its header (Header Present)."
+        )
+    if preparation.Columns and first_record:
+        try:
+            ColumnSelection(cells(first_record), preparation.Columns)
+        except MissingColumns as missing:
+            raise PreflightFailed(
+                f"The header of {location.uri} {missing}. Fix InputPreparation.Columns to name "
+                "the header's columns in the order the model was trained on."
+            ) from None
+        except BadRecord as error:
+            raise PreflightFailed(f"The header row of {location.uri} {error}.") from None
+    return HeaderDecision(True, note)
+
+
+def _first_records(sample: bytes) -> list[bytes]:
+    """Whole records at the start of a sample (quoted line breaks kept inside their record)."""
+    splitter = RecordSplitter()
+    records = splitter.feed(sample)
+    if len(sample) < SNIFF_BYTES:  # the whole object: its last row may lack a line end
+        with contextlib.suppress(UnterminatedQuote):
+            records += splitter.finish()
+    return records
+
+
+def _read_sample(location: S3Location) -> bytes:
     try:
-        sample = s3_gateway.read_bytes(location, limit=SNIFF_BYTES)
+        return s3_gateway.read_bytes(location, limit=SNIFF_BYTES)
     except s3_gateway.ObjectMissing as error:
         raise PreflightFailed(
             f"{error}. Check that the object exists and that the service may read it "
             "(and decrypt it, if it is encrypted with a KMS key)."
         ) from None
+
+
+def _check_csv_header(request: JobRequest, first: s3_gateway.S3Object) -> None:
+    content_type = (request.TransformInput.ContentType or "").split(";")[0].strip().lower()
+    if content_type != "text/csv" or request.TransformInput.SplitType is not SplitType.LINE:
+        return
+    location = S3Location(first.bucket, first.key)
+    sample = _read_sample(location)
     if request.TransformInput.CompressionType is CompressionType.GZIP:
         try:
             sample = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(sample, SNIFF_BYTES)

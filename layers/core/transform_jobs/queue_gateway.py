@@ -1,4 +1,4 @@
-"""SQS: the API and the sweepers hand jobs to launch_job through the launch queue."""
+"""SQS: jobs handed to launch_job, prepare_job and finalize_job, and webhook deliveries."""
 
 from __future__ import annotations
 
@@ -33,6 +33,23 @@ def send_launch(job_id: str, *, delay_seconds: int = 0) -> None:
         )
     except (BotoCoreError, ClientError) as error:
         raise LaunchNotQueued(f"launch of job {job_id} not queued: {error}") from error
+
+
+def send_prepare(job_id: str, *, step: int) -> None:
+    """Hands a job's next preparation step to prepare_job."""
+    _send_step(get_settings().prepare_queue_url, job_id, step)
+
+
+def send_finalize(job_id: str, *, step: int) -> None:
+    """Hands a job's next reassembly step to finalize_job."""
+    _send_step(get_settings().finalize_queue_url, job_id, step)
+
+
+def _send_step(queue_url: str, job_id: str, step: int) -> None:
+    # A lost message is repaired by reconcile_jobs (the job stays Preparing or Finalizing).
+    _client().send_message(
+        QueueUrl=queue_url, MessageBody=json.dumps({"JobId": job_id, "Step": step})
+    )
 
 
 class DeliveryNotQueued(Exception):

@@ -3,7 +3,8 @@
 For every non-terminal job without news for a while (found through the sparse ActiveJobs index,
 never a scan): a job still waiting for its launcher is handed over again; a launched job is
 described in SageMaker, and the answer goes through the same logic as events; its progress is
-updated by counting its output objects.
+updated by counting its output objects. A job Preparing or Finalizing gets its current step sent
+again (the message may have been lost).
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
-from transform_jobs import clock, queue_gateway, repository, s3_gateway, sagemaker_gateway
+from transform_jobs import (
+    clock,
+    queue_gateway,
+    repository,
+    s3_gateway,
+    sagemaker_gateway,
+    work_area,
+)
 from transform_jobs.job_queries import is_output_of
 from transform_jobs.job_status import JobStatus, SageMakerStatus
 from transform_jobs.models.job import Job
-from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
 from transform_jobs.state_changes import SageMakerReport, apply
 
@@ -41,6 +48,18 @@ def reconcile() -> ReconcileSummary:
         for job in repository.active_jobs(status, since_before=cutoff):
             queue_gateway.send_launch(job.JobId)
             summary.relaunched += 1
+    for job in repository.active_jobs(JobStatus.PREPARING, since_before=cutoff):
+        # A preparation step or its hand-back to the launcher was lost: send it again (a step
+        # still running is stale by then, as a running step checkpoints every few seconds).
+        if job.Preparation is not None and job.Preparation.Done:
+            queue_gateway.send_launch(job.JobId)
+        elif job.Preparation is not None:
+            queue_gateway.send_prepare(job.JobId, step=job.Preparation.Step)
+        summary.relaunched += 1
+    for job in repository.active_jobs(JobStatus.FINALIZING, since_before=cutoff):
+        step = job.Finalization.Step if job.Finalization else 0
+        queue_gateway.send_finalize(job.JobId, step=step)
+        summary.relaunched += 1
     for status in _LAUNCHED:
         for job in repository.active_jobs(status, since_before=cutoff):
             summary.described += 1
@@ -83,14 +102,22 @@ def reconcile_launched(job: Job) -> bool:
 
 def _refresh_progress(job: Job) -> None:
     """Count the job's outputs so far, and note the check so the job rests until the next cutoff."""
-    output = S3Location.parse(job.Request.TransformOutput.S3OutputPath)
-    folder = S3Location(output.bucket, output.reach(folder=True))
-    done = sum(1 for entry in s3_gateway.list_objects(folder) if is_output_of(job, entry))
+    if job.prepares:
+        folder = work_area.transform_output(job)
+        done = sum(1 for entry in s3_gateway.list_objects(folder) if entry.key.endswith(".out"))
+    else:
+        folder = work_area.output_folder(job)
+        done = sum(1 for entry in s3_gateway.list_objects(folder) if is_output_of(job, entry))
 
     def decide(current: Job) -> repository.JobUpdate | None:
         if current.Status is not job.Status:
             return None
-        current.Progress.OutputObjects = done
+        if job.prepares:
+            current.Progress.ShardsDone = done
+            if not job.finalizes:
+                current.Progress.OutputObjects = done
+        else:
+            current.Progress.OutputObjects = done
         current.UpdatedAt = clock.now()
         return repository.JobUpdate(job=current)
 

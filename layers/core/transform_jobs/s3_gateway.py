@@ -1,8 +1,9 @@
-"""S3: listing inputs and outputs, reading the first bytes of objects, presigning outputs."""
+"""S3: listing inputs and outputs, reading objects (whole, their first bytes, or streamed from an
+offset), writing them (at once or as multipart uploads), presigning outputs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -93,3 +94,112 @@ def presign_get(location: S3Location, *, expires_in: int) -> str:
     return _client().generate_presigned_url(
         "get_object", Params={"Bucket": location.bucket, "Key": location.key}, ExpiresIn=expires_in
     )
+
+
+STREAM_CHUNK_BYTES = 1024 * 1024
+
+
+def stream(location: S3Location, *, offset: int = 0) -> Iterator[bytes]:
+    """The object's bytes from `offset` to its end, in chunks (never the whole object at once)."""
+    kwargs: dict[str, Any] = {"Bucket": location.bucket, "Key": location.key}
+    if offset:
+        kwargs["Range"] = f"bytes={offset}-"
+    try:
+        reply = _client().get_object(**kwargs)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code == "InvalidRange":  # the offset is the object's end: nothing left
+            return
+        if code in ("NoSuchKey", "NoSuchBucket", "AccessDenied", "403", "404"):
+            raise ObjectMissing(f"cannot read {location.uri}: {code}") from None
+        raise
+    body = reply["Body"]
+    try:
+        yield from body.iter_chunks(STREAM_CHUNK_BYTES)
+    finally:
+        body.close()
+
+
+def read_all(location: S3Location) -> bytes:
+    try:
+        reply = _client().get_object(Bucket=location.bucket, Key=location.key)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in ("NoSuchKey", "NoSuchBucket", "AccessDenied", "403", "404"):
+            raise ObjectMissing(f"cannot read {location.uri}: {code}") from None
+        raise
+    body: bytes = reply["Body"].read()
+    return body
+
+
+class UploadGone(Exception):
+    """The multipart upload no longer exists (completed or aborted by another writer)."""
+
+
+def start_upload(location: S3Location, *, content_type: str) -> str:
+    reply = _client().create_multipart_upload(
+        Bucket=location.bucket, Key=location.key, ContentType=content_type
+    )
+    return str(reply["UploadId"])
+
+
+def upload_part(location: S3Location, upload_id: str, number: int, body: bytes) -> str:
+    try:
+        reply = _client().upload_part(
+            Bucket=location.bucket,
+            Key=location.key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=body,
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchUpload":
+            raise UploadGone(f"upload {upload_id} of {location.uri} is gone") from None
+        raise
+    return str(reply["ETag"])
+
+
+def complete_upload(location: S3Location, upload_id: str, etags: Sequence[str]) -> None:
+    parts = [{"PartNumber": number, "ETag": etag} for number, etag in enumerate(etags, 1)]
+    try:
+        _client().complete_multipart_upload(
+            Bucket=location.bucket,
+            Key=location.key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": parts},  # type: ignore[typeddict-item]
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchUpload":
+            raise UploadGone(f"upload {upload_id} of {location.uri} is gone") from None
+        raise
+
+
+def abort_upload(location: S3Location, upload_id: str) -> None:
+    try:
+        _client().abort_multipart_upload(
+            Bucket=location.bucket, Key=location.key, UploadId=upload_id
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchUpload":
+            raise
+
+
+def delete_prefix(location: S3Location) -> int:
+    """Deletes every object under the key prefix; returns how many."""
+    deleted = 0
+    batch: list[str] = []
+    for entry in list_objects(location):
+        batch.append(entry.key)
+        if len(batch) == 1000:
+            deleted += _delete(location.bucket, batch)
+            batch = []
+    if batch:
+        deleted += _delete(location.bucket, batch)
+    return deleted
+
+
+def _delete(bucket: str, keys: list[str]) -> int:
+    _client().delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+    )
+    return len(keys)

@@ -15,6 +15,12 @@ class Settings(BaseModel):
     table_name: str = "transform-jobs"
     idempotency_table_name: str = "transform-jobs-idempotency"
     launch_queue_url: str = ""
+    # CSV preparation and reassembly (jobs with InputPreparation) run behind their own queues.
+    prepare_queue_url: str = ""
+    finalize_queue_url: str = ""
+    # Longest stretch of work per invocation before it checkpoints and continues in a new one
+    # (0: until the function's time is nearly up). Tests shorten it to exercise resumption.
+    work_slice_seconds: int = Field(default=0, ge=0)
     # Verified manifests are pinned under manifests/ here (a bucket teams cannot write).
     artifacts_bucket: str = ""
     # After this many receives of a launch message, the job fails instead of retrying (the

@@ -12,11 +12,11 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from transform_jobs import repository
+from transform_jobs import queue_gateway, repository
 from transform_jobs.identifiers import is_job_id
 from transform_jobs.job_events import move
 from transform_jobs.job_status import JobStatus, SageMakerStatus, from_sagemaker
-from transform_jobs.models.job import Job
+from transform_jobs.models.job import FinalizationState, Job
 from transform_jobs.settings import get_settings
 
 logger = Logger(child=True)
@@ -56,6 +56,8 @@ def apply(report: SageMakerReport) -> Job | None:
     changed = repository.update_job(job_id, lambda job: decide(job, report))
     if changed is None and repository.get_job(job_id) is None:
         logger.warning("Ignoring a report for an unknown job", job_name=report.job_name)
+    if changed is not None and changed.Status is JobStatus.FINALIZING:
+        queue_gateway.send_finalize(job_id, step=0)
     return changed
 
 
@@ -75,9 +77,23 @@ def decide(job: Job, report: SageMakerReport) -> repository.JobUpdate | None:
         changed.SeenEventIds = [*changed.SeenEventIds, report.event_id]
     if target.is_terminal and report.ended_at:
         changed.EndedAt = report.ended_at
-    if target is JobStatus.COMPLETED and changed.Progress.InputObjects is not None:
-        changed.Progress.OutputObjects = changed.Progress.InputObjects
+    if target is JobStatus.FINALIZING:
+        # SageMaker's part is done: its slot is free while the service reassembles.
+        changed.Finalization = FinalizationState()
+        update.release_capacity, changed.HoldsCapacity = changed.HoldsCapacity, False
+    if report.status is SageMakerStatus.COMPLETED:
+        _all_transformed(changed)
     return update
+
+
+def _all_transformed(job: Job) -> None:
+    progress = job.Progress
+    if job.prepares:
+        progress.ShardsDone = progress.ShardsWritten
+        if not job.finalizes:
+            progress.OutputObjects = progress.ShardsWritten  # one output per shard
+    elif progress.InputObjects is not None:
+        progress.OutputObjects = progress.InputObjects
 
 
 def _reason(job: Job, report: SageMakerReport, target: JobStatus) -> str | None:

@@ -10,10 +10,52 @@ from transform_jobs.models.request import JobRequest
 
 
 class JobProgress(BaseModel):
-    """Input objects found at launch, and output objects written so far."""
+    """Input objects found at launch, and output objects written so far; for a job with
+    InputPreparation, also the rows read and the shards written and transformed."""
 
     InputObjects: int | None = None
     OutputObjects: int | None = None
+    RowsRead: int | None = None
+    ShardsWritten: int | None = None
+    ShardsDone: int | None = None
+
+
+class MultipartState(BaseModel):
+    """A multipart upload in flight: enough to add parts and complete it in a later invocation."""
+
+    Key: str
+    UploadId: str
+    ETags: list[str] = Field(default_factory=list)
+
+
+class PreparationState(BaseModel):
+    """Where CSV preparation stands: a checkpoint at a shard boundary (never shown to teams).
+
+    Step advances with every checkpoint; a prepare message for another step is a duplicate.
+    """
+
+    Step: int = 0
+    HeaderPresent: bool
+    PlanKey: str
+    ObjectIndex: int = 0
+    Offset: int = 0
+    ShardsWritten: int = 0
+    RowsRead: int = 0
+    SpansLines: bool = False
+    Done: bool = False
+
+
+class FinalizationState(BaseModel):
+    """Where reassembly stands: a checkpoint after an uploaded part (or a finished file)."""
+
+    Step: int = 0
+    ObjectIndex: int = 0
+    InputOffset: int = 0
+    ShardIndex: int = 0
+    OutputOffset: int = 0
+    ShardRowsDone: int = 0
+    Upload: MultipartState | None = None
+    FilesWritten: int = 0
 
 
 class Job(BaseModel):
@@ -37,11 +79,19 @@ class Job(BaseModel):
     CancelRequested: bool = False
     HoldsCapacity: bool = False
     SeenEventIds: list[str] = Field(default_factory=list)
+    Preparation: PreparationState | None = None
+    Finalization: FinalizationState | None = None
+
+    @property
+    def prepares(self) -> bool:
+        """Whether the job has a Preparing phase (the service shards its CSV input)."""
+        return self.Request.InputPreparation is not None
 
     @property
     def finalizes(self) -> bool:
-        """Whether a phase follows SageMaker's completion (none yet in this version)."""
-        return False
+        """Whether a phase follows SageMaker's completion: reassembly of prepared output."""
+        preparation = self.Request.InputPreparation
+        return preparation is not None and preparation.Reassemble
 
 
 class JobResource(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -211,6 +212,73 @@ class DataProcessing(_Strict):
 _DataProcessing = DataProcessing
 
 
+class HeaderMode(StrEnum):
+    AUTO = "Auto"
+    PRESENT = "Present"
+    ABSENT = "Absent"
+
+
+_COLUMN_NAME = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class InputPreparation(_Strict):
+    """The service's own CSV preparation (not a SageMaker field): headers, column order, quoted
+    newlines, and optional reassembly of the outputs into one file per input file."""
+
+    Header: HeaderMode = Field(
+        default=HeaderMode.AUTO,
+        description="Auto: the first row is sniffed (the job's history says what was decided); "
+        "Present: the first row of every file is a header; Absent: no file has one.",
+    )
+    Columns: list[_COLUMN_NAME] | None = Field(
+        default=None,
+        max_length=1000,
+        description="The column names in the order the model was trained on. With a header, the "
+        "columns are selected and reordered by name; without one, this only documents.",
+        examples=[["sepal_length", "sepal_width", "petal_length", "petal_width"]],
+    )
+    Reassemble: bool = Field(
+        default=False,
+        description="One output file per input file, in input order: the input's header and rows "
+        "joined with the prediction columns, at <input key relative to the prefix>.out.",
+    )
+    OutputColumns: list[_COLUMN_NAME] | None = Field(
+        default=None,
+        max_length=1000,
+        description="Names of the prediction columns in the reassembled header (default "
+        "prediction, prediction_2, ...).",
+    )
+
+    @field_validator("Columns", "OutputColumns")
+    @classmethod
+    def _unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise problem("empty_columns", "is empty; list at least one name, or leave it out")
+            repeated = [name for name, count in Counter(value).items() if count > 1]
+            if repeated:
+                raise problem(
+                    "repeated_columns",
+                    "names {names} more than once; each column name may appear once",
+                    names=", ".join(repr(name) for name in repeated),
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _output_columns_need_reassembly(self) -> Self:
+        if self.OutputColumns is not None and not self.Reassemble:
+            raise problem(
+                "output_columns_without_reassembly",
+                "OutputColumns names the columns of reassembled output; set Reassemble to true, "
+                "or leave OutputColumns out",
+                field="InputPreparation.OutputColumns",
+            )
+        return self
+
+
+_InputPreparation = InputPreparation
+
+
 class DataCaptureConfig(_Strict):
     DestinationS3Uri: S3Uri
     KmsKeyId: str | None = Field(default=None, max_length=2048, pattern=_KMS_KEY)
@@ -323,6 +391,11 @@ class JobRequest(_Strict):
     DataProcessing: _DataProcessing | None = None
     Tags: list[Tag] | None = None
     ExperimentConfig: _ExperimentConfig | None = None
+    InputPreparation: _InputPreparation | None = Field(
+        default=None,
+        description="The service's CSV preparation (header-aware and quote-aware sharding, "
+        "column reordering, reassembly). Not sent to SageMaker.",
+    )
 
     @field_validator("MaxPayloadInMB")
     @classmethod
@@ -390,7 +463,60 @@ class JobRequest(_Strict):
             )
         if self.DataProcessing is not None and self.DataProcessing.is_active:
             self._check_data_processing()
+        if self.InputPreparation is not None:
+            self._check_input_preparation(self.InputPreparation)
         return self
+
+    def _check_input_preparation(self, preparation: _InputPreparation) -> None:
+        """Preparation reads CSV text and hands SageMaker shards it writes itself."""
+        content_type = (self.TransformInput.ContentType or "").split(";")[0].strip().lower()
+        if content_type != "text/csv":
+            raise problem(
+                "preparation_content_type",
+                "InputPreparation prepares CSV: set TransformInput.ContentType to 'text/csv' "
+                "(it is {value!r}), or remove InputPreparation",
+                value=content_type or "unset",
+                field="TransformInput.ContentType",
+            )
+        rules = (
+            (
+                self.TransformInput.CompressionType is CompressionType.GZIP,
+                "TransformInput.CompressionType",
+                "InputPreparation reads uncompressed CSV: decompress the input and set "
+                "CompressionType to 'None', or remove InputPreparation",
+            ),
+            (
+                self.TransformInput.DataSource.S3DataSource.S3DataType
+                is S3DataType.AUGMENTED_MANIFEST_FILE,
+                "TransformInput.DataSource.S3DataSource.S3DataType",
+                "InputPreparation reads CSV objects, not an augmented manifest: use S3Prefix "
+                "or ManifestFile",
+            ),
+            (
+                self.TransformInput.SplitType in (SplitType.RECORD_IO, SplitType.TF_RECORD),
+                "TransformInput.SplitType",
+                "InputPreparation splits CSV into records itself: set SplitType to 'Line' (or "
+                "'None'; the service chooses what the prepared shards need)",
+            ),
+            (
+                preparation.Reassemble
+                and self.DataProcessing is not None
+                and self.DataProcessing.JoinSource is JoinSource.INPUT,
+                "DataProcessing.JoinSource",
+                "Reassemble joins the input to the predictions and replaces JoinSource: set "
+                "JoinSource to 'None' (or leave DataProcessing out), or set Reassemble to false",
+            ),
+            (
+                preparation.Reassemble
+                and (self.TransformOutput.Accept or "").split(";")[0].strip().lower() != "text/csv",
+                "TransformOutput.Accept",
+                "Reassemble joins CSV predictions to CSV rows: set TransformOutput.Accept to "
+                "'text/csv' so the model answers one CSV line per row",
+            ),
+        )
+        for broken, field, message in rules:
+            if broken:
+                raise problem("input_preparation", message, field=field)
 
     def _check_data_processing(self) -> None:
         content_type = (self.TransformInput.ContentType or "").split(";")[0].strip().lower()
@@ -427,7 +553,9 @@ class JobRequest(_Strict):
 
     def to_sagemaker(self, *, job_name: str, tags: list[dict[str, str]]) -> dict[str, Any]:
         """The CreateTransformJob request for this job, under the service's own job name."""
-        request = self.model_dump(mode="json", exclude_none=True, exclude={"TransformJobName"})
+        request = self.model_dump(
+            mode="json", exclude_none=True, exclude={"TransformJobName", "InputPreparation"}
+        )
         request["TransformJobName"] = job_name
         request["Tags"] = [*request.get("Tags", []), *tags]
         return request

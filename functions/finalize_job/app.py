@@ -1,0 +1,34 @@
+"""SQS finalize queue → finalize_job: one reassembly step of a job that asked for Reassemble."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from transform_jobs.reassembly import finalize
+from transform_jobs.work_budget import deadline
+
+logger = Logger()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    def finalize_record(record: SQSRecord) -> None:
+        message = json.loads(record.body)
+        status = finalize(message["JobId"], int(message["Step"]), deadline=deadline(context))
+        logger.info("Reassembly step done", job_id=message["JobId"], status=status)
+
+    return process_partial_response(
+        event=event, record_handler=finalize_record, processor=processor, context=context
+    )

@@ -1,0 +1,279 @@
+"""The Finalizing phase (finalize_job): one output per input file, rows joined with predictions.
+
+For each input file, in input order: its header with the prediction columns' names, then every
+data row exactly as it was in the input (all its columns, in its own order), a comma, and the
+model's output row for it, read from the shard outputs in order. The file is written to
+`<S3OutputPath>/<input key relative to the prefix>.out` as a multipart upload. A shard whose
+output has more or fewer rows than the shard fails the job and names the input rows.
+
+Resumable: after each uploaded part (a row boundary) a checkpoint may be taken (input offset,
+shard, output offset, upload id and part ETags) and a new invocation continues from it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from aws_lambda_powertools import Logger
+
+from transform_jobs import clock, queue_gateway, repository, s3_gateway, work_area
+from transform_jobs.csv_columns import BadRecord, body_and_end, cells, format_row, is_blank
+from transform_jobs.csv_records import UnterminatedQuote, records_with_ends
+from transform_jobs.job_events import move
+from transform_jobs.job_status import JobStatus
+from transform_jobs.models.job import FinalizationState, Job
+from transform_jobs.models.plan import PlannedObject, PreparationPlan
+from transform_jobs.object_writer import ObjectWriter
+from transform_jobs.preparation import load_plan
+from transform_jobs.s3_location import S3Location
+
+logger = Logger(child=True)
+
+CHECKPOINT_SECONDS = 30.0
+
+
+class ReassemblyFailed(Exception):
+    """The outputs cannot be joined to the input; the message is the job's failure reason."""
+
+
+class _Superseded(Exception):
+    """The job moved on (cancelled) or another invocation took this step."""
+
+
+class _OutOfTime(Exception):
+    """A checkpoint was taken; a new invocation continues."""
+
+
+@dataclass
+class _Work:
+    job: Job
+    state: FinalizationState
+    plan: PreparationPlan
+    deadline: float
+    last_checkpoint: float = field(default_factory=time.monotonic)
+
+    @property
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+
+def prediction_names(job: Job, width: int) -> list[str]:
+    """OutputColumns, else prediction, prediction_2, ... for a model answering `width` cells."""
+    preparation = job.Request.InputPreparation
+    if preparation and preparation.OutputColumns:
+        return list(preparation.OutputColumns)
+    return ["prediction", *(f"prediction_{n}" for n in range(2, width + 1))]
+
+
+def finalize(job_id: str, step: int, *, deadline: float) -> JobStatus | None:
+    """Reassemble until done or until `deadline` (time.monotonic()); returns the job's status."""
+    job = repository.get_job(job_id)
+    if job is None:
+        return None
+    state = job.Finalization
+    if job.Status is not JobStatus.FINALIZING or job.Preparation is None:
+        return job.Status
+    state = state or FinalizationState()
+    if state.Step != step:
+        return job.Status  # a duplicate or stale message
+    work = _Work(job, state.model_copy(deep=True), load_plan(job.Preparation.PlanKey), deadline)
+    try:
+        _run(work)
+    except ReassemblyFailed as failure:
+        return _end(job_id, JobStatus.FAILED, str(failure), files=work.state.FilesWritten)
+    except _Superseded:
+        current = repository.get_job(job_id)
+        return current.Status if current else None
+    except _OutOfTime:
+        queue_gateway.send_finalize(job_id, step=work.state.Step)
+        return JobStatus.FINALIZING
+    status = _end(job_id, JobStatus.COMPLETED, None, files=work.state.FilesWritten)
+    if status is JobStatus.COMPLETED:
+        # The shards and their outputs were only a means; the reassembled files are the result.
+        s3_gateway.delete_prefix(work_area.work_prefix(job))
+    return status
+
+
+def _run(work: _Work) -> None:
+    objects = work.plan.Objects
+    while work.state.ObjectIndex < len(objects):
+        item = objects[work.state.ObjectIndex]
+        try:
+            _reassemble_object(work, item)
+        except s3_gateway.UploadGone:
+            # The upload was completed (a crash before the checkpoint) or aborted: redo the file.
+            logger.info("Upload gone; writing the file again", key=item.Key)
+            _restart_object(work.state)
+            continue
+        work.state.FilesWritten += 1
+        work.state.ObjectIndex += 1
+        _restart_object(work.state)
+        if work.out_of_time or _checkpoint_due(work):
+            _checkpoint(work)
+            if work.out_of_time:
+                raise _OutOfTime
+
+
+def _restart_object(state: FinalizationState) -> None:
+    state.InputOffset = state.ShardIndex = state.OutputOffset = state.ShardRowsDone = 0
+    state.Upload = None
+
+
+def _reassemble_object(work: _Work, item: PlannedObject) -> None:
+    state, job = work.state, work.job
+    resumed = state.Upload.model_copy(deep=True) if state.Upload else None
+    writer = ObjectWriter(work_area.reassembled_output(job, item.Relative), resume=resumed)
+    originals = _data_rows(item, state.InputOffset)
+    try:
+        for index in range(state.ShardIndex, len(item.Shards)):
+            _join_shard(work, item, index, originals, writer)
+            state.ShardIndex, state.OutputOffset, state.ShardRowsDone = index + 1, 0, 0
+        if state.InputOffset == 0 and not item.Shards:
+            writer.write(_header(job, item, None))  # a file with a header and no rows
+        writer.close()
+    except (ReassemblyFailed, s3_gateway.UploadGone):
+        writer.abort()
+        raise
+    except _Superseded:
+        if resumed is None:
+            writer.abort()  # our own upload; one resumed from a checkpoint may be another's
+        raise
+    except UnterminatedQuote as error:
+        writer.abort()
+        raise ReassemblyFailed(f"A shard output is not valid CSV: {error}.") from None
+
+
+def _join_shard(
+    work: _Work,
+    item: PlannedObject,
+    index: int,
+    originals: Iterator[tuple[bytes, int]],
+    writer: ObjectWriter,
+) -> None:
+    """Writes one shard's rows joined with its predictions, from the checkpoint on."""
+    state, shard = work.state, item.Shards[index]
+    output = work_area.shard_output(work.job, item.Relative, index)
+    predictions = _output_rows(output, state.OutputOffset)
+    if state.InputOffset == 0 and index == 0:
+        first = next(predictions, None)
+        writer.write(_header(work.job, item, first))
+        predictions = _chain(first, predictions)
+    while state.ShardRowsDone < shard.Rows:
+        original = next(originals, None)
+        if original is None:
+            raise ReassemblyFailed(
+                f"{item.uri} has fewer rows than when it was prepared (it changed while the job "
+                "ran); submit the job again."
+            )
+        prediction = next(predictions, None)
+        if prediction is None:
+            _count_mismatch(item, shard.FirstRow, shard.Rows, state.ShardRowsDone, output)
+        (row, row_end), (answer, answer_end) = original, prediction
+        body, line_end = body_and_end(row)
+        part_sent = writer.write(body + b"," + body_and_end(answer)[0] + (line_end or b"\n"))
+        state.InputOffset, state.OutputOffset = row_end, answer_end
+        state.ShardRowsDone += 1
+        if part_sent and (work.out_of_time or _checkpoint_due(work)):
+            state.Upload = writer.upload
+            _checkpoint(work)
+            if work.out_of_time:
+                raise _OutOfTime
+    extra = sum(1 for _ in predictions)
+    if extra:
+        _count_mismatch(item, shard.FirstRow, shard.Rows, shard.Rows + extra, output)
+
+
+def _chain(
+    first: tuple[bytes, int] | None, rest: Iterator[tuple[bytes, int]]
+) -> Iterator[tuple[bytes, int]]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _header(job: Job, item: PlannedObject, first: tuple[bytes, int] | None) -> bytes:
+    if item.Header is None:
+        return b""
+    try:
+        width = len(cells(first[0])) if first else 1
+    except BadRecord as error:
+        raise ReassemblyFailed(f"The model's first output row for {item.uri} {error}.") from None
+    body, end = body_and_end(item.Header)
+    return body + b"," + format_row(prediction_names(job, width), end or b"\n")
+
+
+def _data_rows(item: PlannedObject, offset: int) -> Iterator[tuple[bytes, int]]:
+    """The input file's data rows from `offset` (the header skipped at the start)."""
+    rows = records_with_ends(
+        s3_gateway.stream(S3Location(item.Bucket, item.Key), offset=offset), offset=offset
+    )
+    header_pending = offset == 0 and item.Header is not None
+    for record, end in rows:
+        if is_blank(record):
+            continue
+        if header_pending:
+            header_pending = False
+            continue
+        yield record, end
+
+
+def _output_rows(location: S3Location, offset: int) -> Iterator[tuple[bytes, int]]:
+    try:
+        chunks = s3_gateway.stream(location, offset=offset)
+        for record, end in records_with_ends(chunks, offset=offset):
+            if not is_blank(record):
+                yield record, end
+    except s3_gateway.ObjectMissing:
+        raise ReassemblyFailed(
+            f"SageMaker wrote no output {location.uri} for a shard of the input; the transform "
+            "reported success without it."
+        ) from None
+
+
+def _count_mismatch(
+    item: PlannedObject, first_row: int, rows: int, answered: int, output: S3Location
+) -> NoReturn:
+    raise ReassemblyFailed(
+        f"The model answered {answered} rows for the {rows} data rows {first_row}–"
+        f"{first_row + rows - 1} of {item.uri} (output {output.uri}); every row needs exactly "
+        "one output line (a CSV line; quote cells that hold line breaks). Fix the model's "
+        "output_fn and submit again."
+    )
+
+
+def _checkpoint_due(work: _Work) -> bool:
+    return time.monotonic() - work.last_checkpoint >= CHECKPOINT_SECONDS
+
+
+def _checkpoint(work: _Work) -> None:
+    state = work.state
+    step = state.Step
+    saved = state.model_copy(deep=True, update={"Step": step + 1})
+
+    def decide(job: Job) -> repository.JobUpdate | None:
+        current = job.Finalization or FinalizationState()
+        if job.Status is not JobStatus.FINALIZING or current.Step != step:
+            return None
+        job.Finalization = saved
+        job.Progress.OutputObjects = saved.FilesWritten
+        job.UpdatedAt = clock.now()
+        return repository.JobUpdate(job=job)
+
+    if repository.update_job(work.job.JobId, decide) is None:
+        raise _Superseded
+    state.Step = saved.Step
+    work.last_checkpoint = time.monotonic()
+
+
+def _end(job_id: str, status: JobStatus, reason: str | None, *, files: int) -> JobStatus:
+    def decide(job: Job) -> repository.JobUpdate | None:
+        update = move(job, status, source="finalize", reason=reason)
+        if update is not None:
+            update.job.Progress.OutputObjects = files
+        return update
+
+    job = repository.update_job(job_id, decide) or repository.get_job(job_id)
+    return job.Status if job else status

@@ -1,0 +1,67 @@
+"""Where a job with InputPreparation keeps its work, and where its outputs go.
+
+The shards and SageMaker's outputs for them live under `<S3OutputPath>/.transform-jobs/<job id>/`,
+inside the team's output prefix, so the model's execution role (which may write the outputs) can
+read them. The plan and checkpoints live in the service's artifacts bucket, which teams cannot
+write.
+"""
+
+from __future__ import annotations
+
+from transform_jobs.models.job import Job
+from transform_jobs.s3_location import S3Location
+from transform_jobs.settings import get_settings
+
+WORK_FOLDER = ".transform-jobs"
+
+
+def output_folder(job: Job) -> S3Location:
+    output = S3Location.parse(job.Request.TransformOutput.S3OutputPath)
+    return S3Location(output.bucket, output.reach(folder=True))
+
+
+def work_prefix(job: Job) -> S3Location:
+    return output_folder(job).child(f"{WORK_FOLDER}/{job.JobId}/")
+
+
+def shards_prefix(job: Job) -> S3Location:
+    """What SageMaker reads: the prepared shards, and nothing else."""
+    return work_prefix(job).child("input/")
+
+
+def shard_name(relative: str, index: int) -> str:
+    return f"{relative}/part-{index + 1:05d}.csv"
+
+
+def shard(job: Job, relative: str, index: int) -> S3Location:
+    return shards_prefix(job).child(shard_name(relative, index))
+
+
+def transform_output(job: Job) -> S3Location:
+    """Where SageMaker writes: the work area when the service reassembles, else the team's
+    S3OutputPath (one `.out` per shard)."""
+    if job.finalizes:
+        return work_prefix(job).child("output/")
+    return output_folder(job)
+
+
+def shard_output(job: Job, relative: str, index: int) -> S3Location:
+    return transform_output(job).child(shard_name(relative, index) + ".out")
+
+
+def reassembled_output(job: Job, relative: str) -> S3Location:
+    """The name SageMaker would give the input's own output."""
+    return output_folder(job).child(f"{relative}.out")
+
+
+def in_work_area(job: Job, key: str) -> bool:
+    return key.startswith(output_folder(job).key + WORK_FOLDER + "/")
+
+
+def plan(job_id: str, version: str) -> S3Location:
+    return S3Location(get_settings().artifacts_bucket, f"jobs/{job_id}/plan-{version}.json")
+
+
+def relative_name(key: str, prefix_key: str) -> str:
+    """The key relative to the input prefix (or manifest prefix), as SageMaker names outputs."""
+    return key[len(prefix_key) :].lstrip("/") or key.rsplit("/", 1)[-1]

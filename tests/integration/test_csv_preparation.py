@@ -1,0 +1,336 @@
+"""CSV preparation and reassembly over S3 and DynamoDB (moto): prepare → model → reassemble.
+
+The model is played by the test: an echo (each output row is its input row) or a scripted one,
+written where SageMaker would write its outputs. Everything else is the service's own code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import BUCKET
+from tests.support.jobs import make_job
+from transform_jobs import object_writer, preparation, reassembly, repository, work_area
+from transform_jobs.job_status import JobStatus, SageMakerStatus
+from transform_jobs.models.job import Job
+from transform_jobs.state_changes import SageMakerReport, apply
+
+PREFIX = "team-a/in/"
+FAR = float("inf")
+
+
+@pytest.fixture
+def queues(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    sqs = boto3.client("sqs")
+    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("prepare", "finalize")}
+    monkeypatch.setenv("PREPARE_QUEUE_URL", urls["prepare"])
+    monkeypatch.setenv("FINALIZE_QUEUE_URL", urls["finalize"])
+    from transform_jobs.settings import get_settings
+
+    get_settings.cache_clear()
+    return urls
+
+
+def put(key: str, body: bytes) -> None:
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def get(key: str) -> bytes:
+    return boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def keys(prefix: str) -> list[str]:
+    listing = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return [entry["Key"] for entry in listing.get("Contents", [])]
+
+
+def prepared_job(
+    files: dict[str, bytes],
+    *,
+    header: bool,
+    columns: list[str] | None = None,
+    payload_mb: int = 1,
+    reassemble: bool = True,
+    output_columns: list[str] | None = None,
+) -> Job:
+    """A job in Preparing, as launch leaves it once preflight decided about the header."""
+    for name, body in files.items():
+        put(PREFIX + name, body)
+    block: dict[str, Any] = {"Header": "Present" if header else "Absent", "Reassemble": reassemble}
+    if columns:
+        block["Columns"] = columns
+    if output_columns:
+        block["OutputColumns"] = output_columns
+    job = make_job(
+        JobStatus.VALIDATING,
+        MaxPayloadInMB=payload_mb,
+        MaxConcurrentTransforms=1,
+        InputPreparation=block,
+    )
+    plan = preparation.PreparationPlan(
+        Objects=[
+            preparation.PlannedObject(Bucket=BUCKET, Key=PREFIX + name, Relative=name)
+            for name in sorted(files)
+        ]
+    )
+    started = preparation.start(job.JobId, plan, header_present=header, note="test")
+    assert started is not None
+    return started
+
+
+def run_preparation(job: Job, *, deadline: Callable[[], float] = lambda: FAR) -> Job:
+    """prepare_job's steps until it hands the job back to the launcher."""
+    for _ in range(10_000):
+        current = repository.get_job(job.JobId)
+        assert current is not None and current.Preparation is not None
+        if current.Status is not JobStatus.PREPARING or current.Preparation.Done:
+            return current
+        preparation.prepare(job.JobId, current.Preparation.Step, deadline=deadline())
+    raise AssertionError("preparation did not finish")
+
+
+def transform(job: Job, model: Callable[[bytes], bytes]) -> None:
+    """What SageMaker does with SplitType None: each shard is one request, its answer the `.out`."""
+    for key in keys(work_area.shards_prefix(job).key):
+        relative = key[len(work_area.shards_prefix(job).key) :]
+        out = work_area.transform_output(job).child(relative + ".out")
+        put(out.key, model(get(key)))
+
+
+def complete(job: Job) -> Job:
+    changed = apply(
+        SageMakerReport(
+            job_name=job.SageMakerJobName, status=SageMakerStatus.COMPLETED, source="sagemaker"
+        )
+    )
+    assert changed is not None
+    return changed
+
+
+def run_reassembly(job: Job, *, deadline: Callable[[], float] = lambda: FAR) -> Job:
+    for _ in range(10_000):
+        current = repository.get_job(job.JobId)
+        assert current is not None
+        if current.Status is not JobStatus.FINALIZING:
+            return current
+        step = current.Finalization.Step if current.Finalization else 0
+        reassembly.finalize(job.JobId, step, deadline=deadline())
+    raise AssertionError("reassembly did not finish")
+
+
+def echo(body: bytes) -> bytes:
+    return body
+
+
+def rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def table_csv(table: list[list[str]], *, line_end: str = "\n", bom: bool = False) -> bytes:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator=line_end, quoting=csv.QUOTE_MINIMAL).writerows(table)
+    return (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode()
+
+
+cell = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\r\x00"),
+    max_size=12,
+)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> list[list[str]]:
+    width = draw(st.integers(1, 4))
+    body = draw(st.lists(st.lists(cell, min_size=width, max_size=width), max_size=25))
+    # A row of one empty cell is a blank line in CSV (it has no cells); real tables have none.
+    return [row for row in body if row != [""]]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    table=tables(),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+    bom=st.booleans(),
+    slices=st.booleans(),
+)
+def test_prepare_echo_reassemble_gives_back_every_row_with_the_echo_joined(
+    queues: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    table: list[list[str]],
+    line_end: str,
+    bom: bool,
+    slices: bool,
+) -> None:
+    # Shards of at most 512 bytes, so even small tables are cut into many.
+    monkeypatch.setattr(preparation, "MB", 512)
+    width = len(table[0]) if table else 1
+    header = [f"col{n}" for n in range(width)]
+    data = table_csv([header, *table], line_end=line_end, bom=bom)
+    job = prepared_job({"data.csv": data}, header=True)
+    # With `slices`, every step runs out of time at once: a checkpoint at every shard boundary.
+    deadline = (lambda: 0.0) if slices else (lambda: FAR)
+    job = run_preparation(job, deadline=deadline)
+    assert job.Preparation is not None and job.Preparation.Done
+    assert job.Progress.RowsRead == len(table)
+    transform(job, echo)
+    complete(job)
+    job = run_reassembly(job, deadline=deadline)
+    assert job.Status is JobStatus.COMPLETED, job.StatusReason
+    names = ["prediction", *(f"prediction_{n}" for n in range(2, width + 1))]
+    assert rows(get("team-a/out/data.csv.out")) == [
+        header + names,
+        *(row + row for row in table),
+    ]
+
+
+def test_columns_are_selected_and_reordered_by_name_and_the_header_comes_back(
+    queues: dict[str, str],
+) -> None:
+    data = b"id,petal,note,sepal\n1,0.2,\"two\nlines\",5.1\n2,1.4,plain,7.0\n"
+    job = prepared_job({"a.csv": data}, header=True, columns=["sepal", "petal", "note"])
+    job = run_preparation(job)
+    assert job.Preparation is not None and job.Preparation.SpansLines
+    shards = keys(work_area.shards_prefix(job).key)
+    assert [get(key) for key in shards] == [b'5.1,0.2,"two\nlines"\n7.0,1.4,plain\n']
+    transform(job, lambda body: b"".join(b"%d\n" % len(row) for row in rows(body)))
+    complete(job)
+    job = run_reassembly(job)
+    assert job.Status is JobStatus.COMPLETED
+    assert get("team-a/out/a.csv.out") == (
+        b'id,petal,note,sepal,prediction\n1,0.2,"two\nlines",5.1,3\n2,1.4,plain,7.0,3\n'
+    )
+    assert job.Progress.OutputObjects == 1
+    # The work area is cleared once the reassembled files are written.
+    assert keys(work_area.work_prefix(job).key) == []
+
+
+def test_without_quoted_line_breaks_the_shards_can_be_split_on_lines(
+    queues: dict[str, str],
+) -> None:
+    job = prepared_job({"a.csv": b"1,2\n3,4\n"}, header=False)
+    job = run_preparation(job)
+    assert job.Preparation is not None and not job.Preparation.SpansLines
+
+
+def test_output_column_names_and_files_in_input_order(queues: dict[str, str]) -> None:
+    files = {"b.csv": b"x\n1\n2\n", "a.csv": b"x\n3\n"}
+    job = prepared_job(files, header=True, output_columns=["label", "score"])
+    job = run_preparation(job)
+    transform(job, lambda body: b"".join(b"L%s,0.5\n" % row[0].encode() for row in rows(body)))
+    complete(job)
+    job = run_reassembly(job)
+    assert job.Status is JobStatus.COMPLETED
+    assert get("team-a/out/a.csv.out") == b"x,label,score\n3,L3,0.5\n"
+    assert get("team-a/out/b.csv.out") == b"x,label,score\n1,L1,0.5\n2,L2,0.5\n"
+
+
+def test_a_shard_answering_too_few_rows_fails_the_job_naming_the_input_rows(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preparation, "MB", 8)  # two 4-byte rows per shard
+    job = prepared_job({"a.csv": b"r1\nr2\nr3\nr4\nr5\n"}, header=False, payload_mb=1)
+    job = run_preparation(job)
+    assert job.Progress.ShardsWritten == 3
+    transform(job, lambda body: body if b"r3" not in body else body.split(b"\n")[0] + b"\n")
+    complete(job)
+    job = run_reassembly(job)
+    assert job.Status is JobStatus.FAILED
+    assert job.StatusReason is not None
+    assert "answered 1 rows for the 2 data rows 3–4 of s3://" in job.StatusReason
+    assert "a.csv" in job.StatusReason
+    assert keys("team-a/out/a.csv.out") == []  # nothing half-written
+
+
+def test_a_missing_column_fails_preparation_with_its_name(queues: dict[str, str]) -> None:
+    job = prepared_job({"a.csv": b"a,b\n1,2\n"}, header=True, columns=["a", "c"])
+    job = run_preparation(job)
+    assert job.Status is JobStatus.FAILED
+    assert job.StatusReason is not None and "'c'" in job.StatusReason
+
+
+def test_a_row_larger_than_the_payload_limit_fails_with_its_row_number(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preparation, "MB", 16)
+    job = prepared_job({"a.csv": b"short\n" + b"x" * 40 + b"\n"}, header=False)
+    job = run_preparation(job)
+    assert job.Status is JobStatus.FAILED
+    assert job.StatusReason is not None and "Data row 2 of" in job.StatusReason
+
+
+def test_an_unterminated_quote_fails_preparation(queues: dict[str, str]) -> None:
+    job = prepared_job({"a.csv": b'1,"open\n2,3\n'}, header=False)
+    job = run_preparation(job)
+    assert job.Status is JobStatus.FAILED
+    assert job.StatusReason is not None and "quoted field" in job.StatusReason
+
+
+def test_a_large_output_is_a_multipart_upload_resumed_across_invocations(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import moto.s3.models
+
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 64)
+    monkeypatch.setattr(object_writer, "PART_BYTES", 64)
+    monkeypatch.setattr(preparation, "MB", 100)
+    body = b"".join(b"%04d,some text\n" % n for n in range(200))
+    job = prepared_job({"a.csv": body}, header=False)
+    job = run_preparation(job, deadline=lambda: 0.0)
+    transform(job, lambda shard: b"".join(b"p%s\n" % row[0].encode() for row in rows(shard)))
+    complete(job)
+    steps: list[int] = []
+    original = repository.update_job
+
+    def watching(job_id: str, decide: Any) -> Job | None:
+        updated = original(job_id, decide)
+        if updated is not None and updated.Finalization is not None:
+            steps.append(updated.Finalization.Step)
+        return updated
+
+    monkeypatch.setattr(repository, "update_job", watching)
+    job = run_reassembly(job, deadline=lambda: 0.0)
+    assert job.Status is JobStatus.COMPLETED
+    assert len(set(steps)) > 10  # one continuation per part
+    expected = [[f"{n:04d}", "some text", f"p{n:04d}"] for n in range(200)]
+    assert rows(get("team-a/out/a.csv.out")) == expected
+
+
+def test_a_duplicate_step_message_is_ignored(queues: dict[str, str]) -> None:
+    job = prepared_job({"a.csv": b"1\n2\n"}, header=False)
+    assert preparation.prepare(job.JobId, 5, deadline=FAR) is JobStatus.PREPARING
+    current = repository.get_job(job.JobId)
+    assert current is not None and current.Preparation is not None
+    assert current.Preparation.Step == 0 and not current.Preparation.Done
+    messages = boto3.client("sqs").receive_message(
+        QueueUrl=queues["prepare"], MaxNumberOfMessages=10
+    )
+    assert [json.loads(m["Body"]) for m in messages.get("Messages", [])] == [
+        {"JobId": job.JobId, "Step": 0}
+    ]
+
+
+def test_a_cancel_during_reassembly_stops_the_job(queues: dict[str, str]) -> None:
+    from transform_jobs.cancel import cancel
+
+    job = prepared_job({"a.csv": b"1\n2\n"}, header=False)
+    job = run_preparation(job)
+    transform(job, echo)
+    job = complete(job)
+    assert job.Status is JobStatus.FINALIZING and not job.HoldsCapacity
+    assert cancel(job).Status is JobStatus.STOPPED
+    assert reassembly.finalize(job.JobId, 0, deadline=time.monotonic() + 60) is JobStatus.STOPPED
+    assert keys("team-a/out/a.csv.out") == []
