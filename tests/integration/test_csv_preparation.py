@@ -200,7 +200,7 @@ def test_prepare_echo_reassemble_gives_back_every_row_with_the_echo_joined(
 def test_columns_are_selected_and_reordered_by_name_and_the_header_comes_back(
     queues: dict[str, str],
 ) -> None:
-    data = b"id,petal,note,sepal\n1,0.2,\"two\nlines\",5.1\n2,1.4,plain,7.0\n"
+    data = b'id,petal,note,sepal\n1,0.2,"two\nlines",5.1\n2,1.4,plain,7.0\n'
     job = prepared_job({"a.csv": data}, header=True, columns=["sepal", "petal", "note"])
     job = run_preparation(job)
     assert job.Preparation is not None and job.Preparation.SpansLines

@@ -723,3 +723,98 @@ def test_accepted_request_with_the_service_tags_stays_within_sagemakers_50_tags(
     sent = request.to_sagemaker(job_name="tj-dev-z", tags=SERVICE_TAGS)
 
     assert len(sent["Tags"]) <= 50
+
+
+# --- InputPreparation ---------------------------------------------------------------------------
+
+
+def prepared(**block: Any) -> dict[str, Any]:
+    return example(InputPreparation=block)
+
+
+def test_input_preparation_defaults_and_is_not_sent_to_sagemaker() -> None:
+    request = JobRequest.model_validate(csv_free(InputPreparation={}))
+    assert request.InputPreparation is not None
+    assert request.InputPreparation.Header == "Auto"
+    assert request.InputPreparation.Reassemble is False
+    sent = request.to_sagemaker(job_name="tj-dev-x", tags=[])
+    assert "InputPreparation" not in sent
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        pytest.param(
+            {"Reassemble": True},
+            "DataProcessing.JoinSource",
+            "replaces JoinSource",
+            id="reassemble-with-join-source",
+        ),
+    ],
+)
+def test_reassemble_and_join_source_are_exclusive(
+    change: dict[str, Any], field: str, words: str
+) -> None:
+    error = single_refusal(prepared(**change))
+    assert error["ctx"]["field"] == field
+    assert words in error["msg"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        pytest.param(
+            {"TransformInput__ContentType": "application/jsonlines"},
+            "TransformInput.ContentType",
+            "prepares CSV",
+            id="not-csv",
+        ),
+        pytest.param(
+            {"TransformInput__CompressionType": "Gzip"},
+            "TransformInput.CompressionType",
+            "decompress",
+            id="gzip",
+        ),
+        pytest.param(
+            {"TransformInput__SplitType": "RecordIO"},
+            "TransformInput.SplitType",
+            "splits CSV into records itself",
+            id="recordio",
+        ),
+        pytest.param(
+            {"TransformInput__DataSource__S3DataSource__S3DataType": "AugmentedManifestFile"},
+            "TransformInput.DataSource.S3DataSource.S3DataType",
+            "augmented manifest",
+            id="augmented-manifest",
+        ),
+        pytest.param(
+            {"TransformOutput__Accept": "application/json", "InputPreparation__Reassemble": True},
+            "TransformOutput.Accept",
+            "text/csv",
+            id="reassemble-needs-csv-output",
+        ),
+    ],
+)
+def test_input_preparation_needs_plain_csv(changes: dict[str, Any], field: str, words: str) -> None:
+    error = single_refusal(csv_free(InputPreparation={}, **changes))
+    assert error["ctx"]["field"] == field
+    assert words in error["msg"]
+
+
+def test_repeated_or_empty_column_names_are_refused() -> None:
+    error = single_refusal(csv_free(InputPreparation={"Columns": ["a", "b", "a"]}))
+    assert error["loc"] == ("InputPreparation", "Columns")
+    assert "'a' more than once" in error["msg"]
+    error = single_refusal(csv_free(InputPreparation={"Columns": []}))
+    assert "at least one name" in error["msg"]
+
+
+def test_output_columns_need_reassembly() -> None:
+    error = single_refusal(csv_free(InputPreparation={"OutputColumns": ["label"]}))
+    assert error["ctx"]["field"] == "InputPreparation.OutputColumns"
+
+
+def test_an_unknown_header_mode_is_refused_with_the_choices() -> None:
+    error = single_refusal(csv_free(InputPreparation={"Header": "Maybe"}))
+    assert error["loc"] == ("InputPreparation", "Header")
+    assert "'Auto', 'Present' or 'Absent'" in error["msg"]

@@ -58,6 +58,8 @@ FUNCTIONS = {
     "NotifyFunction": "notify",
     "DeliverWebhookFunction": "deliver_webhook",
     "RetryDeliveriesFunction": "retry_deliveries",
+    "PrepareJobFunction": "prepare_job",
+    "FinalizeJobFunction": "finalize_job",
 }
 
 
@@ -245,6 +247,9 @@ def test_lambda_log_level_maps_every_allowed_log_level(template: dict[str, Any])
         ("RecordStateChangeFunction", 15, None),
         ("DispatchJobsFunction", 60, None),
         ("ReconcileJobsFunction", 300, None),
+        # Resumable steps: up to Lambda's 15 minutes each, then a checkpoint.
+        ("PrepareJobFunction", 900, 1024),
+        ("FinalizeJobFunction", 900, 1024),
     ],
 )
 def test_function_sizes(
@@ -274,6 +279,25 @@ def test_function_sizes(
                 "ARTIFACTS_BUCKET": {"Ref": "ArtifactsBucket"},
                 # the same mapping as the queue's maxReceiveCount
                 "LAUNCH_MAX_RECEIVES": {"Fn::FindInMap": ["Launch", "Attempts", "Max"]},
+                "PREPARE_QUEUE_URL": {"Ref": "PrepareQueue"},
+            },
+        ),
+        ("RecordStateChangeFunction", {"FINALIZE_QUEUE_URL": {"Ref": "FinalizeQueue"}}),
+        (
+            "PrepareJobFunction",
+            {
+                "ARTIFACTS_BUCKET": {"Ref": "ArtifactsBucket"},
+                "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
+                "PREPARE_QUEUE_URL": {"Ref": "PrepareQueue"},
+                "WORK_SLICE_SECONDS": "0",
+            },
+        ),
+        (
+            "FinalizeJobFunction",
+            {
+                "ARTIFACTS_BUCKET": {"Ref": "ArtifactsBucket"},
+                "FINALIZE_QUEUE_URL": {"Ref": "FinalizeQueue"},
+                "WORK_SLICE_SECONDS": "0",
             },
         ),
         (
@@ -288,6 +312,8 @@ def test_function_sizes(
             {
                 "RECONCILE_AFTER_SECONDS": {"Ref": "ReconcileAfterSeconds"},
                 "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
+                "PREPARE_QUEUE_URL": {"Ref": "PrepareQueue"},
+                "FINALIZE_QUEUE_URL": {"Ref": "FinalizeQueue"},
             },
         ),
     ],
@@ -348,25 +374,40 @@ def test_sagemaker_access_is_scoped_to_this_stages_jobs_and_models(
 
 def test_s3_access_is_exactly_the_data_buckets(resources: dict[str, Any]) -> None:
     buckets = ["arn:aws:s3:::bucket-in", "arn:aws:s3:::bucket-out"]
-    objects = [f"{b}/*" for b in buckets]
+    work_area = [f"{b}/*.transform-jobs/*" for b in buckets]
+    # Each kind of grant on the data buckets, and exactly the objects it may touch.
+    allowed = {
+        frozenset({"s3:ListBucket"}): buckets,
+        frozenset({"s3:GetObject"}): [f"{b}/*" for b in buckets],
+        frozenset({"s3:PutObject", "s3:AbortMultipartUpload"}): work_area,
+        frozenset({"s3:DeleteObject"}): work_area,
+    }
+    outputs = frozenset({"s3:PutObject", "s3:AbortMultipartUpload"})
     grants: dict[str, set[str]] = {}
     for name, fn in functions(resources).items():
         for statement in inline_statements(fn):
-            actions = {a for a in as_list(statement["Action"]) if a.startswith("s3:")}
-            if not actions or statement.get("Sid") == "PinManifests":
+            actions = frozenset(a for a in as_list(statement["Action"]) if a.startswith("s3:"))
+            if not actions or statement.get("Sid") in ("PinManifests", "Plans"):
                 continue
-            assert len(actions) == 1, f"{name}: one S3 action per statement, got {actions}"
-            (action,) = actions
             arns = resolve(statement["Resource"])
-            assert arns == {"s3:ListBucket": buckets, "s3:GetObject": objects}[action], (
-                name,
-                action,
-            )
-            grants.setdefault(name, set()).add(action)
+            if statement.get("Sid") == "WriteOutputs":
+                # Reassembled files are written only as `.out` objects, as SageMaker's are.
+                assert (actions, arns) == (outputs, [f"{b}/*.out" for b in buckets]), name
+            else:
+                assert arns == allowed[actions], (name, statement.get("Sid"))
+            grants.setdefault(name, set()).update(actions)
     assert grants == {
         "JobsApiFunction": {"s3:ListBucket", "s3:GetObject"},
         "LaunchJobFunction": {"s3:ListBucket", "s3:GetObject"},
         "ReconcileJobsFunction": {"s3:ListBucket"},
+        "PrepareJobFunction": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"},
+        "FinalizeJobFunction": {
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:AbortMultipartUpload",
+            "s3:DeleteObject",
+        },
     }
 
     # one bucket still gives well-formed ARNs
@@ -393,8 +434,9 @@ def test_no_statement_allows_everything(resources: dict[str, Any]) -> None:
                 if "*" in arn:
                     # wildcards only for this stage's jobs, models and objects in a named bucket
                     assert re.fullmatch(
-                        r"arn:aws:(sagemaker:[^*]+:(transform-job/tj-qa1-\*|model/\*)|s3:::[a-z0-9.-]+/\*)"
-                        r"|<JobsTable\.Arn>/index/\*|<ArtifactsBucket\.Arn>/manifests/\*",
+                        r"arn:aws:(sagemaker:[^*]+:(transform-job/tj-qa1-\*|model/\*)"
+                        r"|s3:::[a-z0-9.-]+/\*(\.transform-jobs/\*|\.out)?)"
+                        r"|<JobsTable\.Arn>/index/\*|<ArtifactsBucket\.Arn>/(manifests|jobs)/\*",
                         arn,
                     ), (name, arn)
 
@@ -414,27 +456,27 @@ def test_authorizer_can_only_read_the_jobs_table(resources: dict[str, Any]) -> N
 
 
 @pytest.mark.parametrize(
-    ("name", "templates"),
+    ("name", "queues"),
     [
-        ("JobsApiFunction", ["SQSSendMessagePolicy"]),
-        ("LaunchJobFunction", []),
-        ("RecordStateChangeFunction", []),
-        ("DispatchJobsFunction", ["SQSSendMessagePolicy"]),
-        ("ReconcileJobsFunction", ["SQSSendMessagePolicy"]),
+        ("JobsApiFunction", ["LaunchQueue"]),
+        ("LaunchJobFunction", ["PrepareQueue"]),
+        ("RecordStateChangeFunction", ["FinalizeQueue"]),
+        ("DispatchJobsFunction", ["LaunchQueue"]),
+        ("ReconcileJobsFunction", ["LaunchQueue", "PrepareQueue", "FinalizeQueue"]),
+        ("PrepareJobFunction", ["LaunchQueue", "PrepareQueue"]),
+        ("FinalizeJobFunction", ["FinalizeQueue"]),
     ],
 )
-def test_policy_templates(resources: dict[str, Any], name: str, templates: list[str]) -> None:
+def test_policy_templates(resources: dict[str, Any], name: str, queues: list[str]) -> None:
+    """SAM's SQSSendMessagePolicy, one per queue the function hands work to, and nothing else."""
     fn = resources[name]
-    assert sorted(policy_templates(fn)) == sorted(templates)
-    for policy in fn["Properties"]["Policies"]:
-        if "DynamoDBCrudPolicy" in policy or "DynamoDBReadPolicy" in policy:
-            table = next(iter(policy.values()))["TableName"]["Ref"]
-            assert table in {"JobsTable", "IdempotencyTable"}
-            assert table == "JobsTable" or name == "JobsApiFunction"
-        if "SQSSendMessagePolicy" in policy:
-            assert policy["SQSSendMessagePolicy"]["QueueName"] == {
-                "Fn::GetAtt": ["LaunchQueue", "QueueName"]
-            }
+    assert policy_templates(fn) == ["SQSSendMessagePolicy"] * len(queues)
+    sent_to = [
+        policy["SQSSendMessagePolicy"]["QueueName"]
+        for policy in fn["Properties"]["Policies"]
+        if "SQSSendMessagePolicy" in policy
+    ]
+    assert sent_to == [{"Fn::GetAtt": [queue, "QueueName"]} for queue in queues]
 
 
 def test_record_state_change_has_only_table_access(resources: dict[str, Any]) -> None:
@@ -458,6 +500,8 @@ DYNAMODB_ACTIONS = {
     "RecordStateChangeFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem"}},
     "DispatchJobsFunction": {"JobsTable": {"GetItem", "Query"}},
     "ReconcileJobsFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"}},
+    "PrepareJobFunction": {"JobsTable": {"GetItem", "PutItem"}},
+    "FinalizeJobFunction": {"JobsTable": {"GetItem", "PutItem"}},
 }
 
 
@@ -546,6 +590,10 @@ def test_every_queue_keeps_messages_14_days_encrypted(resources: dict[str, Any])
         "WebhookQueue",
         "WebhookDeadLetterQueue",
         "NotifyDeadLetterQueue",
+        "PrepareQueue",
+        "PrepareDeadLetterQueue",
+        "FinalizeQueue",
+        "FinalizeDeadLetterQueue",
     }
     for name, queue in all_queues.items():
         assert queue["Properties"]["MessageRetentionPeriod"] == FOURTEEN_DAYS, name
@@ -595,6 +643,8 @@ def test_every_dead_letter_queue_has_an_alarm(resources: dict[str, Any]) -> None
         "StateChangeDeadLetterQueue",
         "WebhookDeadLetterQueue",
         "NotifyDeadLetterQueue",
+        "PrepareDeadLetterQueue",
+        "FinalizeDeadLetterQueue",
     }
     alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
     for dlq in dlqs:
@@ -802,3 +852,20 @@ def test_outputs(template: dict[str, Any]) -> None:
     assert outputs["LaunchQueueUrl"] == {"Ref": "LaunchQueue"}
     assert outputs["LaunchDeadLetterQueueUrl"] == {"Ref": "LaunchDeadLetterQueue"}
     assert outputs["StateChangeDeadLetterQueueUrl"] == {"Ref": "StateChangeDeadLetterQueue"}
+
+
+@pytest.mark.parametrize(
+    ("function", "queue"),
+    [("PrepareJobFunction", "PrepareQueue"), ("FinalizeJobFunction", "FinalizeQueue")],
+)
+def test_resumable_step_queues(resources: dict[str, Any], function: str, queue: str) -> None:
+    """One step per invocation; a message comes back only after the function's whole timeout."""
+    props = resources[queue]["Properties"]
+    assert props["VisibilityTimeout"] >= resources[function]["Properties"]["Timeout"]
+    assert props["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": [queue.replace("Queue", "DeadLetterQueue"), "Arn"]
+    }
+    event = next(iter(resources[function]["Properties"]["Events"].values()))
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
