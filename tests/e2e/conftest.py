@@ -40,9 +40,13 @@ class StackProcess(launcher.StackProcess):
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    # Webhook retries a second apart, so the tests watch a whole schedule.
-    schedule = {"LOCAL_WEBHOOK_RETRY_SCHEDULE": ",".join(["1"] * 9)}
-    running = StackProcess(tmp_path_factory.mktemp("e2e") / "data", env=schedule).start()
+    # Webhook retries a second apart, so the tests watch a whole schedule; preparation and
+    # reassembly steps of a second, so jobs continue from checkpoints as they would in Lambda.
+    settings = {
+        "LOCAL_WEBHOOK_RETRY_SCHEDULE": ",".join(["1"] * 9),
+        "LOCAL_WORK_SLICE_SECONDS": "1",
+    }
+    running = StackProcess(tmp_path_factory.mktemp("e2e") / "data", env=settings).start()
     try:
         yield running
     finally:
