@@ -79,7 +79,14 @@ def test_seed_request_runs_the_example_model_to_completed(
     job = api.wait(reply.body["JobId"])
     elapsed = time.monotonic() - started
     assert job["Status"] == "Completed", job
-    assert job["Progress"] == {"InputObjects": 1, "OutputObjects": 1}
+    # Preparation's counters stay null for a job without InputPreparation.
+    assert job["Progress"] == {
+        "InputObjects": 1,
+        "OutputObjects": 1,
+        "RowsRead": None,
+        "ShardsWritten": None,
+        "ShardsDone": None,
+    }
 
     outputs = api.call("GET", f"/v1/jobs/{job['JobId']}/outputs").body["Outputs"]
     assert [o["Key"] for o in outputs] == ["iris.csv.out"]

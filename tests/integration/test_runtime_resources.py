@@ -179,6 +179,8 @@ def test_every_function_environment_resolves_to_strings(
         "NotifyFunction",
         "DeliverWebhookFunction",
         "RetryDeliveriesFunction",
+        "PrepareJobFunction",
+        "FinalizeJobFunction",
     }
     environments = {
         logical_id: resolve(spec.environment, context) for logical_id, spec in functions.items()
@@ -198,6 +200,11 @@ def test_every_function_environment_resolves_to_strings(
     assert launch["SERVICE_MAX_RUNNING_JOBS"] == "20"
     assert launch["ARTIFACTS_BUCKET"] == f"{STACK}-artifactsbucket"
     assert environments["ReconcileJobsFunction"]["RECONCILE_AFTER_SECONDS"] == "900"
+    prepare_url, finalize_url = context.refs["PrepareQueue"], context.refs["FinalizeQueue"]
+    for name in ("LaunchJobFunction", "PrepareJobFunction", "ReconcileJobsFunction"):
+        assert environments[name]["PREPARE_QUEUE_URL"] == prepare_url
+    for name in ("RecordStateChangeFunction", "FinalizeJobFunction", "ReconcileJobsFunction"):
+        assert environments[name]["FINALIZE_QUEUE_URL"] == finalize_url
 
 
 def test_function_specs_merge_globals(template: Template) -> None:
@@ -243,7 +250,7 @@ def test_create_resources_twice_is_idempotent(
         f"{STACK}-JobsTable",
     ]
     queues = _client("sqs", moto_endpoint).list_queues(QueueNamePrefix=STACK)["QueueUrls"]
-    assert len(queues) == 6
+    assert len(queues) == 10
     # The KMS key is found again through its alias, not made a second time.
     kms = _client("kms", moto_endpoint)
     assert len(kms.list_keys()["Keys"]) == 1
