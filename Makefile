@@ -15,7 +15,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate bench bench-engine bench-local clean run demo invoke
+.PHONY: help venv lint typecheck unit test openapi build validate bench bench-engine bench-csv bench-local clean run demo invoke
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ node_modules/.installed: package.json package-lock.json
 
 bench-engine: venv node_modules/.installed ## engine throughput and memory on 100 MB and 2 GB, against s3rver
 	$(BIN)/python benchmarks/engine_throughput.py
+
+bench-csv: venv node_modules/.installed ## CSV preparation and reassembly vs csv.reader on 100 MB and 2 GB, against s3rver
+	$(BIN)/python benchmarks/csv_sharding.py --output benchmarks/results/csv_sharding.json
 
 bench-local: venv node_modules/.installed ## local stack: start-up, POST to Completed, stop on SIGTERM
 	$(BIN)/python benchmarks/local_stack.py

@@ -205,7 +205,7 @@ def test_columns_are_selected_and_reordered_by_name_and_the_header_comes_back(
     job = run_preparation(job)
     assert job.Preparation is not None and job.Preparation.SpansLines
     shards = keys(work_area.shards_prefix(job).key)
-    assert [get(key) for key in shards] == [b'5.1,0.2,"two\nlines"\n7.0,1.4,plain\n']
+    assert [get(key) for key in shards] == [b'5.1,0.2,"two\nlines"\r\n7.0,1.4,plain\r\n']
     transform(job, lambda body: b"".join(b"%d\n" % len(row) for row in rows(body)))
     complete(job)
     job = run_reassembly(job)

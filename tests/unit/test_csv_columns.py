@@ -38,7 +38,7 @@ def test_a_lone_carriage_return_is_quoted_unlike_csv_writer() -> None:
 
 def test_selection_reorders_by_name_and_drops_the_rest() -> None:
     selection = ColumnSelection(["id", "petal", "note", "sepal"], ["sepal", "petal"])
-    assert selection.apply(b'1,0.2,"a, b",5.1\r\n') == b"5.1,0.2\n"
+    assert selection.apply(b'1,0.2,"a, b",5.1\r\n') == b"5.1,0.2\r\n"
     assert not selection.identity
 
 
@@ -73,3 +73,22 @@ def test_line_ends_blanks_and_spanning_records() -> None:
     assert body_and_end(b"a,b") == (b"a,b", b"")
     assert is_blank(b"\r\n") and not is_blank(b",\n")
     assert spans_lines(b'1,"a\nb"') and not spans_lines(b"1,2")
+
+
+@given(st.lists(st.lists(cell, min_size=3, max_size=3), min_size=1, max_size=8))
+def test_a_block_of_records_is_selected_as_each_record_would_be(table: list[list[str]]) -> None:
+    records = [format_row(row) for row in table]
+    selection = ColumnSelection(["a", "b", "c"], ["c", "a"])
+    block = selection.apply_many(records)
+    assert block == b"".join(selection.apply(record) for record in records)
+    assert list(csv.reader(io.StringIO(block.decode(), newline=""))) == [
+        [row[2], row[0]] for row in table
+    ]
+
+
+def test_a_bad_record_in_a_block_is_named_by_its_position() -> None:
+    selection = ColumnSelection(["a", "b"], ["b"])
+    with pytest.raises(BadRecord) as caught:
+        selection.apply_many([b"1,2\n", b"3,4\n", b"5\n", b"6,7\n"])
+    assert caught.value.index == 2
+    assert "has 1 cells where the header has 2" in str(caught.value)

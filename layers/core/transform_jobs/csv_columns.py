@@ -9,13 +9,17 @@ reader then takes for a line end.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
+from operator import itemgetter
 
 LINE_ENDS = b"\r\n"
 
 
 class BadRecord(ValueError):
-    """A record that is not UTF-8 CSV."""
+    """A record that is not UTF-8 CSV (`index`: its position in a block, when known)."""
+
+    index = 0
 
 
 def body_and_end(record: bytes) -> tuple[bytes, bytes]:
@@ -56,8 +60,8 @@ def format_row(row: Sequence[str], end: bytes = b"\n") -> bytes:
 
 
 def spans_lines(record_body: bytes) -> bool:
-    """A record whose cells hold a line break: a split on lines would cut it."""
-    return b"\n" in record_body or b"\r" in record_body
+    """A record whose cells hold a line feed: a split on lines (SageMaker's, at LF) would cut it."""
+    return b"\n" in record_body
 
 
 class MissingColumns(ValueError):
@@ -82,12 +86,49 @@ class ColumnSelection:
         self.width = len(header)
         # Same columns in the same order: records pass through as bytes, untouched.
         self.identity = self.indices == list(range(self.width))
+        self._pick = itemgetter(*self.indices)
+
+    def apply_many(self, records: Sequence[bytes]) -> bytes:
+        """Whole records (none blank) as one block: the wanted cells in order, each row ending
+        in CRLF (csv.writer then quotes a lone CR, which it does not with LF).
+
+        Raises BadRecord with the index of the first bad record in `.index`.
+        """
+        if self.identity:
+            block = b"".join(records)
+            return block if block.endswith(b"\n") else block + b"\n"
+        try:
+            text = b"".join(records).decode("utf-8")
+        except UnicodeDecodeError:
+            raise self._first_bad(records) from None
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        except csv.Error:
+            raise self._first_bad(records) from None
+        if len(rows) != len(records) or any(len(row) < self.width for row in rows):
+            raise self._first_bad(records)
+        out = io.StringIO(newline="")
+        writer = csv.writer(out, lineterminator="\r\n")
+        if len(self.indices) == 1:
+            writer.writerows([row[self.indices[0]]] for row in rows)
+        else:
+            writer.writerows(map(self._pick, rows))
+        return out.getvalue().encode("utf-8")
+
+    def _first_bad(self, records: Sequence[bytes]) -> BadRecord:
+        for index, record in enumerate(records):
+            try:
+                self.apply(record)
+            except BadRecord as error:
+                error.index = index
+                return error
+        return BadRecord("could not be read as CSV")
 
     def apply(self, record: bytes) -> bytes:
-        """The record with only the wanted cells, in the wanted order, ending in LF."""
+        """The record with only the wanted cells, in the wanted order, ending in CRLF."""
         if self.identity:
             return record
         row = cells(record)
         if len(row) < self.width:
             raise BadRecord(f"has {len(row)} cells where the header has {self.width}")
-        return format_row([row[index] for index in self.indices])
+        return format_row([row[index] for index in self.indices], b"\r\n")

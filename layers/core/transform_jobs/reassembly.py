@@ -13,15 +13,15 @@ shard, output offset, upload id and part ETags) and a new invocation continues f
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import NoReturn
 
 from aws_lambda_powertools import Logger
 
 from transform_jobs import clock, queue_gateway, repository, s3_gateway, work_area
 from transform_jobs.csv_columns import BadRecord, body_and_end, cells, format_row, is_blank
-from transform_jobs.csv_records import UnterminatedQuote, records_with_ends
+from transform_jobs.csv_records import UnterminatedQuote, record_batches
 from transform_jobs.job_events import move
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import FinalizationState, Job
@@ -126,7 +126,8 @@ def _reassemble_object(work: _Work, item: PlannedObject) -> None:
     state, job = work.state, work.job
     resumed = state.Upload.model_copy(deep=True) if state.Upload else None
     writer = ObjectWriter(work_area.reassembled_output(job, item.Relative), resume=resumed)
-    originals = _data_rows(item, state.InputOffset)
+    location = S3Location(item.Bucket, item.Key)
+    originals = _Rows(location, state.InputOffset, skip_header=item.Header is not None)
     try:
         for index in range(state.ShardIndex, len(item.Shards)):
             _join_shard(work, item, index, originals, writer)
@@ -143,94 +144,126 @@ def _reassemble_object(work: _Work, item: PlannedObject) -> None:
         raise
     except UnterminatedQuote as error:
         writer.abort()
-        raise ReassemblyFailed(f"A shard output is not valid CSV: {error}.") from None
+        raise ReassemblyFailed(
+            f"{item.uri} or an output for it is not valid CSV: {error}."
+        ) from None
+    except s3_gateway.ObjectMissing as error:
+        writer.abort()
+        raise ReassemblyFailed(
+            f"{error}: the input or a shard's output is gone; submit the job again."
+        ) from None
+
+
+class _Rows:
+    """The data rows of a CSV object from an offset, taken many at a time; `end` is the object
+    offset just past the last row taken (blank lines, and the header at the start, skipped)."""
+
+    def __init__(self, location: S3Location, offset: int, *, skip_header: bool = False) -> None:
+        self._batches = record_batches(s3_gateway.stream(location, offset=offset), offset=offset)
+        self._records: list[bytes] = []
+        self._ends: list[int] = []
+        self._next = 0
+        self._skip_header = skip_header and offset == 0
+        self.end = offset
+
+    def _pending(self) -> bool:
+        """Moves to the next row to take (past blanks and the header); False at the end."""
+        while True:
+            if self._next == len(self._records):
+                batch = next(self._batches, None)
+                if batch is None:
+                    return False
+                self._records, start = batch
+                self._ends = list(accumulate(map(len, self._records), initial=start))[1:]
+                self._next = 0
+            record = self._records[self._next]
+            if not is_blank(record) and not self._skip_header:
+                return True
+            self._skip_header = self._skip_header and is_blank(record)
+            self.end = self._ends[self._next]
+            self._next += 1
+
+    def peek(self) -> bytes | None:
+        return self._records[self._next] if self._pending() else None
+
+    def take(self, count: int) -> list[bytes]:
+        taken: list[bytes] = []
+        while len(taken) < count and self._pending():
+            stop = min(len(self._records), self._next + count - len(taken))
+            run = self._records[self._next : stop]
+            if b"\n" in run or b"\r\n" in run:  # a blank line inside: one at a time
+                stop = self._next + 1
+                run = run[:1]
+            taken += run
+            self.end = self._ends[stop - 1]
+            self._next = stop
+        return taken
+
+    def remaining(self) -> int:
+        count = 0
+        while self._pending():
+            count += len(self.take(len(self._records) - self._next))
+        return count
+
+
+# Rows joined per write: large enough that per-row work is a list comprehension's, small enough
+# that a block is far below a part.
+BLOCK_ROWS = 20_000
+
+
+def _joined(rows: list[bytes], answers: list[bytes]) -> bytes:
+    """Each input row as it was, a comma, its answer; the row's own line end (LF if none).
+    A valid CSV row ends in a quote or an unquoted cell, so stripping CR and LF takes only its
+    line end."""
+    parts = []
+    for row, answer in zip(rows, answers, strict=True):
+        body = row.rstrip(b"\r\n")
+        parts.append(body + b"," + answer.rstrip(b"\r\n") + (row[len(body) :] or b"\n"))
+    return b"".join(parts)
 
 
 def _join_shard(
-    work: _Work,
-    item: PlannedObject,
-    index: int,
-    originals: Iterator[tuple[bytes, int]],
-    writer: ObjectWriter,
+    work: _Work, item: PlannedObject, index: int, originals: _Rows, writer: ObjectWriter
 ) -> None:
     """Writes one shard's rows joined with its predictions, from the checkpoint on."""
     state, shard = work.state, item.Shards[index]
     output = work_area.shard_output(work.job, item.Relative, index)
-    predictions = _output_rows(output, state.OutputOffset)
+    predictions = _Rows(output, state.OutputOffset)
     if state.InputOffset == 0 and index == 0:
-        first = next(predictions, None)
-        writer.write(_header(work.job, item, first))
-        predictions = _chain(first, predictions)
+        writer.write(_header(work.job, item, predictions.peek()))
     while state.ShardRowsDone < shard.Rows:
-        original = next(originals, None)
-        if original is None:
+        rows = originals.take(min(BLOCK_ROWS, shard.Rows - state.ShardRowsDone))
+        if not rows:
             raise ReassemblyFailed(
                 f"{item.uri} has fewer rows than when it was prepared (it changed while the job "
                 "ran); submit the job again."
             )
-        prediction = next(predictions, None)
-        if prediction is None:
-            _count_mismatch(item, shard.FirstRow, shard.Rows, state.ShardRowsDone, output)
-        (row, row_end), (answer, answer_end) = original, prediction
-        body, line_end = body_and_end(row)
-        part_sent = writer.write(body + b"," + body_and_end(answer)[0] + (line_end or b"\n"))
-        state.InputOffset, state.OutputOffset = row_end, answer_end
-        state.ShardRowsDone += 1
+        answers = predictions.take(len(rows))
+        if len(answers) < len(rows):
+            answered = state.ShardRowsDone + len(answers)
+            _count_mismatch(item, shard.FirstRow, shard.Rows, answered, output)
+        part_sent = writer.write(_joined(rows, answers))
+        state.InputOffset, state.OutputOffset = originals.end, predictions.end
+        state.ShardRowsDone += len(rows)
         if part_sent and (work.out_of_time or _checkpoint_due(work)):
             state.Upload = writer.upload
             _checkpoint(work)
             if work.out_of_time:
                 raise _OutOfTime
-    extra = sum(1 for _ in predictions)
+    extra = predictions.remaining()
     if extra:
         _count_mismatch(item, shard.FirstRow, shard.Rows, shard.Rows + extra, output)
 
 
-def _chain(
-    first: tuple[bytes, int] | None, rest: Iterator[tuple[bytes, int]]
-) -> Iterator[tuple[bytes, int]]:
-    if first is not None:
-        yield first
-    yield from rest
-
-
-def _header(job: Job, item: PlannedObject, first: tuple[bytes, int] | None) -> bytes:
+def _header(job: Job, item: PlannedObject, first: bytes | None) -> bytes:
     if item.Header is None:
         return b""
     try:
-        width = len(cells(first[0])) if first else 1
+        width = len(cells(first)) if first else 1
     except BadRecord as error:
         raise ReassemblyFailed(f"The model's first output row for {item.uri} {error}.") from None
     body, end = body_and_end(item.Header)
     return body + b"," + format_row(prediction_names(job, width), end or b"\n")
-
-
-def _data_rows(item: PlannedObject, offset: int) -> Iterator[tuple[bytes, int]]:
-    """The input file's data rows from `offset` (the header skipped at the start)."""
-    rows = records_with_ends(
-        s3_gateway.stream(S3Location(item.Bucket, item.Key), offset=offset), offset=offset
-    )
-    header_pending = offset == 0 and item.Header is not None
-    for record, end in rows:
-        if is_blank(record):
-            continue
-        if header_pending:
-            header_pending = False
-            continue
-        yield record, end
-
-
-def _output_rows(location: S3Location, offset: int) -> Iterator[tuple[bytes, int]]:
-    try:
-        chunks = s3_gateway.stream(location, offset=offset)
-        for record, end in records_with_ends(chunks, offset=offset):
-            if not is_blank(record):
-                yield record, end
-    except s3_gateway.ObjectMissing:
-        raise ReassemblyFailed(
-            f"SageMaker wrote no output {location.uri} for a shard of the input; the transform "
-            "reported success without it."
-        ) from None
 
 
 def _count_mismatch(

@@ -1,0 +1,391 @@
+"""CSV preparation and reassembly throughput and peak memory, against Python's csv.reader.
+
+For each size, a CSV with a header, eight columns and a quoted text column whose cells sometimes
+hold commas, quotes and line breaks is uploaded to s3rver (the disk-backed S3 server local mode
+uses). Then, each in its own process (so peak RSS is its own):
+
+- `csv.reader`: the baseline, parsing the object as it streams from S3 and counting rows;
+- `prepare`: the service's preparation (transform_jobs.preparation.prepare, as prepare_job runs
+  it) sharding the object into MaxPayloadInMB shards written back to S3, columns as they are;
+- `prepare-reorder`: the same, selecting and reordering five columns by name (each row parsed
+  and written again);
+- `reassemble`: finalize_job's reassembly of the shard outputs (an echo model's: each output row
+  is its shard row, copied server-side) into one joined `.out`, as a multipart upload.
+
+The job table and queues are the template's, on a moto server. Ratios are time / csv.reader time
+over the same bytes. `--output` writes JSON; Markdown goes to stdout.
+
+    python benchmarks/csv_sharding.py --sizes 100MB,2GB --output benchmarks/results/csv_sharding.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
+
+BUCKET = "bench-data"
+STACK = "bench"
+TEAM = "bench"
+MB = 1024 * 1024
+COLUMNS = ["id", "f1", "f2", "f3", "f4", "f5", "category", "note"]
+REORDERED = ["note", "f5", "f3", "f1", "category"]
+# Seconds a 15-minute step works before its checkpoint (work_budget.SAFETY_MARGIN_S).
+STEP_SECONDS = 900 - 120
+
+
+def parse_size(text: str) -> int:
+    units = {"KB": 1024, "MB": MB, "GB": 1024 * MB}
+    for unit, factor in units.items():
+        if text.upper().endswith(unit):
+            return int(float(text[: -len(unit)]) * factor)
+    return int(text)
+
+
+def generate(path: Path, size: int, seed: int = 7) -> int:
+    """A CSV of about `size` bytes: a 4 MB block of varied rows, repeated; returns data rows."""
+    rng = random.Random(seed)
+    lines = []
+    for n in range(60_000):
+        values = [f"{rng.uniform(-100, 100):.4f}" for _ in range(5)]
+        category = rng.choice(["alpha", "beta", "gamma", "delta"])
+        if n % 20 == 0:
+            note = f'"line one, with a comma\nline ""two"" of {n}"'
+        else:
+            note = f"short note {n}"
+        lines.append(",".join([str(n), *values, category, note]) + "\r\n")
+    block = "".join(lines).encode()
+    rows_per_block = len(lines)
+    rows = 0
+    with path.open("wb") as out:
+        out.write((",".join(COLUMNS) + "\r\n").encode())
+        written = 0
+        while written < size:
+            if written + len(block) <= size:
+                out.write(block)
+                written += len(block)
+                rows += rows_per_block
+                continue
+            for line in lines:  # the last, partial block, at row boundaries
+                encoded = line.encode()
+                if written + len(encoded) > size:
+                    break
+                out.write(encoded)
+                written += len(encoded)
+                rows += 1
+            break
+    return rows
+
+
+# ---------------------------------------------------------------------- children (one per step)
+
+
+def child_reader(key: str) -> dict[str, Any]:
+    import csv
+    import io
+
+    import boto3
+    from botocore.config import Config
+
+    class Raw(io.RawIOBase):
+        """The streaming GET as a file, so csv.reader reads it the fastest way it can."""
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            data = body.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+
+    s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
+    started = time.perf_counter()
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"]
+    stream = io.BufferedReader(Raw(), buffer_size=MB)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    next(reader)
+    rows = sum(1 for _ in reader)
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def _job(key: str, columns: list[str] | None) -> str:
+    from transform_jobs import preparation, repository
+    from transform_jobs.models.plan import PlannedObject, PreparationPlan
+    from transform_jobs.models.request import JobRequest
+    from transform_jobs.submission import new_job
+
+    block: dict[str, Any] = {"Header": "Present", "Reassemble": True}
+    if columns:
+        block["Columns"] = columns
+    request = JobRequest.model_validate(
+        {
+            "ModelName": "echo",
+            "MaxPayloadInMB": 6,
+            "TransformInput": {
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"s3://{BUCKET}/{key.rsplit('/', 1)[0]}/",
+                    }
+                },
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/out/", "Accept": "text/csv"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+            "InputPreparation": block,
+        }
+    )
+    job = new_job(TEAM, request)
+    repository.create_job(job)
+    plan = PreparationPlan(
+        Objects=[PlannedObject(Bucket=BUCKET, Key=key, Relative=key.rsplit("/", 1)[-1])]
+    )
+    preparation.start(job.JobId, plan, header_present=True, note="benchmark")
+    return job.JobId
+
+
+def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
+    from transform_jobs import preparation, repository
+
+    job_id = _job(key, columns)
+    started = time.perf_counter()
+    steps = 0
+    while True:
+        job = repository.get_job(job_id)
+        assert job is not None and job.Preparation is not None  # noqa: S101
+        if job.Preparation.Done or job.Status.is_terminal:
+            break
+        preparation.prepare(job_id, job.Preparation.Step, deadline=float("inf"))
+        steps += 1
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "job_id": job_id,
+        "status": job.Status.value,
+        "reason": job.StatusReason,
+        "rows": job.Progress.RowsRead,
+        "shards": job.Progress.ShardsWritten,
+        "spans_lines": job.Preparation.SpansLines,
+        "invocations": steps,
+    }
+
+
+def child_reassemble(job_id: str) -> dict[str, Any]:
+    from transform_jobs import reassembly, repository
+
+    started = time.perf_counter()
+    while True:
+        job = repository.get_job(job_id)
+        assert job is not None  # noqa: S101
+        if job.Status.value != "Finalizing":
+            break
+        step = job.Finalization.Step if job.Finalization else 0
+        reassembly.finalize(job_id, step, deadline=float("inf"))
+    return {
+        "seconds": time.perf_counter() - started,
+        "status": job.Status.value,
+        "reason": job.StatusReason,
+        "files": job.Progress.OutputObjects,
+    }
+
+
+def run_child(argv: list[str]) -> int:
+    mode, argument = argv[0], argv[1]
+    if mode == "reader":
+        result = child_reader(argument)
+    elif mode == "prepare":
+        result = child_prepare(argument, None)
+    elif mode == "prepare-reorder":
+        result = child_prepare(argument, REORDERED)
+    else:
+        result = child_reassemble(argument)
+    # ru_maxrss is in KiB on Linux.
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+    return 0
+
+
+# ---------------------------------------------------------------------- the parent
+
+
+class Stand:
+    """s3rver for S3, a moto server for the table and queues, the template's resources."""
+
+    def __init__(self, scratch: Path) -> None:
+        from local.runtime.resources import create_resources
+        from local.runtime.template import load_template
+        from local.stack.backends import start_moto, start_s3
+
+        self.s3 = start_s3(scratch / "s3", log_dir=scratch)
+        self.moto = start_moto(("dynamodb", "sqs", "kms"), log_dir=scratch)
+        credentials = dict(self.s3.credentials)
+        endpoints = {"s3": self.s3.endpoint, "dynamodb": self.moto.endpoint}
+        endpoints |= {"sqs": self.moto.endpoint, "kms": self.moto.endpoint}
+        context = create_resources(
+            load_template(ROOT / "template.yaml"),
+            endpoints=endpoints,
+            credentials=credentials,
+            region="us-east-1",
+            stack_name=STACK,
+            parameters={"DataBucketNames": BUCKET},
+        )
+        self.client("s3").create_bucket(Bucket=BUCKET)
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_ENDPOINT_URL_S3": self.s3.endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.moto.endpoint,
+            "AWS_ENDPOINT_URL_SQS": self.moto.endpoint,
+            "TABLE_NAME": context.refs["JobsTable"],
+            "ARTIFACTS_BUCKET": context.refs["ArtifactsBucket"],
+            "LAUNCH_QUEUE_URL": context.refs["LaunchQueue"],
+            "PREPARE_QUEUE_URL": context.refs["PrepareQueue"],
+            "FINALIZE_QUEUE_URL": context.refs["FinalizeQueue"],
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_SERVICE_NAME": "transform-jobs-bench",
+        }
+
+    def client(self, service: str) -> Any:
+        config = {"s3": {"addressing_style": "path"}} if service == "s3" else {}
+        backend = self.s3 if service == "s3" else self.moto
+        return backend.client(service, **config)
+
+    def child(self, mode: str, argument: str) -> dict[str, Any]:
+        reply = subprocess.run(  # noqa: S603 - this script, in a fresh process
+            [sys.executable, __file__, "--child", mode, argument],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if reply.returncode != 0:
+            raise RuntimeError(f"{mode} failed:\n{reply.stderr[-3000:]}")
+        result: dict[str, Any] = json.loads(reply.stdout.strip().splitlines()[-1])
+        return result
+
+    def stop(self) -> None:
+        self.s3.stop()
+        self.moto.stop()
+
+
+def echo_model(stand: Stand, job_id: str) -> None:
+    """What SageMaker and the echo model leave: each shard's output is the shard itself."""
+    s3 = stand.client("s3")
+    shards = f"out/.transform-jobs/{job_id}/input/"
+    outputs = f"out/.transform-jobs/{job_id}/output/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=shards):
+        for entry in page.get("Contents", []):
+            target = outputs + entry["Key"][len(shards) :] + ".out"
+            s3.copy_object(
+                Bucket=BUCKET, Key=target, CopySource={"Bucket": BUCKET, "Key": entry["Key"]}
+            )
+
+
+def finalizing(stand: Stand, job_id: str) -> None:
+    """SageMaker's Completed, applied as record_state_change applies it."""
+    env = {**os.environ, **stand.env}
+    code = (
+        "from transform_jobs.state_changes import SageMakerReport, apply\n"
+        "from transform_jobs.job_status import SageMakerStatus\n"
+        "from transform_jobs.settings import get_settings\n"
+        f"apply(SageMakerReport(job_name=get_settings().job_name_prefix + {job_id!r}, "
+        "status=SageMakerStatus.COMPLETED, source='sagemaker'))\n"
+    )
+    subprocess.run(  # noqa: S603 - our own code in a fresh process
+        [sys.executable, "-c", code],
+        env={**env, "PYTHONPATH": str(ROOT / "layers" / "core")},
+        check=True,
+    )
+
+
+def measure(stand: Stand, scratch: Path, label: str, size: int) -> dict[str, Any]:
+    path = scratch / f"{label}.csv"
+    rows = generate(path, size)
+    key = f"in-{label}/data.csv"
+    stand.client("s3").upload_file(str(path), BUCKET, key)
+    actual = path.stat().st_size
+    path.unlink()
+    result: dict[str, Any] = {"bytes": actual, "rows": rows, "steps": {}}
+    steps = result["steps"]
+    steps["csv.reader"] = stand.child("reader", key)
+    steps["prepare"] = stand.child("prepare", key)
+    steps["prepare-reorder"] = stand.child("prepare-reorder", key)
+    job_id = steps["prepare"]["job_id"]
+    echo_model(stand, job_id)
+    finalizing(stand, job_id)
+    steps["reassemble"] = stand.child("reassemble", job_id)
+    baseline = steps["csv.reader"]["seconds"]
+    for name, step in steps.items():
+        step["mb_per_s"] = actual / MB / step["seconds"]
+        step["ratio_to_csv_reader"] = step["seconds"] / baseline
+        if name != "csv.reader":
+            step["mb_per_15_min_step"] = step["mb_per_s"] * STEP_SECONDS
+    for name in ("prepare", "prepare-reorder"):
+        if steps[name]["rows"] != rows or steps["csv.reader"]["rows"] != rows:
+            raise RuntimeError(f"{name}: {steps[name]['rows']} rows, expected {rows}")
+    if steps["reassemble"]["status"] != "Completed":
+        raise RuntimeError(f"reassembly ended {steps['reassemble']}")
+    return result
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "| size | step | seconds | MB/s | × csv.reader | peak RSS MB | MB per 15-min step |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, result in results.items():
+        for name, step in result["steps"].items():
+            per_step = step.get("mb_per_15_min_step")
+            lines.append(
+                f"| {label} | {name} | {step['seconds']:.1f} | {step['mb_per_s']:.1f} | "
+                f"{step['ratio_to_csv_reader']:.2f} | {step['peak_rss_mb']:.0f} | "
+                f"{'' if per_step is None else f'{per_step:,.0f}'} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "--child":
+        return run_child(args[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100MB,2GB", help="comma-separated, e.g. 100MB,2GB")
+    parser.add_argument("--output", type=Path, help="write the results as JSON here")
+    options = parser.parse_args(args)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="csv-sharding-") as scratch:
+        stand = Stand(Path(scratch))
+        try:
+            for label in options.sizes.split(","):
+                results[label] = measure(stand, Path(scratch), label, parse_size(label))
+                print(f"{label} done", file=sys.stderr)
+        finally:
+            stand.stop()
+    report = {"results": results, "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+    if options.output:
+        options.output.parent.mkdir(parents=True, exist_ok=True)
+        options.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""`make bench-csv` runs benchmarks/csv_sharding.py; here it runs once, tiny, so it cannot rot
+(s3rver, a moto server with the template's table and queues, every step, the row counts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.build.benchmark_runs import need_node_modules, run_benchmark
+
+
+@pytest.mark.build
+def test_the_csv_sharding_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    need_node_modules()
+    output = tmp_path / "csv.json"
+    reply = run_benchmark("csv_sharding.py", "--sizes", "2MB", "--output", str(output))
+    assert reply.returncode == 0, reply.stderr[-3000:]
+    result = json.loads(output.read_text())["results"]["2MB"]
+    steps = result["steps"]
+    assert set(steps) == {"csv.reader", "prepare", "prepare-reorder", "reassemble"}
+    assert steps["prepare"]["rows"] == steps["csv.reader"]["rows"] == result["rows"]
+    assert steps["prepare"]["spans_lines"] is True  # the text column holds line breaks
+    assert steps["reassemble"]["status"] == "Completed"
+    assert "| 2MB | prepare |" in reply.stdout
