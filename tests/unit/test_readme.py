@@ -51,3 +51,13 @@ def test_every_make_target_in_the_readme_exists() -> None:
     makefile = (ROOT / "Makefile").read_text()
     for target in set(re.findall(r"`make ([a-z]+)", README)):
         assert re.search(rf"^{target}:", makefile, re.MULTILINE), target
+
+
+def test_the_input_preparation_example_is_a_valid_block() -> None:
+    block = re.search(r'```json\n"InputPreparation": (\{.*?\n\})\n```', README, re.DOTALL)
+    assert block is not None
+    request = JobRequest.model_validate(
+        {**curl_body(), "InputPreparation": json.loads(block.group(1)), "DataProcessing": None}
+        | {"TransformOutput": {**curl_body()["TransformOutput"], "Accept": "text/csv"}}
+    )
+    assert request.InputPreparation is not None and request.InputPreparation.Reassemble
