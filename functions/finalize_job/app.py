@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs.reassembly import finalize
+from transform_jobs.reassembly import finalize, give_up
+from transform_jobs.settings import get_settings
 from transform_jobs.work_budget import deadline
 
 logger = Logger()
@@ -26,8 +27,15 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     def finalize_record(record: SQSRecord) -> None:
         message = json.loads(record.body)
-        status = finalize(message["JobId"], int(message["Step"]), deadline=deadline(context))
-        logger.info("Reassembly step done", job_id=message["JobId"], status=status)
+        job_id = message["JobId"]
+        try:
+            status = finalize(job_id, int(message["Step"]), deadline=deadline(context))
+        except Exception as error:
+            if int(record.attributes.approximate_receive_count) < get_settings().step_max_receives:
+                raise  # SQS delivers it again after the visibility timeout
+            logger.exception("Last attempt of the step failed; failing the job", job_id=job_id)
+            status = give_up(job_id, error)
+        logger.info("Reassembly step done", job_id=job_id, status=status)
 
     return process_partial_response(
         event=event, record_handler=finalize_record, processor=processor, context=context

@@ -9,8 +9,9 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from tests.conftest import BUCKET, load_event
+from tests.conftest import ARTIFACTS_BUCKET, BUCKET, load_event
 from tests.support.jobs import make_job
 from tests.support.lambda_context import FakeContext
 from tests.support.sagemaker import SageMakerStub, job_arn
@@ -197,3 +198,27 @@ def test_the_job_resource_shows_preparation_progress_but_not_its_checkpoints(
     assert shown["Progress"]["RowsRead"] == 0
     assert "Preparation" not in shown and "Finalization" not in shown
     assert shown["Request"]["InputPreparation"]["Header"] == "Auto"
+
+
+def test_a_step_that_keeps_failing_fails_the_job_on_its_last_attempt(
+    queues: dict[str, str], sagemaker: SageMakerStub
+) -> None:
+    from prepare_job import app
+
+    job = preparing_job()
+    sagemaker.model_exists("churn-xgb")
+    launch(job.JobId)
+    # The plan is gone: an error the step cannot handle, retried until its last attempt.
+    boto3.client("s3").delete_object(Bucket=BUCKET, Key="team-a/in/iris.csv")
+    plan = job_of(job.JobId).Preparation
+    assert plan is not None
+    boto3.client("s3").delete_object(Bucket=ARTIFACTS_BUCKET, Key=plan.PlanKey)
+    event = sqs_event("sqs_prepare_job.json", {"JobId": job.JobId, "Step": 0})
+    with pytest.raises(BatchProcessingError):  # the message goes back to SQS for a retry
+        app.handler(event, FakeContext())
+    assert job_of(job.JobId).Status is JobStatus.PREPARING
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3"
+    assert app.handler(event, FakeContext()) == {"batchItemFailures": []}
+    failed = job_of(job.JobId)
+    assert failed.Status is JobStatus.FAILED
+    assert failed.StatusReason is not None and "failed repeatedly" in failed.StatusReason

@@ -334,3 +334,43 @@ def test_a_cancel_during_reassembly_stops_the_job(queues: dict[str, str]) -> Non
     assert cancel(job).Status is JobStatus.STOPPED
     assert reassembly.finalize(job.JobId, 0, deadline=time.monotonic() + 60) is JobStatus.STOPPED
     assert keys("team-a/out/a.csv.out") == []
+
+
+def test_rows_that_grow_when_reordered_still_make_shards_within_the_limit(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # csv.reader takes an unquoted cell holding quotes; written again it is quoted and grows.
+    monkeypatch.setattr(preparation, "MB", 200)
+    rows_in = [f'{n},5"x7",5"x7",5"x7"' for n in range(40)]
+    data = ("id,a,b,c\n" + "\n".join(rows_in) + "\n").encode()
+    job = prepared_job({"a.csv": data}, header=True, columns=["c", "b", "a", "id"])
+    job = run_preparation(job)
+    assert job.Status is JobStatus.PREPARING, job.StatusReason
+    shards = [get(key) for key in keys(work_area.shards_prefix(job).key)]
+    assert len(shards) > 1 and all(len(shard) <= 200 for shard in shards)
+    assert sum(len(rows(shard)) for shard in shards) == 40
+    assert rows(b"".join(shards))[0] == ['5"x7"', '5"x7"', '5"x7"', "0"]
+
+
+def test_a_cancel_as_sagemaker_completes_ends_the_job_stopped(queues: dict[str, str]) -> None:
+    from transform_jobs.cancel import cancel
+
+    job = prepared_job({"a.csv": b"1\n2\n"}, header=False)
+    job = run_preparation(job)
+
+    def launched(current: Job) -> repository.JobUpdate:
+        current.Status, current.HoldsCapacity = JobStatus.IN_PROGRESS, True
+        return repository.JobUpdate(job=current)
+
+    launched_job = repository.update_job(job.JobId, launched)
+    assert launched_job is not None
+    # The cancel is recorded (Stopping); SageMaker then reports the job it had just finished.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("transform_jobs.sagemaker_gateway.stop_transform_job", lambda name: None)
+        patch.setattr(
+            "transform_jobs.sagemaker_gateway.describe_transform_job", lambda name: {"X": 1}
+        )
+        assert cancel(launched_job).Status is JobStatus.STOPPING
+    ended = complete(job)
+    assert ended.Status is JobStatus.STOPPED and not ended.HoldsCapacity
+    assert ended.StatusReason is not None and "not reassembled" in ended.StatusReason

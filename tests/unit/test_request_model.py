@@ -818,3 +818,9 @@ def test_an_unknown_header_mode_is_refused_with_the_choices() -> None:
     error = single_refusal(csv_free(InputPreparation={"Header": "Maybe"}))
     assert error["loc"] == ("InputPreparation", "Header")
     assert "'Auto', 'Present' or 'Absent'" in error["msg"]
+
+
+def test_input_preparation_refuses_an_output_kms_key() -> None:
+    error = single_refusal(csv_free(InputPreparation={}, TransformOutput__KmsKeyId="alias/team-a"))
+    assert error["ctx"]["field"] == "TransformOutput.KmsKeyId"
+    assert "default encryption key on the bucket" in error["msg"]

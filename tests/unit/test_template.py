@@ -290,6 +290,7 @@ def test_function_sizes(
                 "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
                 "PREPARE_QUEUE_URL": {"Ref": "PrepareQueue"},
                 "WORK_SLICE_SECONDS": "0",
+                "STEP_MAX_RECEIVES": {"Fn::FindInMap": ["Steps", "Attempts", "Max"]},
             },
         ),
         (
@@ -298,6 +299,7 @@ def test_function_sizes(
                 "ARTIFACTS_BUCKET": {"Ref": "ArtifactsBucket"},
                 "FINALIZE_QUEUE_URL": {"Ref": "FinalizeQueue"},
                 "WORK_SLICE_SECONDS": "0",
+                "STEP_MAX_RECEIVES": {"Fn::FindInMap": ["Steps", "Attempts", "Max"]},
             },
         ),
         (
@@ -862,8 +864,10 @@ def test_resumable_step_queues(resources: dict[str, Any], function: str, queue: 
     """One step per invocation; a message comes back only after the function's whole timeout."""
     props = resources[queue]["Properties"]
     assert props["VisibilityTimeout"] >= resources[function]["Properties"]["Timeout"]
-    assert props["RedrivePolicy"]["deadLetterTargetArn"] == {
-        "Fn::GetAtt": [queue.replace("Queue", "DeadLetterQueue"), "Arn"]
+    assert props["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [queue.replace("Queue", "DeadLetterQueue"), "Arn"]},
+        # the same mapping as the functions' STEP_MAX_RECEIVES
+        "maxReceiveCount": {"Fn::FindInMap": ["Steps", "Attempts", "Max"]},
     }
     event = next(iter(resources[function]["Properties"]["Events"].values()))
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}

@@ -10,8 +10,11 @@ from transform_jobs import s3_gateway
 from transform_jobs.models.job import MultipartState
 from transform_jobs.s3_location import S3Location
 
-# S3 parts are at least 5 MiB (except the last); 8 MiB keeps a writer's memory small.
+# S3 parts are at least 5 MiB (except the last); 8 MiB keeps a writer's memory small. After
+# PARTS_BEFORE_GROWTH parts they grow eightfold, so the part list (kept in checkpoints) stays
+# short and S3's 10,000 parts reach past 500 GiB.
 PART_BYTES = 8 * 1024 * 1024
+PARTS_BEFORE_GROWTH = 1000
 
 
 class ObjectWriter:
@@ -39,7 +42,9 @@ class ObjectWriter:
         taken: everything written so far is in S3)."""
         self._buffer += data
         self.written += len(data)
-        if len(self._buffer) < self.part_bytes:
+        parts = len(self.upload.ETags) if self.upload else 0
+        growth = 8 if parts >= PARTS_BEFORE_GROWTH else 1
+        if len(self._buffer) < self.part_bytes * growth:
             return False
         self._send_part()
         return True

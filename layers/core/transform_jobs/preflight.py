@@ -73,6 +73,11 @@ def run(team: Team, request: JobRequest) -> PreflightResult:
         )
     named = tuple((entry, relative_name(entry.key, found.relative_to)) for entry in found.objects)
     if request.InputPreparation is not None:
+        if found.count >= MAX_COUNTED_OBJECTS:
+            raise PreflightFailed(
+                f"The input holds {MAX_COUNTED_OBJECTS:,} objects or more; InputPreparation "
+                "prepares at most that many per job. Split the input into several jobs."
+            )
         header = _decide_header(request.InputPreparation, found.objects[0])
         return PreflightResult(found.count, found.manifest, named, header)
     _check_payload_fits(request, found.objects)

@@ -173,33 +173,39 @@ class _Sharder:
     def __init__(self, work: _Work, item: PlannedObject, selection: ColumnSelection | None):
         self.work, self.item, self.selection = work, item, selection
         self.limit = shard_limit_bytes(work.job)
-        # Reordered rows are at most two bytes longer than the input's (a CRLF line end).
-        self.extra = 2 if selection is not None and not selection.identity else 1
         self.shard: _ShardBuilder | None = None
         self.row = item.Rows
+        # Prepared bytes per input byte, as last seen: reordering drops columns (fewer bytes)
+        # or re-quotes cells (more). Only an estimate for the cut; every block is measured.
+        self.ratio = 1.0
 
     def add(self, records: list[bytes], start: int) -> bool:
         """False when time ran out at a shard boundary (the checkpoint is taken)."""
         ends = list(accumulate(map(len, records), initial=start))[1:]
         blank = b"\n" in records or b"\r\n" in records
-        costs = [0 if blank and is_blank(r) else len(r) + self.extra for r in records]
+        # +1: the file's last row may lack its line end.
+        costs = [0 if blank and is_blank(r) else len(r) + 1 for r in records]
         totals = list(accumulate(costs))
         first, count = 0, len(records)
         while first < count:
             shard = self.shard or self._new_shard()
             before = totals[first - 1] if first else 0
-            cut = bisect_right(totals, before + self.limit - shard.size, lo=first)
-            if cut == first:
+            budget = (self.limit - shard.size) / self.ratio
+            cut = max(first + 1, bisect_right(totals, before + budget, lo=first))
+            block, rows = self._prepared(records[first:cut], blank)
+            while shard.size + len(block) > self.limit and cut - first > 1:
+                cut = first + (cut - first) // 2  # the rows grew more than estimated
+                block, rows = self._prepared(records[first:cut], blank)
+            if shard.size + len(block) > self.limit:  # not even one more row fits
                 if shard.rows == 0:
-                    self._too_big(records, first)
+                    self._too_big(len(block))
                 if not self._close(ends[first - 1] if first else start):
                     return False
                 continue
-            run = records[first:cut]
-            if blank:
-                run = [record for record in run if not is_blank(record)]
-            if run:
-                self._add_run(shard, run)
+            if rows:
+                shard.add(block, rows)
+                self.row += rows
+                self.ratio = max(0.05, len(block) / max(1, totals[cut - 1] - before))
             first = cut
         return True
 
@@ -210,7 +216,12 @@ class _Sharder:
         )
         return self.shard
 
-    def _add_run(self, shard: _ShardBuilder, run: list[bytes]) -> None:
+    def _prepared(self, run: list[bytes], blank: bool) -> tuple[bytes, int]:
+        """The run as the model gets it (blank lines dropped), and how many rows it holds."""
+        if blank:
+            run = [record for record in run if not is_blank(record)]
+        if not run:
+            return b"", 0
         try:
             block = self.selection.apply_many(run) if self.selection else b"".join(run)
         except BadRecord as error:
@@ -222,16 +233,13 @@ class _Sharder:
             block += b"\n"  # the file's last row, without a line end
         if not self.work.state.SpansLines and block.count(b"\n") > len(run):
             self.work.state.SpansLines = True  # a cell holds a line feed
-        shard.add(block, len(run))
-        self.row += len(run)
+        return block, len(run)
 
-    def _too_big(self, records: list[bytes], index: int) -> None:
-        row = self.row + 1
-        size = len(records[index])
+    def _too_big(self, size: int) -> None:
         raise PreparationFailed(
-            f"Data row {row} of {self.item.uri} is {size / MB:.1f} MB, larger than "
-            f"MaxPayloadInMB ({self.limit // MB} MB), so no request can hold it. Raise "
-            "MaxPayloadInMB (at most 100) or shorten the row."
+            f"Data row {self.row + 1} of {self.item.uri} is {size / MB:.1f} MB as the model gets "
+            f"it, larger than MaxPayloadInMB ({self.limit // MB} MB), so no request can hold "
+            "it. Raise MaxPayloadInMB (at most 100) or shorten the row."
         )
 
     def _close(self, end: int) -> bool:
@@ -347,6 +355,15 @@ def _checkpoint(work: _Work) -> None:
         raise _Superseded
     state.Step, state.PlanKey = saved.Step, saved.PlanKey
     work.last_checkpoint = time.monotonic()
+
+
+def give_up(job_id: str, error: Exception) -> JobStatus:
+    """A step kept failing unexpectedly: end the job with the error rather than retry forever."""
+    return _fail(
+        job_id,
+        f"Preparing the input failed repeatedly (last error: {error}). Check that the service "
+        "may read the input and write under the output prefix, then submit the job again.",
+    )
 
 
 def _fail(job_id: str, reason: str) -> JobStatus:

@@ -75,6 +75,7 @@ def finalize(job_id: str, step: int, *, deadline: float) -> JobStatus | None:
         return None
     state = job.Finalization
     if job.Status is not JobStatus.FINALIZING or job.Preparation is None:
+        _abort_left_upload(job)
         return job.Status
     state = state or FinalizationState()
     if state.Step != step:
@@ -83,14 +84,20 @@ def finalize(job_id: str, step: int, *, deadline: float) -> JobStatus | None:
     try:
         _run(work)
     except ReassemblyFailed as failure:
-        return _end(job_id, JobStatus.FAILED, str(failure), files=work.state.FilesWritten)
+        return _end(
+            job_id, JobStatus.FAILED, str(failure), files=work.state.FilesWritten, step=None
+        )
     except _Superseded:
         current = repository.get_job(job_id)
+        if current is not None:
+            _abort_left_upload(current, work.state)
         return current.Status if current else None
     except _OutOfTime:
         queue_gateway.send_finalize(job_id, step=work.state.Step)
         return JobStatus.FINALIZING
-    status = _end(job_id, JobStatus.COMPLETED, None, files=work.state.FilesWritten)
+    status = _end(
+        job_id, JobStatus.COMPLETED, None, files=work.state.FilesWritten, step=work.state.Step
+    )
     if status is JobStatus.COMPLETED:
         # The shards and their outputs were only a means; the reassembled files are the result.
         s3_gateway.delete_prefix(work_area.work_prefix(job))
@@ -301,10 +308,38 @@ def _checkpoint(work: _Work) -> None:
     work.last_checkpoint = time.monotonic()
 
 
-def _end(job_id: str, status: JobStatus, reason: str | None, *, files: int) -> JobStatus:
+def give_up(job_id: str, error: Exception) -> JobStatus:
+    """A step kept failing unexpectedly: end the job with the error rather than retry forever."""
+    return _end(
+        job_id,
+        JobStatus.FAILED,
+        f"Reassembling the outputs failed repeatedly (last error: {error}). The shards' outputs "
+        "are kept in the job's work area; submit the job again, and if it keeps failing, contact "
+        "the service's operators.",
+        files=None,
+        step=None,
+    )
+
+
+def _abort_left_upload(job: Job, state: FinalizationState | None = None) -> None:
+    """A job that ended (cancelled, failed) leaves no half-written upload behind."""
+    upload = (state or job.Finalization or FinalizationState()).Upload
+    if job.Status.is_terminal and upload is not None:
+        bucket = work_area.output_folder(job).bucket
+        s3_gateway.abort_upload(S3Location(bucket, upload.Key), upload.UploadId)
+
+
+def _end(
+    job_id: str, status: JobStatus, reason: str | None, *, files: int | None, step: int | None
+) -> JobStatus:
+    """Ends the job; with `step`, only if no other invocation has moved past this one."""
+
     def decide(job: Job) -> repository.JobUpdate | None:
+        current = job.Finalization or FinalizationState()
+        if step is not None and current.Step != step:
+            return None
         update = move(job, status, source="finalize", reason=reason)
-        if update is not None:
+        if update is not None and files is not None:
             update.job.Progress.OutputObjects = files
         return update
 

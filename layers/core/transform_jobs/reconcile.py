@@ -102,7 +102,7 @@ def reconcile_launched(job: Job) -> bool:
 
 def _refresh_progress(job: Job) -> None:
     """Count the job's outputs so far, and note the check so the job rests until the next cutoff."""
-    if job.prepares:
+    if job.finalizes:  # SageMaker writes into this job's own work area
         folder = work_area.transform_output(job)
         done = sum(1 for entry in s3_gateway.list_objects(folder) if entry.key.endswith(".out"))
     else:

@@ -21,6 +21,9 @@ class Settings(BaseModel):
     # Longest stretch of work per invocation before it checkpoints and continues in a new one
     # (0: until the function's time is nearly up). Tests shorten it to exercise resumption.
     work_slice_seconds: int = Field(default=0, ge=0)
+    # After this many receives of a step's message, the job fails instead of retrying (the
+    # prepare and finalize queues' maxReceiveCount).
+    step_max_receives: int = Field(default=3, ge=1)
     # Verified manifests are pinned under manifests/ here (a bucket teams cannot write).
     artifacts_bucket: str = ""
     # After this many receives of a launch message, the job fails instead of retrying (the

@@ -66,6 +66,10 @@ def decide(job: Job, report: SageMakerReport) -> repository.JobUpdate | None:
     if report.event_id and report.event_id in job.SeenEventIds:
         return None
     target = from_sagemaker(report.status, finalizes=job.finalizes)
+    if target is JobStatus.FINALIZING and job.CancelRequested:
+        # SageMaker finished just as the team cancelled: honour the cancel (Finalizing ranks
+        # below Stopping, so the job would otherwise wait in Stopping for good).
+        target = JobStatus.STOPPED
     update = move(job, target, source=report.source, reason=_reason(job, report, target))
     if update is None:
         return None
@@ -104,6 +108,11 @@ def _reason(job: Job, report: SageMakerReport, target: JobStatus) -> str | None:
             "Stopped on the team's request."
             if job.CancelRequested
             else "Stopped outside the service."
+        )
+    if report.status is SageMakerStatus.COMPLETED and target is JobStatus.STOPPED:
+        return (
+            "Stopped on the team's request; SageMaker had finished, and its outputs were not "
+            "reassembled."
         )
     if report.status is SageMakerStatus.STOPPING and not job.CancelRequested:
         return "SageMaker is stopping the job (stopped outside the service)."

@@ -499,6 +499,13 @@ class JobRequest(_Strict):
                 "'None'; the service chooses what the prepared shards need)",
             ),
             (
+                self.TransformOutput.KmsKeyId is not None,
+                "TransformOutput.KmsKeyId",
+                "InputPreparation writes shards and reassembled outputs with the bucket's own "
+                "encryption and cannot use a KMS key of the request yet: remove KmsKeyId (set a "
+                "default encryption key on the bucket instead), or remove InputPreparation",
+            ),
+            (
                 preparation.Reassemble
                 and self.DataProcessing is not None
                 and self.DataProcessing.JoinSource is JoinSource.INPUT,
