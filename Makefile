@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/deps/requirements.txt pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/deps/requirements.txt pyproject.toml clients/python/pyproject.toml | sha256sum | cut -c1-12)
 
 # Nothing here may phone home.
 export SAM_CLI_TELEMETRY := 0
@@ -20,7 +20,7 @@ BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml
+$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -qq --disable-pip-version-check -r requirements-dev.txt
@@ -40,8 +40,9 @@ validate: venv ## cfn-lint and sam validate --lint (offline)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1
 
-openapi: venv ## regenerate docs/openapi.json from the code
+openapi: venv ## regenerate docs/openapi.json from the code, and the Python client's models from it
 	$(BIN)/python scripts/generate_openapi.py > docs/openapi.json
+	$(BIN)/python scripts/generate_client_models.py
 
 build: venv ## sam build (arm64 layers with python3.13 .pyc)
 	PATH="$(BUILD_PATH)" $(BIN)/sam build

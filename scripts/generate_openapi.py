@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,31 @@ def openapi_document() -> str:
     webhooks = webhooks_document()
     document["paths"].update(webhooks["paths"])
     document["components"]["schemas"].update(webhooks["components"]["schemas"])
+    _drop_unused_schemas(document)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _drop_unused_schemas(document: dict[str, Any]) -> None:
+    """Powertools adds ResponseValidationError (it refers to a ValidationError it does not
+    define) even where no route answers with it; a schema nothing reaches is dropped, so
+    the document resolves whole and clients generated from it are clean."""
+    schemas = document["components"]["schemas"]
+    reached: set[str] = set()
+    pending = [document["paths"]]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+                name = ref.rsplit("/", 1)[-1]
+                if name not in reached and name in schemas:
+                    reached.add(name)
+                    pending.append(schemas[name])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    for name in set(schemas) - reached:
+        del schemas[name]
 
 
 if __name__ == "__main__":

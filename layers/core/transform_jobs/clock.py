@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import PlainSerializer
+from pydantic import PlainSerializer, WithJsonSchema
 
 
 def now() -> datetime:
@@ -23,8 +23,13 @@ def from_epoch_millis(millis: float) -> datetime:
     return datetime.fromtimestamp(millis / 1000, UTC)
 
 
-# A datetime that the API and the table show as `2026-11-25T12:26:13.123Z`.
-UtcTime = Annotated[datetime, PlainSerializer(to_iso, return_type=str, when_used="json")]
+# A datetime that the API and the table show as `2026-11-25T12:26:13.123Z` (a date-time in the
+# OpenAPI document, so generated clients read it as a datetime).
+UtcTime = Annotated[
+    datetime,
+    PlainSerializer(to_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 def parse(text: str) -> datetime:

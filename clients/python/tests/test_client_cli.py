@@ -1,0 +1,164 @@
+"""verify_webhook with real signatures, where the CLI finds its settings, and the CLI's
+commands, output and exit codes against a fake transport."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fake_api import API, REQUEST, FakeApi, job, problem
+from standardwebhooks.webhooks import Webhook
+from transform_jobs_client import WebhookVerificationError, config, verify_webhook
+from transform_jobs_client.cli import main
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+OTHER = "whsec_" + "A" * 32
+
+
+def signed(secret: str, body: str, message_id: str = "msg_1") -> dict[str, str]:
+    now = datetime.now(UTC)
+    signature = Webhook(secret).sign(message_id, now, body)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def test_verify_webhook_accepts_a_signed_event_and_returns_it() -> None:
+    body = json.dumps({"type": "transform_job.completed", "data": {"JobId": "j"}})
+    headers = {name.title(): value for name, value in signed(SECRET, body).items()}
+    event = verify_webhook(SECRET, body.encode(), headers)  # any header case
+    assert event["type"] == "transform_job.completed"
+
+
+def test_verify_webhook_takes_either_secret_during_a_rotation() -> None:
+    body = '{"type": "webhook.test"}'
+    assert verify_webhook([OTHER, SECRET], body, signed(SECRET, body))["type"] == "webhook.test"
+
+
+@pytest.mark.parametrize("tamper", ["body", "secret", "old"])
+def test_verify_webhook_refuses_what_was_not_signed_so(tamper: str) -> None:
+    body = '{"type": "webhook.test"}'
+    headers = signed(SECRET, body)
+    if tamper == "body":
+        body = body.replace("test", "tent")
+    if tamper == "old":
+        headers["webhook-timestamp"] = str(int(time.time()) - 3600)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(OTHER if tamper == "secret" else SECRET, body, headers)
+
+
+def test_settings_come_from_the_environment_then_a_running_local_stack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(config.URL_VARIABLE, raising=False)
+    monkeypatch.delenv(config.KEY_VARIABLE, raising=False)
+    nested = tmp_path / "clone" / "examples"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+    with pytest.raises(
+        config.NotConfigured, match="TRANSFORM_JOBS_API_URL and TRANSFORM_JOBS_API_KEY"
+    ):
+        config.resolve()
+    (tmp_path / "clone" / ".local").mkdir()
+    stack = tmp_path / "clone" / ".local" / "stack.json"
+    stack.write_text(json.dumps({"api_url": "http://127.0.0.1:3000/dev", "api_key": "tjk_local"}))
+    found = config.resolve()
+    assert (found.api_url, found.api_key, found.source) == (
+        "http://127.0.0.1:3000/dev",
+        "tjk_local",
+        str(stack),
+    )
+    monkeypatch.setenv(config.KEY_VARIABLE, "tjk_env")
+    assert config.resolve().api_key == "tjk_env"
+    assert config.resolve(api_key="tjk_flag").api_key == "tjk_flag"
+
+
+def run(api: FakeApi, *argv: str) -> int:
+    return main(
+        ["--api-url", API, "--api-key", "tjk_secret", *argv], connect=lambda u, k: api.client()
+    )
+
+
+def test_submit_wait_exits_0_on_completed_and_shows_progress(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = tmp_path / "job.json"
+    request.write_text(json.dumps(REQUEST))
+    api.json(202, job())
+    api.json(200, job(status="InProgress", Progress={"InputObjects": 2, "OutputObjects": 1}))
+    api.json(200, job(status="Completed", Progress={"InputObjects": 2, "OutputObjects": 2}))
+    assert run(api, "submit", str(request), "--wait") == 0
+    out, err = capsys.readouterr()
+    assert "Status:     Completed" in out
+    assert "InProgress 1/2 objects" in err and "Completed  2/2 objects" in err
+    assert "[" + "#" * 12 + "-" * 12 + "]" in err  # half done
+    assert "Idempotency-Key" in api.requests[0].headers
+
+
+def test_submit_wait_exits_1_with_the_reason_when_the_job_fails(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = tmp_path / "job.json"
+    request.write_text(json.dumps(REQUEST))
+    api.json(202, job())
+    api.json(200, job(status="Failed", StatusReason="Model 'churn-xgb' does not exist."))
+    assert run(api, "submit", str(request), "--wait") == 1
+    assert "ended Failed: Model 'churn-xgb' does not exist." in capsys.readouterr().err
+
+
+def test_a_refused_request_prints_the_fields_without_a_traceback(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = tmp_path / "job.json"
+    request.write_text(json.dumps(REQUEST))
+    api.answer(
+        problem(
+            422,
+            "The request is not valid",
+            "The job request is not valid.",
+            [{"field": "ModelName", "reason": "is empty"}],
+        )
+    )
+    assert run(api, "submit", str(request)) == 1
+    err = capsys.readouterr().err
+    assert "transform-jobs: error: 422 The request is not valid" in err
+    assert "ModelName: is empty" in err and "Traceback" not in err
+
+
+def test_usage_and_configuration_errors_exit_2(
+    api: FakeApi,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert run(api, "submit", str(tmp_path / "missing.json")) == 2
+    assert "cannot read" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    assert run(api, "submit", str(tmp_path / "bad.json")) == 2
+    monkeypatch.delenv(config.URL_VARIABLE, raising=False)
+    monkeypatch.delenv(config.KEY_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["get", "x"]) == 2
+    assert "TRANSFORM_JOBS_API_URL" in capsys.readouterr().err
+    assert api.requests == []
+
+
+def test_list_as_json_for_scripts(api: FakeApi, capsys: pytest.CaptureFixture[str]) -> None:
+    api.json(200, {"Jobs": [job(status="Completed")]})
+    assert run(api, "--output", "json", "list", "--status", "Completed") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [item["Status"] for item in listed] == ["Completed"]
+    assert dict(api.requests[0].url.params) == {"Status": "Completed"}
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["submit", "--help"], ["webhooks", "create", "--help"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 0
+    assert "--events" in capsys.readouterr().out
