@@ -15,12 +15,14 @@ uses). Then, each in its own process (so peak RSS is its own):
 The job table and queues are the template's, on a moto server. Ratios are time / csv.reader time
 over the same bytes. `--output` writes JSON; Markdown goes to stdout.
 
-    python benchmarks/csv_sharding.py --sizes 100MB,2GB --output benchmarks/results/csv_sharding.json
+    python benchmarks/csv_sharding.py --sizes 100MB,2GB --output results/csv.json
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import random
@@ -32,8 +34,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
+
+# The service's own code; its settings and clients are read from the environment on first use.
+from local.runtime.resources import create_resources  # noqa: E402 - after the path is set
+from local.runtime.template import load_template  # noqa: E402
+from local.stack.backends import start_moto, start_s3  # noqa: E402
+from transform_jobs import preparation, reassembly, repository  # noqa: E402
+from transform_jobs.models.plan import PlannedObject, PreparationPlan  # noqa: E402
+from transform_jobs.models.request import JobRequest  # noqa: E402
+from transform_jobs.submission import new_job  # noqa: E402
 
 BUCKET = "bench-data"
 STACK = "bench"
@@ -55,7 +69,7 @@ def parse_size(text: str) -> int:
 
 def generate(path: Path, size: int, seed: int = 7) -> int:
     """A CSV of about `size` bytes: a 4 MB block of varied rows, repeated; returns data rows."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     lines = []
     for n in range(60_000):
         values = [f"{rng.uniform(-100, 100):.4f}" for _ in range(5)]
@@ -92,12 +106,6 @@ def generate(path: Path, size: int, seed: int = 7) -> int:
 
 
 def child_reader(key: str) -> dict[str, Any]:
-    import csv
-    import io
-
-    import boto3
-    from botocore.config import Config
-
     class Raw(io.RawIOBase):
         """The streaming GET as a file, so csv.reader reads it the fastest way it can."""
 
@@ -121,11 +129,6 @@ def child_reader(key: str) -> dict[str, Any]:
 
 
 def _job(key: str, columns: list[str] | None) -> str:
-    from transform_jobs import preparation, repository
-    from transform_jobs.models.plan import PlannedObject, PreparationPlan
-    from transform_jobs.models.request import JobRequest
-    from transform_jobs.submission import new_job
-
     block: dict[str, Any] = {"Header": "Present", "Reassemble": True}
     if columns:
         block["Columns"] = columns
@@ -158,14 +161,13 @@ def _job(key: str, columns: list[str] | None) -> str:
 
 
 def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
-    from transform_jobs import preparation, repository
-
     job_id = _job(key, columns)
     started = time.perf_counter()
     steps = 0
     while True:
         job = repository.get_job(job_id)
-        assert job is not None and job.Preparation is not None  # noqa: S101
+        assert job is not None  # noqa: S101
+        assert job.Preparation is not None  # noqa: S101
         if job.Preparation.Done or job.Status.is_terminal:
             break
         preparation.prepare(job_id, job.Preparation.Step, deadline=float("inf"))
@@ -184,8 +186,6 @@ def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
 
 
 def child_reassemble(job_id: str) -> dict[str, Any]:
-    from transform_jobs import reassembly, repository
-
     started = time.perf_counter()
     while True:
         job = repository.get_job(job_id)
@@ -225,10 +225,6 @@ class Stand:
     """s3rver for S3, a moto server for the table and queues, the template's resources."""
 
     def __init__(self, scratch: Path) -> None:
-        from local.runtime.resources import create_resources
-        from local.runtime.template import load_template
-        from local.stack.backends import start_moto, start_s3
-
         self.s3 = start_s3(scratch / "s3", log_dir=scratch)
         self.moto = start_moto(("dynamodb", "sqs", "kms"), log_dir=scratch)
         credentials = dict(self.s3.credentials)
@@ -269,7 +265,7 @@ class Stand:
         return backend.client(service, **config)
 
     def child(self, mode: str, argument: str) -> dict[str, Any]:
-        reply = subprocess.run(  # noqa: S603 - this script, in a fresh process
+        reply = subprocess.run(
             [sys.executable, __file__, "--child", mode, argument],
             env=self.env,
             capture_output=True,
@@ -309,7 +305,7 @@ def finalizing(stand: Stand, job_id: str) -> None:
         f"apply(SageMakerReport(job_name=get_settings().job_name_prefix + {job_id!r}, "
         "status=SageMakerStatus.COMPLETED, source='sagemaker'))\n"
     )
-    subprocess.run(  # noqa: S603 - our own code in a fresh process
+    subprocess.run(
         [sys.executable, "-c", code],
         env={**env, "PYTHONPATH": str(ROOT / "layers" / "core")},
         check=True,

@@ -24,7 +24,9 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from local.demo import call, job_request  # noqa: E402 - after the path is set
+from transform_jobs_client import TransformJobs  # noqa: E402
+
+from local.demo import job_request  # noqa: E402 - after the path is set
 from local.stack.launcher import StackProcess  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "local_stack.json"
@@ -32,19 +34,19 @@ POLL_S = 0.1
 
 
 def run_job(info: dict[str, Any], run: str) -> dict[str, Any]:
-    started = time.monotonic()
-    status, job = call(info, "POST", "/v1/jobs", job_request(info["bucket"], run))
-    if status != 202:
-        raise RuntimeError(f"submit answered {status}: {job}")
-    while job["Status"] not in {"Completed", "Failed", "Stopped"}:
-        time.sleep(POLL_S)
-        _, job = call(info, "GET", f"/v1/jobs/{job['JobId']}")
-    seen_s = time.monotonic() - started
-    if job["Status"] != "Completed":
-        raise RuntimeError(f"job {job['JobId']} ended {job['Status']}: {job.get('StatusReason')}")
-    _, events = call(info, "GET", f"/v1/jobs/{job['JobId']}/events")
-    times = {event["Status"]: event["Time"] for event in events["Events"]}
-    return {"job_id": job["JobId"], "post_to_completed_s": round(seen_s, 2), "history": times}
+    """One job through the API with the Python client, as a team's service would run it."""
+    with TransformJobs(info["api_url"], info["api_key"]) as client:
+        started = time.monotonic()
+        job = client.submit(job_request(info["bucket"], run))
+        job = client.wait(job, poll_interval=POLL_S)
+        seen_s = time.monotonic() - started
+        if job.Status.value != "Completed":
+            raise RuntimeError(f"job {job.JobId} ended {job.Status.value}: {job.StatusReason}")
+        times = {
+            event.Status.value: event.Time.isoformat().replace("+00:00", "Z")
+            for event in client.events(job.JobId)
+        }
+    return {"job_id": job.JobId, "post_to_completed_s": round(seen_s, 2), "history": times}
 
 
 def upload_iris(stack: StackProcess, run: str) -> None:

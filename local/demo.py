@@ -1,7 +1,9 @@
-"""`make demo`: one job through the running local stack, over HTTP, as a team would run it.
+"""`make demo`: one job through the running local stack with the `transform-jobs` command, as
+a person on a team would run it.
 
-Uploads the Iris CSV, submits a transform job on the sklearn-iris model, follows it to its end,
-and prints the first output lines and the job's history. Needs `make run` in another terminal.
+Uploads the Iris CSV, submits a transform job on the sklearn-iris model and follows it to its
+end (`submit --wait`), downloads the outputs (`outputs --download`) and prints their first lines,
+then the job's history (`events`). Needs `make run` in another terminal.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +20,6 @@ import boto3
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK_FILE = ROOT / ".local" / "stack.json"
-TERMINAL = {"Completed", "Failed", "Stopped"}
-
-
-def call(stack: dict[str, Any], method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    request = urllib.request.Request(  # noqa: S310 - the local stack's own http URL
-        stack["api_url"] + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {stack['api_key']}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
-            return reply.status, json.loads(reply.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def job_request(bucket: str, run: str) -> dict[str, Any]:
@@ -63,6 +48,15 @@ def job_request(bucket: str, run: str) -> dict[str, Any]:
     }
 
 
+def cli(*args: str, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    """The transform-jobs command, as a person would type it (it finds the stack itself)."""
+    command = [str(Path(sys.executable).parent / "transform-jobs"), *args]
+    print("$ transform-jobs " + " ".join(args), flush=True)
+    return subprocess.run(  # noqa: S603 - the project's own console script
+        command, check=False, text=True, stdout=subprocess.PIPE if capture else None
+    )
+
+
 def main() -> int:
     if not STACK_FILE.is_file():
         print("The local stack is not running: start it with `make run` first.", file=sys.stderr)
@@ -83,36 +77,25 @@ def main() -> int:
         )
         key = f"demo/{run}/input/iris.csv"
         s3.upload_file(str(Path(scratch) / "iris.csv"), stack["bucket"], key)
-    print(f"uploaded s3://{stack['bucket']}/{key} (150 rows)")
+        print(f"uploaded s3://{stack['bucket']}/{key} (150 rows)\n")
 
-    status, job = call(stack, "POST", "/v1/jobs", job_request(stack["bucket"], run))
-    if status != 202:
-        print(f"submit failed ({status}): {json.dumps(job, indent=2)}", file=sys.stderr)
-        return 1
-    job_id = job["JobId"]
-    print(f"submitted job {job_id}")
-    started, seen = time.monotonic(), None
-    while job["Status"] not in TERMINAL:
-        if job["Status"] != seen:
-            seen = job["Status"]
-            print(f"  {time.monotonic() - started:5.1f} s  {seen}")
-        time.sleep(0.5)
-        _, job = call(stack, "GET", f"/v1/jobs/{job_id}")
-    print(f"  {time.monotonic() - started:5.1f} s  {job['Status']} {job.get('StatusReason') or ''}")
+        request = Path(scratch) / "job.json"
+        request.write_text(json.dumps(job_request(stack["bucket"], run), indent=2))
+        submitted = cli("--output", "json", "submit", str(request), "--wait", capture=True)
+        if not submitted.stdout:
+            return submitted.returncode or 1
+        job = json.loads(submitted.stdout)
+        print(f"job {job['JobId']} ended {job['Status']} {job.get('StatusReason') or ''}\n")
 
-    _, outputs = call(stack, "GET", f"/v1/jobs/{job_id}/outputs")
-    for output in outputs.get("Outputs", []):
-        with urllib.request.urlopen(output["Url"], timeout=30) as reply:  # noqa: S310
-            lines = reply.read().decode().splitlines()
-        print(f"\n{output['S3Uri']} ({len(lines)} lines), first 5:")
-        print("\n".join(f"  {line}" for line in lines[:5]))
-
-    _, events = call(stack, "GET", f"/v1/jobs/{job_id}/events")
-    print("\nhistory:")
-    for event in events.get("Events", []):
-        reason = f"  ({event['Reason']})" if event.get("Reason") else ""
-        print(f"  {event['Time']}  {event['Status']:<11} by {event['Source']}{reason}")
-    return 0 if job["Status"] == "Completed" else 1
+        downloads = Path(scratch) / "outputs"
+        cli("outputs", job["JobId"], "--download", str(downloads))
+        for path in sorted(downloads.rglob("*.out")):
+            lines = path.read_text().splitlines()
+            print(f"\n{path.name} ({len(lines)} lines), first 5:")
+            print("\n".join(f"  {line}" for line in lines[:5]))
+        print()
+        cli("events", job["JobId"])
+    return submitted.returncode
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.runtime.api_docs import ApiDocs
 from local.runtime.functions import FunctionPool, InvocationError
 
 log = logging.getLogger(__name__)
@@ -209,8 +210,10 @@ class ApiGateway:
         account_id: str,
         host: str = "127.0.0.1",
         port: int = 3000,
+        docs: ApiDocs | None = None,
     ) -> None:
         self.definition = definition
+        self.docs = docs
         self.pools = pools
         self.region = region
         self.account_id = account_id
@@ -316,6 +319,10 @@ class ApiGateway:
         if self._bucket is not None and not self._bucket.take():
             return self._gateway_error("THROTTLED", request_id)
         split = urlsplit(request.path)
+        if self.docs is not None:
+            page = self.docs.answer(request.command, split.path, self.url)
+            if page is not None:
+                return _Answer(page.status, [("Content-Type", page.content_type)], page.body)
         prefix = f"/{self.definition.stage}"
         if not (split.path == prefix or split.path.startswith(prefix + "/")):
             return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", request_id)

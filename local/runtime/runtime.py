@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local.runtime.api_docs import ApiDocs
 from local.runtime.api_gateway import ApiDefinition, ApiGateway, api_definitions
 from local.runtime.event_sources import (
     AsyncInvoker,
@@ -55,8 +56,11 @@ class LocalRuntime:
         schedules: bool = True,
         async_retry_delays_s: tuple[float, ...] | None = None,
         environment_overrides: Mapping[str, str] | None = None,
+        api_docs: ApiDocs | None = None,
     ) -> None:
+        """`api_docs`: serve Swagger UI and the OpenAPI document beside the (first) API."""
         self.access = access
+        self.api_docs = api_docs
         self.state_dir = Path(state_dir)
         self.template: Template = load_template(template_path)
         self.root = Path(template_path).resolve().parent
@@ -202,6 +206,7 @@ class LocalRuntime:
                     region=self.access.region,
                     account_id=self.account_id,
                     port=self.port if number == 0 else 0,
+                    docs=self.api_docs if number == 0 else None,
                 )
                 self.gateways.append(gateway.start())
             self.sources = self._event_sources()

@@ -44,6 +44,8 @@ def summary(info: dict[str, Any], seconds: float) -> str:
         "",
         f"  API            {info['api_url']}      (try: curl {info['api_url']}/v1/health)",
         f"  API key        {info['api_key']}   (team {info['team']!r})",
+        f"  API docs       {info['docs_url']}   (Swagger UI; Authorize with the key)",
+        "  CLI            .venv/bin/transform-jobs --help   (finds this stack by itself)",
         f"  Data bucket    s3://{info['bucket']}/   (team {info['team']!r} may use all of it)",
         f"  S3 endpoint    {endpoints['s3']}",
         f"  SageMaker      {endpoints['sagemaker']}",

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 
 from local.model_host.host import free_port
+from local.runtime.api_docs import ApiDocs
 from local.runtime.functions import AwsAccess
 from local.runtime.runtime import LocalRuntime
 from local.stack.backends import (
@@ -138,6 +139,7 @@ class LocalStack:
                 parameters=self.parameters,
                 port=self.port,
                 environment_overrides=self.environment,
+                api_docs=ApiDocs(),
             ).start()
             self.sagemaker = self._start_sagemaker(access, sagemaker_port)
             self._bootstrap(access, key)
@@ -146,6 +148,7 @@ class LocalStack:
             raise
         self.info = {
             "api_url": self.runtime.api_url,
+            "docs_url": self.runtime.api_url.rsplit("/", 1)[0] + "/docs",
             "api_key": key,
             "team": TEAM,
             "bucket": DATA_BUCKET,
