@@ -1,0 +1,468 @@
+"""`transform-jobs`: the service from a terminal or a script.
+
+Exit codes: 0 done (for --wait: the job Completed), 1 the service refused or the job ended
+otherwise (its reason is printed), 2 a usage or configuration error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+from pydantic import BaseModel
+
+from transform_jobs_client import config, models
+from transform_jobs_client.client import TERMINAL, TransformJobs, WaitTimedOut
+from transform_jobs_client.errors import ApiError, TransformJobsError
+
+EVENT_TYPES = [event.value for event in models.EventType]
+STATUSES = [status.value for status in models.JobStatus]
+
+
+class UsageError(Exception):
+    """Bad arguments or files: exit 2 with the message."""
+
+
+# ---------------------------------------------------------------------------- output
+
+
+class Printer:
+    def __init__(self, mode: str, out: TextIO) -> None:
+        self.json = mode == "json"
+        self.out = out
+
+    def value(self, value: Any, text: Callable[[Any], str]) -> None:
+        if self.json:
+            self.out.write(json.dumps(_plain(value), indent=2) + "\n")
+        else:
+            self.out.write(text(value) + "\n")
+
+    def rows(
+        self, items: Iterable[Any], columns: Sequence[tuple[str, Callable[[Any], Any]]]
+    ) -> None:
+        items = list(items)
+        if self.json:
+            self.out.write(json.dumps([_plain(item) for item in items], indent=2) + "\n")
+            return
+        table = [[name for name, _ in columns]]
+        table += [[_cell(get(item)) for _, get in columns] for item in items]
+        widths = [max(len(row[n]) for row in table) for n in range(len(columns))]
+        for row in table:
+            self.out.write(
+                "  ".join(
+                    cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+                ).rstrip()
+                + "\n"
+            )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat(timespec="seconds")).replace("+00:00", "Z")
+    return str(getattr(value, "value", value))
+
+
+def progress_text(job: models.JobResource) -> str:
+    """`done/total what` for the job's current phase."""
+    progress = job.Progress
+    status = job.Status.value
+    if status == "Preparing":
+        return f"{progress.RowsRead or 0:,} rows read, {progress.ShardsWritten or 0} shards"
+    if progress.ShardsWritten and status in ("InProgress", "Stopping"):
+        return f"{progress.ShardsDone or 0}/{progress.ShardsWritten} shards"
+    if progress.InputObjects is not None:
+        return f"{progress.OutputObjects or 0}/{progress.InputObjects} objects"
+    return ""
+
+
+def _fraction(job: models.JobResource) -> float:
+    progress = job.Progress
+    if job.Status.value == "Completed":
+        return 1.0
+    if progress.ShardsWritten and job.Status.value in ("InProgress", "Stopping"):
+        return (progress.ShardsDone or 0) / progress.ShardsWritten
+    if progress.InputObjects:
+        return min(1.0, (progress.OutputObjects or 0) / progress.InputObjects)
+    return 0.0
+
+
+class ProgressBar:
+    """A live line on a terminal; one line per change when the output is not one."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.live = stream.isatty()
+        self.started = time.monotonic()
+        self.last = ""
+
+    def __call__(self, job: models.JobResource) -> None:
+        elapsed = int(time.monotonic() - self.started)
+        filled = int(_fraction(job) * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        detail = progress_text(job)
+        clock = f"{elapsed // 60}:{elapsed % 60:02d}"
+        line = f"[{bar}] {job.Status.value:<10} {detail}".rstrip()
+        if self.live:
+            self.stream.write(f"\r{line}  {clock}\x1b[K")
+            if job.Status.value in TERMINAL:
+                self.stream.write("\n")
+        elif line != self.last:
+            self.stream.write(f"{line}  {clock}\n")
+        self.stream.flush()
+        self.last = line
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _job_text(job: models.JobResource) -> str:
+    lines = [
+        f"JobId:      {job.JobId}",
+        f"Status:     {job.Status.value}" + (f" ({job.StatusReason})" if job.StatusReason else ""),
+        f"Label:      {job.TransformJobName or '-'}",
+        f"Model:      {job.Request.ModelName}",
+        f"Created:    {_cell(job.CreatedAt)}",
+        f"Progress:   {progress_text(job) or '-'}",
+        f"SageMaker:  {job.SageMakerJobName}",
+    ]
+    if job.EndedAt:
+        lines.insert(5, f"Ended:      {_cell(job.EndedAt)}")
+    return "\n".join(lines)
+
+
+def _read_request(path: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        request = json.loads(text)
+    except ValueError as error:
+        raise UsageError(f"{path} is not JSON: {error}") from None
+    if not isinstance(request, dict):
+        raise UsageError(f"{path} must hold a JSON object (a CreateTransformJob request)")
+    return request
+
+
+def cmd_submit(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    job = client.submit(_read_request(args.job_file), idempotency_key=args.idempotency_key)
+    if not args.wait:
+        printer.value(job, _job_text)
+        return 0
+    return _wait_and_report(client, job.JobId, args.timeout, printer)
+
+
+def cmd_wait(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    return _wait_and_report(client, args.job_id, args.timeout, printer)
+
+
+def _wait_and_report(
+    client: TransformJobs, job_id: str, timeout: float | None, printer: Printer
+) -> int:
+    bar = ProgressBar(sys.stderr)
+    try:
+        job = client.wait(job_id, timeout=timeout, on_progress=bar, poll_interval=1.0)
+    except WaitTimedOut as timed_out:
+        printer.value(timed_out.job, _job_text)
+        raise
+    printer.value(job, _job_text)
+    if job.Status.value != "Completed":
+        sys.stderr.write(f"job {job.JobId} ended {job.Status.value}: {job.StatusReason or ''}\n")
+        return 1
+    return 0
+
+
+def cmd_get(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    printer.value(client.get(args.job_id), _job_text)
+    return 0
+
+
+def cmd_list(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    jobs = client.list(
+        status=args.status,
+        model_name=args.model,
+        created_after=args.created_after,
+        created_before=args.created_before,
+    )
+    printer.rows(
+        _take(jobs, args.limit),
+        [
+            ("JOB ID", lambda j: j.JobId),
+            ("STATUS", lambda j: j.Status),
+            ("MODEL", lambda j: j.Request.ModelName),
+            ("LABEL", lambda j: j.TransformJobName),
+            ("CREATED", lambda j: j.CreatedAt),
+            ("PROGRESS", progress_text),
+        ],
+    )
+    return 0
+
+
+def _take(items: Iterable[Any], limit: int | None) -> list[Any]:
+    taken: list[Any] = []
+    for item in items:
+        if limit is not None and len(taken) >= limit:
+            break
+        taken.append(item)
+    return taken
+
+
+def cmd_cancel(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    printer.value(client.cancel(args.job_id), _job_text)
+    return 0
+
+
+def cmd_events(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    printer.rows(
+        client.events(args.job_id),
+        [
+            ("TIME", lambda e: e.Time),
+            ("STATUS", lambda e: e.Status),
+            ("SOURCE", lambda e: e.Source),
+            ("REASON", lambda e: e.Reason),
+        ],
+    )
+    return 0
+
+
+def cmd_outputs(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    if args.download:
+        written = client.download_outputs(args.job_id, args.download)
+        if printer.json:
+            printer.value([str(path) for path in written], str)
+        else:
+            for path in written:
+                printer.out.write(f"{path}\n")
+            sys.stderr.write(f"{len(written)} file(s) in {args.download}\n")
+        return 0
+    printer.rows(
+        client.outputs(args.job_id),
+        [("KEY", lambda o: o.Key), ("SIZE", lambda o: o.Size), ("URL", lambda o: o.Url)],
+    )
+    return 0
+
+
+def _webhook_text(webhook: models.Webhook | models.WebhookWithSecret) -> str:
+    lines = [
+        f"WebhookId:  {webhook.WebhookId}",
+        f"Url:        {webhook.Url}",
+        f"Events:     {', '.join(event.value for event in webhook.EventTypes)}",
+        f"Enabled:    {webhook.Enabled}"
+        + (f" ({webhook.DisabledReason})" if webhook.DisabledReason else ""),
+    ]
+    secret = getattr(webhook, "Secret", None)
+    if secret:
+        lines.append(f"Secret:     {secret}   (shown only now: keep it)")
+    return "\n".join(lines)
+
+
+def _events(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    events = [event.strip() for event in text.split(",") if event.strip()]
+    unknown = [event for event in events if event not in EVENT_TYPES]
+    if unknown or not events:
+        raise UsageError(f"--events takes a comma-separated list of {', '.join(EVENT_TYPES)}")
+    return events
+
+
+def cmd_webhooks(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    action = args.webhook_command
+    if action == "create":
+        events = _events(args.events) or []
+        created = client.create_webhook(args.url, events, description=args.description)
+        printer.value(created, _webhook_text)
+    elif action == "list":
+        printer.rows(
+            client.list_webhooks(),
+            [
+                ("WEBHOOK ID", lambda w: w.WebhookId),
+                ("URL", lambda w: w.Url),
+                ("EVENTS", lambda w: ",".join(e.value for e in w.EventTypes)),
+                ("ENABLED", lambda w: w.Enabled),
+            ],
+        )
+    elif action == "get":
+        printer.value(client.get_webhook(args.webhook_id), _webhook_text)
+    elif action == "update":
+        enabled = {"enable": True, "disable": False}.get(args.state or "")
+        updated = client.update_webhook(
+            args.webhook_id,
+            url=args.url,
+            event_types=_events(args.events),
+            description=args.description,
+            enabled=enabled,
+        )
+        printer.value(updated, _webhook_text)
+    elif action == "delete":
+        client.delete_webhook(args.webhook_id)
+        printer.value({"Deleted": args.webhook_id}, lambda _: f"deleted {args.webhook_id}")
+    elif action == "rotate-secret":
+        rotated = client.rotate_webhook_secret(args.webhook_id)
+        printer.value(
+            rotated,
+            lambda r: (
+                f"Secret:     {r.Secret}   (shown only now: keep it)\n"
+                f"The previous secret still signs until {_cell(r.PreviousSecretExpiresAt)}."
+            ),
+        )
+    elif action == "test":
+        result = client.test_webhook(args.webhook_id)
+        printer.value(
+            result,
+            lambda r: (
+                f"Delivered: {r.Delivered}  status {r.StatusCode or '-'}  "
+                f"{r.LatencyMs} ms" + (f"  ({r.Error})" if r.Error else "")
+            ),
+        )
+        return 0 if result.Delivered else 1
+    elif action == "deliveries":
+        printer.rows(
+            client.deliveries(args.webhook_id),
+            [
+                ("DELIVERY ID", lambda d: d.DeliveryId),
+                ("EVENT", lambda d: d.EventType),
+                ("JOB", lambda d: d.JobId),
+                ("STATUS", lambda d: d.Status),
+                ("ATTEMPTS", lambda d: len(d.Attempts or [])),
+                ("CREATED", lambda d: d.CreatedAt),
+            ],
+        )
+    else:  # redeliver
+        delivery = client.redeliver(args.webhook_id, args.delivery_id)
+        printer.value(delivery, lambda d: f"{d.DeliveryId} queued again ({d.Status.value})")
+    return 0
+
+
+# ---------------------------------------------------------------------------- arguments
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="transform-jobs",
+        description="Run SageMaker Batch Transform jobs through the transform-jobs service.",
+        epilog="The API URL and key come from --api-url/--api-key, TRANSFORM_JOBS_API_URL and "
+        "TRANSFORM_JOBS_API_KEY, or .local/stack.json of a clone with `make run` up.",
+    )
+    top.add_argument("--api-url", help="the API's URL, with its stage (e.g. .../dev)")
+    top.add_argument("--api-key", help="the team's API key")
+    top.add_argument(
+        "--output", choices=["text", "json"], default="text", help="text (default) or json"
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    submit = commands.add_parser("submit", help="submit a job (a CreateTransformJob request)")
+    submit.add_argument("job_file", help="the request as a JSON file, or - for stdin")
+    submit.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    submit.add_argument("--timeout", type=float, help="with --wait: give up after so many s")
+    submit.add_argument("--idempotency-key", help="default: a new one per submission")
+    submit.set_defaults(run=cmd_submit)
+
+    wait = commands.add_parser("wait", help="follow a job until it ends")
+    wait.add_argument("job_id")
+    wait.add_argument("--timeout", type=float, help="give up after so many seconds")
+    wait.set_defaults(run=cmd_wait)
+
+    for name, run, text in (
+        ("get", cmd_get, "show a job"),
+        ("cancel", cmd_cancel, "cancel a job (repeatable)"),
+        ("events", cmd_events, "a job's history"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("job_id")
+        command.set_defaults(run=run)
+
+    listing = commands.add_parser("list", help="the team's jobs, newest first")
+    listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--model", help="only jobs of this model")
+    listing.add_argument("--created-after", help="ISO 8601 time")
+    listing.add_argument("--created-before", help="ISO 8601 time")
+    listing.add_argument("--limit", type=int, help="at most so many jobs")
+    listing.set_defaults(run=cmd_list)
+
+    outputs = commands.add_parser("outputs", help="a job's outputs (presigned links)")
+    outputs.add_argument("job_id")
+    outputs.add_argument("--download", metavar="DIR", help="download them into DIR")
+    outputs.set_defaults(run=cmd_outputs)
+
+    webhooks = commands.add_parser("webhooks", help="webhook subscriptions")
+    webhooks.set_defaults(run=cmd_webhooks)
+    actions = webhooks.add_subparsers(dest="webhook_command", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="subscribe a URL (the secret is shown once)")
+    create.add_argument("--url", required=True)
+    create.add_argument(
+        "--events", required=True, help=f"comma-separated: {', '.join(EVENT_TYPES)}"
+    )
+    create.add_argument("--description")
+    actions.add_parser("list", help="the team's subscriptions")
+    for name, text in (
+        ("get", "show a subscription"),
+        ("delete", "delete a subscription"),
+        ("rotate-secret", "a new secret; the old one signs for 24 h more"),
+        ("test", "send a webhook.test event now"),
+        ("deliveries", "the delivery log, newest first"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("webhook_id")
+    update = actions.add_parser("update", help="change a subscription")
+    update.add_argument("webhook_id")
+    update.add_argument("--url")
+    update.add_argument("--events", help=f"comma-separated: {', '.join(EVENT_TYPES)}")
+    update.add_argument("--description")
+    update.add_argument("--enable", dest="state", action="store_const", const="enable")
+    update.add_argument("--disable", dest="state", action="store_const", const="disable")
+    redeliver = actions.add_parser("redeliver", help="send a delivery again")
+    redeliver.add_argument("webhook_id")
+    redeliver.add_argument("delivery_id")
+    return top
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    connect: Callable[[str, str], TransformJobs] = TransformJobs,
+) -> int:
+    """The console script; `connect` makes the client (tests give one with a fake transport)."""
+    args = parser().parse_args(argv)
+    printer = Printer(args.output, sys.stdout)
+    try:
+        settings = config.resolve(args.api_url, args.api_key)
+        with connect(settings.api_url, settings.api_key) as client:
+            code: int = args.run(client, args, printer)
+            return code
+    except (config.NotConfigured, UsageError) as error:
+        return _fail(str(error), 2)
+    except ApiError as error:
+        return _fail(str(error), 1)
+    except (TransformJobsError, httpx.HTTPError, OSError) as error:
+        return _fail(str(error) or type(error).__name__, 1)
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        return 130
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"transform-jobs: error: {message}\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""TransformJobs: the service's API as Python calls, safe to retry.
+
+Every submit carries an Idempotency-Key (generated unless given), so a POST whose answer was
+lost is sent again without making a second job. 429 and 5xx answers and network errors are
+retried with exponential backoff and full jitter, honouring Retry-After; a request that may
+not be repeated (creating a webhook subscription, say) is retried only when it provably did
+not run (the connection failed, or the answer was 429 or 503). Errors raise ApiError
+subclasses carrying the problem+json document.
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from transform_jobs_client import models
+from transform_jobs_client.errors import ApiError, ConnectionFailed, TransformJobsError
+
+__all__ = ["RetryPolicy", "TransformJobs", "WaitTimedOut"]
+
+Model = TypeVar("Model", bound=BaseModel)
+TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Answers that mean the request was not acted on: safe to send again whatever it was.
+_NOT_PROCESSED = frozenset({429, 503})
+
+
+class WaitTimedOut(TransformJobsError):
+    """wait() gave up before the job ended; `job` is the job as last seen."""
+
+    def __init__(self, job: models.JobResource, timeout: float) -> None:
+        self.job = job
+        super().__init__(f"job {job.JobId} is still {job.Status} after {timeout:g} s")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    # A Retry-After longer than this is not waited for: the error is raised instead.
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))  # noqa: S311 - jitter
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _body(request: models.JobRequest | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(request, BaseModel):
+        return request.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return dict(request)
+
+
+class TransformJobs:
+    """A client for one deployment (its API URL, with the stage) and one team's API key."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._transport = transport
+        self._http = httpx.Client(
+            base_url=self.api_url + "/",
+            headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> TransformJobs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ jobs
+
+    def submit(
+        self,
+        request: models.JobRequest | Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> models.JobResource:
+        """POST /v1/jobs: a CreateTransformJob-shaped dict or a models.JobRequest."""
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        answer = self._call("POST", "v1/jobs", json=_body(request), headers=headers)
+        return models.JobResource.model_validate(answer)
+
+    def get(self, job_id: str) -> models.JobResource:
+        return models.JobResource.model_validate(self._call("GET", f"v1/jobs/{job_id}"))
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        model_name: str | None = None,
+        created_after: datetime | str | None = None,
+        created_before: datetime | str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[models.JobResource]:
+        """The team's jobs, newest first, following NextToken page after page."""
+        params = {
+            "Status": status,
+            "ModelName": model_name,
+            "CreatedAfter": _time(created_after),
+            "CreatedBefore": _time(created_before),
+            "MaxResults": page_size,
+        }
+        for page in self._pages("v1/jobs", params, models.JobPage):
+            yield from page.Jobs
+
+    def cancel(self, job_id: str) -> models.JobResource:
+        """Cancel (repeatable); raises Conflict for a job that already Completed or Failed."""
+        answer = self._call("POST", f"v1/jobs/{job_id}/cancel", replayable=True)
+        return models.JobResource.model_validate(answer)
+
+    def events(self, job_id: str) -> builtins.list[models.JobEvent]:
+        answer = self._call("GET", f"v1/jobs/{job_id}/events")
+        return models.JobEventList.model_validate(answer).Events
+
+    def outputs(self, job_id: str) -> Iterator[models.OutputObject]:
+        """The job's output objects, each with a presigned URL."""
+        for page in self._pages(f"v1/jobs/{job_id}/outputs", {}, models.OutputList):
+            yield from page.Outputs
+
+    def download_outputs(self, job_id: str, folder: str | Path) -> builtins.list[Path]:
+        """Downloads every output into `folder` (keeping the keys' sub-folders); returns the
+        files written. A file appears whole or not at all."""
+        root = Path(folder)
+        written = []
+        with httpx.Client(timeout=self._http.timeout, transport=self._transport) as plain:
+            for output in self.outputs(job_id):
+                target = root.joinpath(*_safe_parts(output.Key))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                partial = target.with_name(target.name + ".part")
+                # The presigned URL carries its own signature: no API key goes to S3.
+                with plain.stream("GET", output.Url) as response, partial.open("wb") as out:
+                    if response.status_code != 200:
+                        raise ApiError(response.status_code, f"download of {output.Key} failed")
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+                partial.replace(target)
+                written.append(target)
+        return written
+
+    def wait(
+        self,
+        job: models.JobResource | str,
+        *,
+        timeout: float | None = None,
+        on_progress: Callable[[models.JobResource], None] | None = None,
+        poll_interval: float = 2.0,
+    ) -> models.JobResource:
+        """Polls until the job ends (Completed, Failed or Stopped) and returns it; calls
+        `on_progress` with every version of the job seen. Raises WaitTimedOut."""
+        job_id = job if isinstance(job, str) else job.JobId
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            current = self.get(job_id)
+            if on_progress is not None:
+                on_progress(current)
+            if current.Status.value in TERMINAL:
+                return current
+            if deadline is not None and time.monotonic() >= deadline:
+                raise WaitTimedOut(current, timeout or 0)
+            pause = poll_interval
+            if deadline is not None:
+                pause = max(0.0, min(pause, deadline - time.monotonic()))
+            self._sleep(pause)
+
+    # ------------------------------------------------------------------ webhooks
+
+    def create_webhook(
+        self, url: str, event_types: builtins.list[str], *, description: str | None = None
+    ) -> models.WebhookWithSecret:
+        """Subscribes; the answer's Secret is shown this once."""
+        body: dict[str, Any] = {"Url": url, "EventTypes": event_types}
+        if description is not None:
+            body["Description"] = description
+        answer = self._call("POST", "v1/webhooks", json=body, replayable=False)
+        return models.WebhookWithSecret.model_validate(answer)
+
+    def list_webhooks(self) -> Iterator[models.Webhook]:
+        for page in self._pages("v1/webhooks", {}, models.WebhookPage):
+            yield from page.Webhooks
+
+    def get_webhook(self, webhook_id: str) -> models.Webhook:
+        return models.Webhook.model_validate(self._call("GET", f"v1/webhooks/{webhook_id}"))
+
+    def update_webhook(
+        self,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        event_types: builtins.list[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+    ) -> models.Webhook:
+        changes: dict[str, Any] = {
+            "Url": url,
+            "EventTypes": event_types,
+            "Description": description,
+            "Enabled": enabled,
+        }
+        body = {name: value for name, value in changes.items() if value is not None}
+        answer = self._call("PATCH", f"v1/webhooks/{webhook_id}", json=body, replayable=True)
+        return models.Webhook.model_validate(answer)
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._call("DELETE", f"v1/webhooks/{webhook_id}", replayable=True)
+
+    def rotate_webhook_secret(self, webhook_id: str) -> models.RotatedSecret:
+        answer = self._call("POST", f"v1/webhooks/{webhook_id}/rotate-secret", replayable=False)
+        return models.RotatedSecret.model_validate(answer)
+
+    def test_webhook(self, webhook_id: str) -> models.TestResult:
+        answer = self._call("POST", f"v1/webhooks/{webhook_id}/test", replayable=False)
+        return models.TestResult.model_validate(answer)
+
+    def deliveries(self, webhook_id: str) -> Iterator[models.Delivery]:
+        for page in self._pages(f"v1/webhooks/{webhook_id}/deliveries", {}, models.DeliveryPage):
+            yield from page.Deliveries
+
+    def redeliver(self, webhook_id: str, delivery_id: str) -> models.Delivery:
+        path = f"v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"
+        return models.Delivery.model_validate(self._call("POST", path, replayable=False))
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _pages(
+        self, path: str, params: Mapping[str, Any], page_model: type[Model]
+    ) -> Iterator[Model]:
+        query = {name: value for name, value in params.items() if value is not None}
+        while True:
+            page = page_model.model_validate(self._call("GET", path, params=query))
+            yield page
+            token = getattr(page, "NextToken", None)
+            if not token:
+                return
+            query["NextToken"] = token
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        replayable: bool | None = None,
+    ) -> Any:
+        """One API call with retries; the decoded JSON answer (None for 204)."""
+        if replayable is None:  # GETs, and POSTs made safe by an Idempotency-Key
+            replayable = method == "GET" or bool(headers and "Idempotency-Key" in headers)
+        attempts = max(1, self.retry.attempts)
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
+            except httpx.TransportError as error:
+                # A connection that never opened sent nothing; anything else may have run.
+                if attempt == attempts or not (replayable or isinstance(error, httpx.ConnectError)):
+                    raise ConnectionFailed(
+                        f"{method} {self.api_url}/{path} failed: {error or type(error).__name__}"
+                    ) from error
+                self._sleep(self.retry.delay(attempt, None))
+                continue
+            status = response.status_code
+            retry_after = _retry_after(response)
+            if (
+                status in _RETRIED_STATUSES
+                and attempt < attempts
+                and (replayable or status in _NOT_PROCESSED)
+                and (retry_after is None or retry_after <= self.retry.max_retry_after)
+            ):
+                self._sleep(self.retry.delay(attempt, retry_after))
+                continue
+            return _decoded(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _decoded(response: httpx.Response) -> Any:
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    if response.status_code >= 400:
+        raise ApiError.from_response(response.status_code, body, response.reason_phrase)
+    return body
+
+
+def _time(value: datetime | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _safe_parts(key: str) -> builtins.list[str]:
+    """An output key as path parts under the download folder (never above it)."""
+    parts = [part for part in PurePosixPath(key).parts if part not in ("", ".", "/")]
+    if not parts or ".." in parts:
+        raise TransformJobsError(f"output key {key!r} cannot be written safely")
+    return parts

@@ -1,0 +1,664 @@
+"""The API's request and response models, generated from docs/openapi.json by datamodel-code-generator (`make openapi`); do not edit."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from typing_extensions import TypeAliasType
+
+
+class AssembleWithModel(StrEnum):
+    None_ = "None"
+    Line = "Line"
+
+
+class Attempt(BaseModel):
+    Error: Annotated[str | None, Field(title="Error")] = None
+    LatencyMs: Annotated[int, Field(title="Latencyms")]
+    StatusCode: Annotated[int | None, Field(title="Statuscode")] = None
+    Time: Annotated[AwareDatetime, Field(title="Time")]
+
+
+class BatchStrategyModel(StrEnum):
+    MultiRecord = "MultiRecord"
+    SingleRecord = "SingleRecord"
+
+
+class CompressionTypeModel(StrEnum):
+    None_ = "None"
+    Gzip = "Gzip"
+
+
+class KmsKeyIdModel(RootModel[str]):
+    root: Annotated[str, Field(max_length=2048, pattern="^[a-zA-Z0-9:/_-]*$", title="Kmskeyid")]
+
+
+class DataCaptureConfigModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    DestinationS3Uri: Annotated[
+        str,
+        Field(
+            examples=["s3://my-bucket/team-a/input/"],
+            max_length=1024,
+            title="Destinations3Uri",
+        ),
+    ]
+    GenerateInferenceId: Annotated[bool | None, Field(title="Generateinferenceid")] = None
+    KmsKeyId: Annotated[KmsKeyIdModel | None, Field(title="Kmskeyid")] = None
+
+
+class InputFilterModel(RootModel[str]):
+    root: Annotated[str, Field(max_length=63, title="Inputfilter")]
+
+
+class OutputFilterModel(RootModel[str]):
+    root: Annotated[str, Field(max_length=63, title="Outputfilter")]
+
+
+class DeliveryStatus(StrEnum):
+    Pending = "Pending"
+    Succeeded = "Succeeded"
+    Failed = "Failed"
+
+
+class EventType(StrEnum):
+    """
+    What a subscription may ask for. `webhook.test` is sent only by the test route.
+    """
+
+    transform_job_started = "transform_job.started"
+    transform_job_completed = "transform_job.completed"
+    transform_job_failed = "transform_job.failed"
+    transform_job_stopped = "transform_job.stopped"
+    transform_job_status_changed = "transform_job.status_changed"
+
+
+class ExperimentNameModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=120,
+            pattern="^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$",
+            title="Experimentname",
+        ),
+    ]
+
+
+class RunNameModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=120,
+            pattern="^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$",
+            title="Runname",
+        ),
+    ]
+
+
+class TrialComponentDisplayNameModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=120,
+            pattern="^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$",
+            title="Trialcomponentdisplayname",
+        ),
+    ]
+
+
+class TrialNameModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=120,
+            pattern="^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$",
+            title="Trialname",
+        ),
+    ]
+
+
+class ExperimentConfigModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    ExperimentName: Annotated[ExperimentNameModel | None, Field(title="Experimentname")] = None
+    RunName: Annotated[RunNameModel | None, Field(title="Runname")] = None
+    TrialComponentDisplayName: Annotated[
+        TrialComponentDisplayNameModel | None,
+        Field(title="Trialcomponentdisplayname"),
+    ] = None
+    TrialName: Annotated[TrialNameModel | None, Field(title="Trialname")] = None
+
+
+class FieldProblem(BaseModel):
+    field: Annotated[str, Field(title="Field")]
+    """
+    The field at fault, as a path: TransformInput.SplitType, Tags[0].Key
+    """
+    reason: Annotated[str, Field(title="Reason")]
+    """
+    What is wrong and how to fix it
+    """
+
+
+class HeaderMode(StrEnum):
+    Auto = "Auto"
+    Present = "Present"
+    Absent = "Absent"
+
+
+class Column(RootModel[str]):
+    root: Annotated[str, Field(max_length=256, min_length=1)]
+
+
+class ColumnsModel(RootModel[list[Column]]):
+    root: Annotated[
+        list[Column],
+        Field(
+            examples=[["sepal_length", "sepal_width", "petal_length", "petal_width"]],
+            max_length=1000,
+            title="Columns",
+        ),
+    ]
+    """
+    The column names in the order the model was trained on. With a header, the columns are selected and reordered by name; without one, this only documents.
+    """
+
+
+class OutputColumn(RootModel[str]):
+    root: Annotated[str, Field(max_length=256, min_length=1)]
+
+
+class OutputColumnsModel(RootModel[list[OutputColumn]]):
+    root: Annotated[list[OutputColumn], Field(max_length=1000, title="Outputcolumns")]
+    """
+    Names of the prediction columns in the reassembled header (default prediction, prediction_2, ...).
+    """
+
+
+class InputPreparationModel(BaseModel):
+    """
+    The service's own CSV preparation (not a SageMaker field): headers, column order, quoted
+    newlines, and optional reassembly of the outputs into one file per input file.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    Columns: Annotated[
+        ColumnsModel | None,
+        Field(
+            examples=[["sepal_length", "sepal_width", "petal_length", "petal_width"]],
+            title="Columns",
+        ),
+    ] = None
+    """
+    The column names in the order the model was trained on. With a header, the columns are selected and reordered by name; without one, this only documents.
+    """
+    Header: HeaderMode | None = HeaderMode.Auto
+    """
+    Auto: the first row is sniffed (the job's history says what was decided); Present: the first row of every file is a header; Absent: no file has one.
+    """
+    OutputColumns: Annotated[OutputColumnsModel | None, Field(title="Outputcolumns")] = None
+    """
+    Names of the prediction columns in the reassembled header (default prediction, prediction_2, ...).
+    """
+    Reassemble: Annotated[bool | None, Field(title="Reassemble")] = False
+    """
+    One output file per input file, in input order: the input's header and rows joined with the prediction columns, at <input key relative to the prefix>.out.
+    """
+
+
+class JobProgress(BaseModel):
+    """
+    Input objects found at launch, and output objects written so far; for a job with
+    InputPreparation, also the rows read and the shards written and transformed.
+    """
+
+    InputObjects: Annotated[int | None, Field(title="Inputobjects")] = None
+    OutputObjects: Annotated[int | None, Field(title="Outputobjects")] = None
+    RowsRead: Annotated[int | None, Field(title="Rowsread")] = None
+    ShardsDone: Annotated[int | None, Field(title="Shardsdone")] = None
+    ShardsWritten: Annotated[int | None, Field(title="Shardswritten")] = None
+
+
+EnvironmentAdditionalProperty = TypeAliasType(
+    "EnvironmentAdditionalProperty", Annotated[str, Field(max_length=10240)]
+)
+
+
+class MaxConcurrentTransformsModel(RootModel[int]):
+    root: Annotated[int, Field(ge=0, title="Maxconcurrenttransforms")]
+
+
+class MaxPayloadInMBModel(RootModel[int]):
+    root: Annotated[int, Field(ge=0, title="Maxpayloadinmb")]
+
+
+class TransformJobNameModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=63,
+            min_length=1,
+            pattern="^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$",
+            title="Transformjobname",
+        ),
+    ]
+
+
+class JobStatus(StrEnum):
+    Submitted = "Submitted"
+    Validating = "Validating"
+    Preparing = "Preparing"
+    Queued = "Queued"
+    InProgress = "InProgress"
+    Finalizing = "Finalizing"
+    Stopping = "Stopping"
+    Completed = "Completed"
+    Failed = "Failed"
+    Stopped = "Stopped"
+
+
+class JoinSourceModel(StrEnum):
+    Input = "Input"
+    None_ = "None"
+
+
+class InvocationsMaxRetriesModel(RootModel[int]):
+    root: Annotated[int, Field(ge=0, le=3, title="Invocationsmaxretries")]
+
+
+class InvocationsTimeoutInSecondsModel(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=3600, title="Invocationstimeoutinseconds")]
+
+
+class ModelClientConfigModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    InvocationsMaxRetries: Annotated[
+        InvocationsMaxRetriesModel | None,
+        Field(title="Invocationsmaxretries"),
+    ] = None
+    InvocationsTimeoutInSeconds: Annotated[
+        InvocationsTimeoutInSecondsModel | None,
+        Field(title="Invocationstimeoutinseconds"),
+    ] = None
+
+
+class OutputObject(BaseModel):
+    Key: Annotated[str, Field(title="Key")]
+    LastModified: Annotated[AwareDatetime, Field(title="Lastmodified")]
+    S3Uri: Annotated[str, Field(title="S3Uri")]
+    Size: Annotated[int, Field(title="Size")]
+    Url: Annotated[str, Field(title="Url")]
+    """
+    A presigned GET URL
+    """
+    UrlExpiresAt: Annotated[AwareDatetime, Field(title="Urlexpiresat")]
+
+
+class ProblemDocument(BaseModel):
+    """
+    RFC 9457 members are lower-case by the standard; `errors` lists the fields at fault.
+    """
+
+    detail: Annotated[str, Field(title="Detail")]
+    errors: Annotated[list[FieldProblem] | None, Field(title="Errors")] = None
+    instance: Annotated[str | None, Field(title="Instance")] = None
+    status: Annotated[int, Field(title="Status")]
+    title: Annotated[str, Field(title="Title")]
+    type: Annotated[str | None, Field(title="Type")] = "about:blank"
+
+
+class RotatedSecret(BaseModel):
+    PreviousSecretExpiresAt: Annotated[AwareDatetime, Field(title="Previoussecretexpiresat")]
+    """
+    Until then deliveries carry signatures by both secrets.
+    """
+    Secret: Annotated[str, Field(title="Secret")]
+    """
+    The new signing secret; shown only now.
+    """
+    WebhookId: Annotated[str, Field(title="Webhookid")]
+
+
+class S3DataTypeModel(StrEnum):
+    S3Prefix = "S3Prefix"
+    ManifestFile = "ManifestFile"
+    AugmentedManifestFile = "AugmentedManifestFile"
+
+
+class SplitTypeModel(StrEnum):
+    None_ = "None"
+    Line = "Line"
+    RecordIO = "RecordIO"
+    TFRecord = "TFRecord"
+
+
+class Tag(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    Key: Annotated[str, Field(max_length=128, min_length=1, title="Key")]
+    Value: Annotated[str, Field(max_length=256, title="Value")]
+
+
+class TestResult(BaseModel):
+    """
+    POST /v1/webhooks/{webhookId}/test: what the receiver answered, now.
+    """
+
+    Delivered: Annotated[bool, Field(title="Delivered")]
+    Error: Annotated[str | None, Field(title="Error")] = None
+    LatencyMs: Annotated[int, Field(title="Latencyms")]
+    StatusCode: Annotated[int | None, Field(title="Statuscode")] = None
+
+
+class ContentTypeModel(RootModel[str]):
+    root: Annotated[str, Field(examples=["text/csv"], max_length=256, title="Contenttype")]
+
+
+class AcceptModel(RootModel[str]):
+    root: Annotated[str, Field(max_length=256, title="Accept")]
+
+
+class TransformOutputModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    Accept: Annotated[AcceptModel | None, Field(title="Accept")] = None
+    AssembleWith: Annotated[AssembleWithModel | None, Field()] = AssembleWithModel.None_
+    KmsKeyId: Annotated[KmsKeyIdModel | None, Field(title="Kmskeyid")] = None
+    S3OutputPath: Annotated[
+        str,
+        Field(
+            examples=["s3://my-bucket/team-a/input/"],
+            max_length=1024,
+            title="S3Outputpath",
+        ),
+    ]
+
+
+class TransformAmiVersionModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=63,
+            min_length=1,
+            pattern="^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$",
+            title="Transformamiversion",
+        ),
+    ]
+
+
+class VolumeKmsKeyIdModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(max_length=2048, pattern="^[a-zA-Z0-9:/_-]*$", title="Volumekmskeyid"),
+    ]
+
+
+class TransformResourcesModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    InstanceCount: Annotated[int, Field(ge=1, title="Instancecount")]
+    InstanceType: Annotated[str, Field(examples=["ml.m5.xlarge"], title="Instancetype")]
+    TransformAmiVersion: Annotated[
+        TransformAmiVersionModel | None,
+        Field(title="Transformamiversion"),
+    ] = None
+    VolumeKmsKeyId: Annotated[VolumeKmsKeyIdModel | None, Field(title="Volumekmskeyid")] = None
+
+
+class Webhook(BaseModel):
+    """
+    A subscription as the API shows it (never with its secret).
+    """
+
+    CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
+    Description: Annotated[str | None, Field(title="Description")] = None
+    DisabledReason: Annotated[str | None, Field(title="Disabledreason")] = None
+    Enabled: Annotated[bool | None, Field(title="Enabled")] = True
+    EventTypes: Annotated[list[EventType], Field(title="Eventtypes")]
+    LastSuccessAt: Annotated[AwareDatetime | None, Field(title="Lastsuccessat")] = None
+    SecretRotatedAt: Annotated[AwareDatetime | None, Field(title="Secretrotatedat")] = None
+    UpdatedAt: Annotated[AwareDatetime, Field(title="Updatedat")]
+    Url: Annotated[str, Field(title="Url")]
+    WebhookId: Annotated[str, Field(title="Webhookid")]
+
+
+class DescriptionModel(RootModel[str]):
+    root: Annotated[str, Field(max_length=256, title="Description")]
+
+
+class WebhookCreate(BaseModel):
+    """
+    POST /v1/webhooks.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
+    EventTypes: Annotated[list[EventType], Field(max_length=5, min_length=1, title="Eventtypes")]
+    Url: Annotated[str, Field(max_length=2048, title="Url")]
+    """
+    An https:// URL that answers 2xx quickly.
+    """
+
+
+class WebhookPage(BaseModel):
+    NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
+    Webhooks: Annotated[list[Webhook], Field(title="Webhooks")]
+
+
+class EventTypesModel(RootModel[list[EventType]]):
+    root: Annotated[list[EventType], Field(max_length=5, min_length=1, title="Eventtypes")]
+
+
+class UrlModel(RootModel[str]):
+    root: Annotated[str, Field(max_length=2048, title="Url")]
+
+
+class WebhookUpdate(BaseModel):
+    """
+    PATCH /v1/webhooks/{webhookId}: any of the fields; Enabled true re-enables.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
+    Enabled: Annotated[bool | None, Field(title="Enabled")] = None
+    EventTypes: Annotated[EventTypesModel | None, Field(title="Eventtypes")] = None
+    Url: Annotated[UrlModel | None, Field(title="Url")] = None
+
+
+class WebhookWithSecret(BaseModel):
+    """
+    The answer to a create: the only time the secret is shown.
+    """
+
+    CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
+    Description: Annotated[str | None, Field(title="Description")] = None
+    DisabledReason: Annotated[str | None, Field(title="Disabledreason")] = None
+    Enabled: Annotated[bool | None, Field(title="Enabled")] = True
+    EventTypes: Annotated[list[EventType], Field(title="Eventtypes")]
+    LastSuccessAt: Annotated[AwareDatetime | None, Field(title="Lastsuccessat")] = None
+    Secret: Annotated[str, Field(title="Secret")]
+    """
+    whsec_...: store it now; it is never shown again.
+    """
+    SecretRotatedAt: Annotated[AwareDatetime | None, Field(title="Secretrotatedat")] = None
+    UpdatedAt: Annotated[AwareDatetime, Field(title="Updatedat")]
+    Url: Annotated[str, Field(title="Url")]
+    WebhookId: Annotated[str, Field(title="Webhookid")]
+
+
+class DataProcessingModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    InputFilter: Annotated[InputFilterModel | None, Field(title="Inputfilter")] = None
+    JoinSource: Annotated[JoinSourceModel | None, Field()] = None
+    OutputFilter: Annotated[OutputFilterModel | None, Field(title="Outputfilter")] = None
+
+
+class Delivery(BaseModel):
+    """
+    One event for one subscription, with every attempt to deliver it.
+    """
+
+    Attempts: Annotated[list[Attempt] | None, Field(title="Attempts")] = None
+    CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
+    DeliveryId: Annotated[str, Field(title="Deliveryid")]
+    """
+    Also the webhook-id header: the receiver's dedup key.
+    """
+    EventType: Annotated[str, Field(title="Eventtype")]
+    JobId: Annotated[str | None, Field(title="Jobid")] = None
+    NextAttemptAt: Annotated[AwareDatetime | None, Field(title="Nextattemptat")] = None
+    Status: DeliveryStatus
+    WebhookId: Annotated[str, Field(title="Webhookid")]
+
+
+class DeliveryPage(BaseModel):
+    Deliveries: Annotated[list[Delivery], Field(title="Deliveries")]
+    NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
+
+
+class JobEvent(BaseModel):
+    """
+    One entry of a job's history: an applied status change, or a note.
+    """
+
+    EventId: Annotated[str, Field(title="Eventid")]
+    PreviousStatus: JobStatus | None = None
+    Reason: Annotated[str | None, Field(title="Reason")] = None
+    Source: Annotated[str, Field(title="Source")]
+    """
+    api, launch, sagemaker or reconcile
+    """
+    Status: JobStatus
+    Time: Annotated[AwareDatetime, Field(title="Time")]
+
+
+class JobEventList(BaseModel):
+    Events: Annotated[list[JobEvent], Field(title="Events")]
+
+
+class OutputList(BaseModel):
+    NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
+    Outputs: Annotated[list[OutputObject], Field(title="Outputs")]
+
+
+class S3DataSourceModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    S3DataType: Annotated[S3DataTypeModel, Field()]
+    S3Uri: Annotated[
+        str,
+        Field(examples=["s3://my-bucket/team-a/input/"], max_length=1024, title="S3Uri"),
+    ]
+
+
+class DataSourceModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    S3DataSource: Annotated[S3DataSourceModel, Field()]
+
+
+class TransformInputModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    CompressionType: Annotated[CompressionTypeModel | None, Field()] = CompressionTypeModel.None_
+    ContentType: Annotated[
+        ContentTypeModel | None,
+        Field(examples=["text/csv"], title="Contenttype"),
+    ] = None
+    DataSource: Annotated[DataSourceModel, Field()]
+    SplitType: Annotated[SplitTypeModel | None, Field()] = SplitTypeModel.None_
+
+
+class JobRequest(BaseModel):
+    """
+    POST /v1/jobs: SageMaker's CreateTransformJob request, with TransformJobName optional.
+
+    The service always names the SageMaker job itself (`tj-<stage>-<job id>`); TransformJobName
+    is the team's own label for the job.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    BatchStrategy: Annotated[BatchStrategyModel | None, Field()] = None
+    DataCaptureConfig: Annotated[DataCaptureConfigModel | None, Field()] = None
+    DataProcessing: Annotated[DataProcessingModel | None, Field()] = None
+    Environment: Annotated[
+        dict[str, EnvironmentAdditionalProperty] | None, Field(title="Environment")
+    ] = None
+    ExperimentConfig: Annotated[ExperimentConfigModel | None, Field()] = None
+    InputPreparation: Annotated[InputPreparationModel | None, Field()] = None
+    """
+    The service's CSV preparation (header-aware and quote-aware sharding, column reordering, reassembly). Not sent to SageMaker.
+    """
+    MaxConcurrentTransforms: Annotated[
+        MaxConcurrentTransformsModel | None,
+        Field(title="Maxconcurrenttransforms"),
+    ] = None
+    MaxPayloadInMB: Annotated[MaxPayloadInMBModel | None, Field(title="Maxpayloadinmb")] = None
+    ModelClientConfig: Annotated[ModelClientConfigModel | None, Field()] = None
+    ModelName: Annotated[
+        str,
+        Field(
+            max_length=63,
+            min_length=1,
+            pattern="^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$",
+            title="Modelname",
+        ),
+    ]
+    Tags: Annotated[list[Tag] | None, Field(title="Tags")] = None
+    TransformInput: Annotated[TransformInputModel, Field()]
+    TransformJobName: Annotated[
+        TransformJobNameModel | None,
+        Field(title="Transformjobname"),
+    ] = None
+    TransformOutput: Annotated[TransformOutputModel, Field()]
+    TransformResources: Annotated[TransformResourcesModel, Field()]
+
+
+class JobResource(BaseModel):
+    """
+    A job as every route (and every webhook) shows it.
+    """
+
+    CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
+    EndedAt: Annotated[AwareDatetime | None, Field(title="Endedat")] = None
+    JobId: Annotated[str, Field(title="Jobid")]
+    Progress: JobProgress
+    Request: JobRequest
+    SageMakerJobArn: Annotated[str | None, Field(title="Sagemakerjobarn")] = None
+    SageMakerJobName: Annotated[str, Field(title="Sagemakerjobname")]
+    StartedAt: Annotated[AwareDatetime | None, Field(title="Startedat")] = None
+    Status: JobStatus
+    StatusReason: Annotated[str | None, Field(title="Statusreason")] = None
+    TransformJobName: Annotated[str | None, Field(title="Transformjobname")]
+    """
+    The team's own label for the job.
+    """
+    UpdatedAt: Annotated[AwareDatetime, Field(title="Updatedat")]
+
+
+class JobPage(BaseModel):
+    Jobs: Annotated[list[JobResource], Field(title="Jobs")]
+    NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
