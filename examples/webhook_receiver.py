@@ -7,7 +7,8 @@ It needs only the client package (`pip install ./clients/python`). The signature
 timestamp are checked before anything else (401 otherwise); the event is then queued for a
 worker thread and the service gets its 2xx within milliseconds: slow work in the request would
 make the service time out (15 s) and retry. The `webhook-id` header is the same on every retry of
-an event, so an id seen before is answered 204 and not handled again. Here "handling" prints one
+an event, so an id seen before is answered 204 and not handled again (unless handling it
+failed: then a redelivery is handled). Here "handling" prints one
 JSON line per event (to stdout, or appended to --events-file); put your own work in `handle`.
 """
 
@@ -20,6 +21,7 @@ import queue
 import signal
 import sys
 import threading
+import traceback
 from collections import OrderedDict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -48,6 +50,11 @@ class SeenIds:
                 self._ids.popitem(last=False)
             return True
 
+    def forget(self, webhook_id: str) -> None:
+        """Handling failed: a redelivery of this id is handled again."""
+        with self._lock:
+            self._ids.pop(webhook_id, None)
+
 
 class Receiver(ThreadingHTTPServer):
     daemon_threads = True
@@ -62,9 +69,16 @@ class Receiver(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server: Receiver
+    timeout = 30  # a client that stops sending does not hold a thread for ever
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or "")
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.answer(411 if "Content-Length" not in self.headers else 400)
+            return
         if length > MAX_BODY_BYTES:
             self.answer(413)
             return
@@ -81,6 +95,8 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(204)
 
     def answer(self, status: int) -> None:
+        if status >= 400:
+            self.close_connection = True  # an unread body must not be taken for a request
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -109,7 +125,13 @@ def handle(receiver: Receiver, webhook_id: str, event: dict[str, Any]) -> None:
 
 def worker(receiver: Receiver) -> None:
     while (item := receiver.work.get()) is not None:
-        handle(receiver, *item)
+        webhook_id, event = item
+        try:
+            handle(receiver, webhook_id, event)
+        except Exception:
+            receiver.seen.forget(webhook_id)
+            print(f"handling {webhook_id} failed", file=sys.stderr)
+            traceback.print_exc()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print("set TRANSFORM_JOBS_WEBHOOK_SECRET to the subscription's secret", file=sys.stderr)
         return 2
     receiver = Receiver((args.host, args.port), secrets, args.events_file)
-    thread = threading.Thread(target=worker, args=(receiver,), daemon=True)
+    # Not a daemon: every event answered 204 is handled before the process exits.
+    thread = threading.Thread(target=worker, args=(receiver,))
     thread.start()
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=receiver.shutdown).start())
     print(f"listening on http://{args.host}:{receiver.server_address[1]}/", file=sys.stderr)
@@ -133,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        receiver.server_close()
+        receiver.server_close()  # no new requests; then the queue is drained to its end
         receiver.work.put(None)
-        thread.join(timeout=5)
+        thread.join()
     return 0
 
 

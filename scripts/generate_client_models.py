@@ -49,6 +49,9 @@ def generate() -> str:
                 "--output-datetime-class",
                 "AwareDatetime",
                 "--strict-refs",
+                # Responses may grow fields; an older client must still read them.
+                "--extra-fields",
+                "ignore",
                 "--disable-timestamp",
                 "--formatters",
                 "ruff-format",

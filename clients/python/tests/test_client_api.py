@@ -10,9 +10,11 @@ import httpx
 import pytest
 from fake_api import API, REQUEST, FakeApi, job, problem
 from transform_jobs_client import (
+    Conflict,
     ConnectionFailed,
     NotFound,
     ServerError,
+    UnexpectedResponse,
     ValidationFailed,
     WaitTimedOut,
     models,
@@ -147,11 +149,11 @@ def test_outputs_download_without_sending_the_api_key_to_s3(api: FakeApi, tmp_pa
         for key in ("a.csv.out", "sub/b.csv.out")
     ]
     api.json(200, {"Outputs": outputs})
-    api.answer(httpx.Response(200, content=b"1\n2"), httpx.Response(200, content=b"3\n"))
+    api.answer(httpx.Response(200, content=b"1\n2"), httpx.Response(200, content=b"3\n4"))
     with api.client() as client:
         written = client.download_outputs(job()["JobId"], tmp_path)
     assert written == [tmp_path / "a.csv.out", tmp_path / "sub" / "b.csv.out"]
-    assert (tmp_path / "sub" / "b.csv.out").read_bytes() == b"3\n"
+    assert (tmp_path / "sub" / "b.csv.out").read_bytes() == b"3\n4"
     downloads = api.requests[1:]
     assert all("Authorization" not in request.headers for request in downloads)
     assert not list(tmp_path.rglob("*.part"))
@@ -207,3 +209,67 @@ def test_webhook_calls_use_the_documented_routes(api: FakeApi) -> None:
     assert json.loads(patch.content) == {"Enabled": False}
     assert (delete.method, delete.url.path) == ("DELETE", "/dev/v1/webhooks/wh_1")
     assert deliveries.url.path == "/dev/v1/webhooks/wh_1/deliveries"
+
+
+def test_a_retried_submit_waits_while_the_first_attempt_is_in_flight(api: FakeApi) -> None:
+    api.answer(
+        httpx.ReadTimeout("no answer"),
+        problem(409, "Conflict", "A request with this Idempotency-Key is still being processed."),
+    )
+    api.json(202, job())
+    with api.client() as client:
+        assert client.submit(REQUEST).JobId == job()["JobId"]
+    assert len({r.headers["Idempotency-Key"] for r in api.requests}) == 1
+    # Without a key a 409 is the answer: cancelling an ended job.
+    api.answer(problem(409, "Conflict", "Job j already ended Completed."))
+    with api.client() as client, pytest.raises(Conflict):
+        client.cancel("j")
+
+
+def test_answers_the_client_cannot_read_raise_unexpected_response(api: FakeApi) -> None:
+    api.answer(httpx.Response(200, content=b"<html>proxy</html>"))
+    api.json(200, {"JobId": "j"})  # not a job
+    with api.client() as client:
+        with pytest.raises(UnexpectedResponse, match="not the API's JSON"):
+            client.get("j")
+        with pytest.raises(UnexpectedResponse, match="not a JobResource"):
+            client.get("j")
+
+
+def test_newer_servers_fields_are_ignored(api: FakeApi) -> None:
+    newer = job(Priority="high")
+    newer["Request"] = {**REQUEST, "SomethingNew": 1}
+    api.json(200, newer)
+    with api.client() as client:
+        assert client.get("j").Request.ModelName == "churn-xgb"
+
+
+def test_a_lost_delete_answer_then_404_is_success(api: FakeApi) -> None:
+    api.answer(httpx.ReadTimeout("lost"), problem(404, "Not Found", "No webhook."))
+    with api.client() as client:
+        client.delete_webhook("wh_1")
+    assert len(api.requests) == 2
+
+
+def test_wait_polls_through_a_short_outage(api: FakeApi) -> None:
+    api.json(200, job(status="InProgress"))
+    api.answer(*(problem(503, "Service Unavailable", "busy") for _ in range(4)))
+    api.json(200, job(status="Completed"))
+    with api.client() as client:
+        assert client.wait("j").Status == models.JobStatus.Completed
+
+
+def test_a_failed_download_leaves_no_partial_file(api: FakeApi, tmp_path: Path) -> None:
+    output = {
+        "Key": "a.csv.out",
+        "S3Uri": "s3://b/a.csv.out",
+        "Size": 10,
+        "LastModified": "2026-11-30T10:00:00.000Z",
+        "Url": "https://s3.example.test/a",
+        "UrlExpiresAt": "2026-11-30T11:00:00.000Z",
+    }
+    api.json(200, {"Outputs": [output]})
+    api.answer(httpx.Response(200, content=b"short"))
+    with api.client() as client, pytest.raises(TransformJobsError, match="stopped at 5 of 10"):
+        client.download_outputs("j", tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -162,3 +162,23 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         assert exited.value.code == 0
     assert "--events" in capsys.readouterr().out
+
+
+def test_verify_webhook_turns_bad_input_into_a_verification_error() -> None:
+    headers = signed(SECRET, "{}")
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(SECRET, b"\xff\xfe", headers)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook("whsec_not-base64!", "{}", headers)
+
+
+def test_a_stack_file_that_is_not_an_object_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(config.URL_VARIABLE, raising=False)
+    monkeypatch.delenv(config.KEY_VARIABLE, raising=False)
+    (tmp_path / ".local").mkdir()
+    (tmp_path / ".local" / "stack.json").write_text("[]")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(config.NotConfigured, match="JSON object"):
+        config.resolve()

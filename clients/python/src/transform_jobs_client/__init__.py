@@ -1,7 +1,12 @@
 """Python client and command line for the transform-jobs service."""
 
 from transform_jobs_client import models
-from transform_jobs_client.client import RetryPolicy, TransformJobs, WaitTimedOut
+from transform_jobs_client.client import (
+    RetryPolicy,
+    TransformJobs,
+    UnexpectedResponse,
+    WaitTimedOut,
+)
 from transform_jobs_client.errors import (
     ApiError,
     BadRequest,
@@ -34,6 +39,7 @@ __all__ = [
     "TransformJobs",
     "TransformJobsError",
     "Unauthorized",
+    "UnexpectedResponse",
     "ValidationFailed",
     "WaitTimedOut",
     "WebhookVerificationError",

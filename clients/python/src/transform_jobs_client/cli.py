@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -452,6 +453,11 @@ def main(
         return _fail(str(error), 2)
     except ApiError as error:
         return _fail(str(error), 1)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error. Point stdout at nothing so the
+        # interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (TransformJobsError, httpx.HTTPError, OSError) as error:
         return _fail(str(error) or type(error).__name__, 1)
     except KeyboardInterrupt:

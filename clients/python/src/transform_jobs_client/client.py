@@ -22,18 +22,29 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from transform_jobs_client import models
-from transform_jobs_client.errors import ApiError, ConnectionFailed, TransformJobsError
+from transform_jobs_client.errors import (
+    ApiError,
+    ConnectionFailed,
+    ServerError,
+    TransformJobsError,
+)
 
-__all__ = ["RetryPolicy", "TransformJobs", "WaitTimedOut"]
+__all__ = ["RetryPolicy", "TransformJobs", "UnexpectedResponse", "WaitTimedOut"]
 
 Model = TypeVar("Model", bound=BaseModel)
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Answers that mean the request was not acted on: safe to send again whatever it was.
 _NOT_PROCESSED = frozenset({429, 503})
+# With an Idempotency-Key, 409 means the first attempt is still being processed: ask again.
+_IN_FLIGHT = 409
+
+
+class UnexpectedResponse(TransformJobsError):
+    """The service answered something this client cannot read (not JSON, not the model)."""
 
 
 class WaitTimedOut(TransformJobsError):
@@ -123,10 +134,10 @@ class TransformJobs:
         """POST /v1/jobs: a CreateTransformJob-shaped dict or a models.JobRequest."""
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         answer = self._call("POST", "v1/jobs", json=_body(request), headers=headers)
-        return models.JobResource.model_validate(answer)
+        return _parsed(models.JobResource, answer)
 
     def get(self, job_id: str) -> models.JobResource:
-        return models.JobResource.model_validate(self._call("GET", f"v1/jobs/{job_id}"))
+        return _parsed(models.JobResource, self._call("GET", f"v1/jobs/{job_id}"))
 
     def list(
         self,
@@ -151,11 +162,11 @@ class TransformJobs:
     def cancel(self, job_id: str) -> models.JobResource:
         """Cancel (repeatable); raises Conflict for a job that already Completed or Failed."""
         answer = self._call("POST", f"v1/jobs/{job_id}/cancel", replayable=True)
-        return models.JobResource.model_validate(answer)
+        return _parsed(models.JobResource, answer)
 
     def events(self, job_id: str) -> builtins.list[models.JobEvent]:
         answer = self._call("GET", f"v1/jobs/{job_id}/events")
-        return models.JobEventList.model_validate(answer).Events
+        return _parsed(models.JobEventList, answer).Events
 
     def outputs(self, job_id: str) -> Iterator[models.OutputObject]:
         """The job's output objects, each with a presigned URL."""
@@ -171,16 +182,35 @@ class TransformJobs:
             for output in self.outputs(job_id):
                 target = root.joinpath(*_safe_parts(output.Key))
                 target.parent.mkdir(parents=True, exist_ok=True)
-                partial = target.with_name(target.name + ".part")
-                # The presigned URL carries its own signature: no API key goes to S3.
-                with plain.stream("GET", output.Url) as response, partial.open("wb") as out:
-                    if response.status_code != 200:
-                        raise ApiError(response.status_code, f"download of {output.Key} failed")
-                    for chunk in response.iter_bytes():
-                        out.write(chunk)
-                partial.replace(target)
+                self._download(plain, output, target)
                 written.append(target)
         return written
+
+    def _download(self, plain: httpx.Client, output: models.OutputObject, target: Path) -> None:
+        """One output, whole or not at all (a `.part` file renamed once complete)."""
+        partial = target.with_name(target.name + ".part")
+        try:
+            # The presigned URL carries its own signature: no API key goes to S3.
+            with plain.stream("GET", output.Url) as response:
+                if response.status_code != 200:
+                    raise ApiError(
+                        response.status_code,
+                        f"download of {output.Key} failed",
+                        "the presigned link was refused or has expired; list the outputs again",
+                    )
+                with partial.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+            if partial.stat().st_size != output.Size:
+                raise TransformJobsError(
+                    f"download of {output.Key} stopped at {partial.stat().st_size} of "
+                    f"{output.Size} bytes; download it again"
+                )
+            partial.replace(target)
+        except httpx.HTTPError as error:
+            raise ConnectionFailed(f"download of {output.Key} failed: {error}") from error
+        finally:
+            partial.unlink(missing_ok=True)
 
     def wait(
         self,
@@ -194,8 +224,16 @@ class TransformJobs:
         `on_progress` with every version of the job seen. Raises WaitTimedOut."""
         job_id = job if isinstance(job, str) else job.JobId
         deadline = None if timeout is None else time.monotonic() + timeout
+        current: models.JobResource | None = None
         while True:
-            current = self.get(job_id)
+            try:
+                current = self.get(job_id)
+            except (ConnectionFailed, ServerError):
+                # A short outage must not end a wait of hours: poll on until the deadline.
+                if current is None or (deadline is not None and time.monotonic() >= deadline):
+                    raise
+                self._sleep(poll_interval)
+                continue
             if on_progress is not None:
                 on_progress(current)
             if current.Status.value in TERMINAL:
@@ -217,14 +255,14 @@ class TransformJobs:
         if description is not None:
             body["Description"] = description
         answer = self._call("POST", "v1/webhooks", json=body, replayable=False)
-        return models.WebhookWithSecret.model_validate(answer)
+        return _parsed(models.WebhookWithSecret, answer)
 
     def list_webhooks(self) -> Iterator[models.Webhook]:
         for page in self._pages("v1/webhooks", {}, models.WebhookPage):
             yield from page.Webhooks
 
     def get_webhook(self, webhook_id: str) -> models.Webhook:
-        return models.Webhook.model_validate(self._call("GET", f"v1/webhooks/{webhook_id}"))
+        return _parsed(models.Webhook, self._call("GET", f"v1/webhooks/{webhook_id}"))
 
     def update_webhook(
         self,
@@ -243,18 +281,18 @@ class TransformJobs:
         }
         body = {name: value for name, value in changes.items() if value is not None}
         answer = self._call("PATCH", f"v1/webhooks/{webhook_id}", json=body, replayable=True)
-        return models.Webhook.model_validate(answer)
+        return _parsed(models.Webhook, answer)
 
     def delete_webhook(self, webhook_id: str) -> None:
         self._call("DELETE", f"v1/webhooks/{webhook_id}", replayable=True)
 
     def rotate_webhook_secret(self, webhook_id: str) -> models.RotatedSecret:
         answer = self._call("POST", f"v1/webhooks/{webhook_id}/rotate-secret", replayable=False)
-        return models.RotatedSecret.model_validate(answer)
+        return _parsed(models.RotatedSecret, answer)
 
     def test_webhook(self, webhook_id: str) -> models.TestResult:
         answer = self._call("POST", f"v1/webhooks/{webhook_id}/test", replayable=False)
-        return models.TestResult.model_validate(answer)
+        return _parsed(models.TestResult, answer)
 
     def deliveries(self, webhook_id: str) -> Iterator[models.Delivery]:
         for page in self._pages(f"v1/webhooks/{webhook_id}/deliveries", {}, models.DeliveryPage):
@@ -262,7 +300,7 @@ class TransformJobs:
 
     def redeliver(self, webhook_id: str, delivery_id: str) -> models.Delivery:
         path = f"v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"
-        return models.Delivery.model_validate(self._call("POST", path, replayable=False))
+        return _parsed(models.Delivery, self._call("POST", path, replayable=False))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -270,12 +308,14 @@ class TransformJobs:
         self, path: str, params: Mapping[str, Any], page_model: type[Model]
     ) -> Iterator[Model]:
         query = {name: value for name, value in params.items() if value is not None}
+        seen: set[str] = set()
         while True:
-            page = page_model.model_validate(self._call("GET", path, params=query))
+            page = _parsed(page_model, self._call("GET", path, params=query))
             yield page
             token = getattr(page, "NextToken", None)
-            if not token:
+            if not token or token in seen:  # a token given twice would loop for ever
                 return
+            seen.add(token)
             query["NextToken"] = token
 
     def _call(
@@ -307,14 +347,17 @@ class TransformJobs:
                 continue
             status = response.status_code
             retry_after = _retry_after(response)
+            keyed = bool(headers and "Idempotency-Key" in headers)
+            retried = status in _RETRIED_STATUSES and (replayable or status in _NOT_PROCESSED)
             if (
-                status in _RETRIED_STATUSES
+                (retried or (keyed and status == _IN_FLIGHT))
                 and attempt < attempts
-                and (replayable or status in _NOT_PROCESSED)
                 and (retry_after is None or retry_after <= self.retry.max_retry_after)
             ):
                 self._sleep(self.retry.delay(attempt, retry_after))
                 continue
+            if method == "DELETE" and status == 404 and attempt > 1:
+                return None  # an earlier attempt deleted it; its answer was lost
             return _decoded(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -323,10 +366,32 @@ def _decoded(response: httpx.Response) -> Any:
     try:
         body = response.json() if response.content else None
     except ValueError:
-        body = None
-    if response.status_code >= 400:
-        raise ApiError.from_response(response.status_code, body, response.reason_phrase)
+        body = _NOT_JSON
+    status = response.status_code
+    if status >= 400:
+        document = None if body is _NOT_JSON else body
+        raise ApiError.from_response(status, document, response.reason_phrase)
+    if status >= 300 or body is _NOT_JSON or (body is None and status != 204):
+        # A proxy's page or a redirect: not the API (check the URL and its stage).
+        raise UnexpectedResponse(
+            f"{response.request.method} {response.request.url} answered {status} "
+            f"{response.headers.get('Content-Type', 'without a body')}, not the API's JSON"
+        )
     return body
+
+
+_NOT_JSON = object()
+
+
+def _parsed(model: type[Model], body: Any) -> Model:
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise UnexpectedResponse(
+            f"the answer is not a {model.__name__} as this client knows it: "
+            f"{error.error_count()} problem(s), first: {error.errors()[0]['msg']} at "
+            f"{'.'.join(str(part) for part in error.errors()[0]['loc'])}"
+        ) from None
 
 
 def _time(value: datetime | str | None) -> str | None:
@@ -336,6 +401,6 @@ def _time(value: datetime | str | None) -> str | None:
 def _safe_parts(key: str) -> builtins.list[str]:
     """An output key as path parts under the download folder (never above it)."""
     parts = [part for part in PurePosixPath(key).parts if part not in ("", ".", "/")]
-    if not parts or ".." in parts:
+    if not parts or ".." in parts or any("\\" in part or ":" in part for part in parts):
         raise TransformJobsError(f"output key {key!r} cannot be written safely")
     return parts

@@ -43,6 +43,8 @@ def resolve(api_url: str | None = None, api_key: str | None = None) -> Settings:
                 info = json.loads(stack.read_text())
             except (OSError, ValueError) as error:
                 raise NotConfigured(f"{stack} could not be read ({error})") from None
+            if not isinstance(info, dict):
+                raise NotConfigured(f"{stack} does not hold a JSON object; restart `make run`")
             url = url or info.get("api_url")
             key = key or info.get("api_key")
             source = str(stack)

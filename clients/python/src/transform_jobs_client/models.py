@@ -15,6 +15,9 @@ class AssembleWithModel(StrEnum):
 
 
 class Attempt(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     Error: Annotated[str | None, Field(title="Error")] = None
     LatencyMs: Annotated[int, Field(title="Latencyms")]
     StatusCode: Annotated[int | None, Field(title="Statuscode")] = None
@@ -37,7 +40,7 @@ class KmsKeyIdModel(RootModel[str]):
 
 class DataCaptureConfigModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     DestinationS3Uri: Annotated[
         str,
@@ -123,7 +126,7 @@ class TrialNameModel(RootModel[str]):
 
 class ExperimentConfigModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     ExperimentName: Annotated[ExperimentNameModel | None, Field(title="Experimentname")] = None
     RunName: Annotated[RunNameModel | None, Field(title="Runname")] = None
@@ -135,6 +138,9 @@ class ExperimentConfigModel(BaseModel):
 
 
 class FieldProblem(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     field: Annotated[str, Field(title="Field")]
     """
     The field at fault, as a path: TransformInput.SplitType, Tags[0].Key
@@ -187,7 +193,7 @@ class InputPreparationModel(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     Columns: Annotated[
         ColumnsModel | None,
@@ -219,6 +225,9 @@ class JobProgress(BaseModel):
     InputPreparation, also the rows read and the shards written and transformed.
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     InputObjects: Annotated[int | None, Field(title="Inputobjects")] = None
     OutputObjects: Annotated[int | None, Field(title="Outputobjects")] = None
     RowsRead: Annotated[int | None, Field(title="Rowsread")] = None
@@ -279,7 +288,7 @@ class InvocationsTimeoutInSecondsModel(RootModel[int]):
 
 class ModelClientConfigModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     InvocationsMaxRetries: Annotated[
         InvocationsMaxRetriesModel | None,
@@ -292,6 +301,9 @@ class ModelClientConfigModel(BaseModel):
 
 
 class OutputObject(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     Key: Annotated[str, Field(title="Key")]
     LastModified: Annotated[AwareDatetime, Field(title="Lastmodified")]
     S3Uri: Annotated[str, Field(title="S3Uri")]
@@ -308,6 +320,9 @@ class ProblemDocument(BaseModel):
     RFC 9457 members are lower-case by the standard; `errors` lists the fields at fault.
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     detail: Annotated[str, Field(title="Detail")]
     errors: Annotated[list[FieldProblem] | None, Field(title="Errors")] = None
     instance: Annotated[str | None, Field(title="Instance")] = None
@@ -317,6 +332,9 @@ class ProblemDocument(BaseModel):
 
 
 class RotatedSecret(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     PreviousSecretExpiresAt: Annotated[AwareDatetime, Field(title="Previoussecretexpiresat")]
     """
     Until then deliveries carry signatures by both secrets.
@@ -343,7 +361,7 @@ class SplitTypeModel(StrEnum):
 
 class Tag(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     Key: Annotated[str, Field(max_length=128, min_length=1, title="Key")]
     Value: Annotated[str, Field(max_length=256, title="Value")]
@@ -354,6 +372,9 @@ class TestResult(BaseModel):
     POST /v1/webhooks/{webhookId}/test: what the receiver answered, now.
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     Delivered: Annotated[bool, Field(title="Delivered")]
     Error: Annotated[str | None, Field(title="Error")] = None
     LatencyMs: Annotated[int, Field(title="Latencyms")]
@@ -370,7 +391,7 @@ class AcceptModel(RootModel[str]):
 
 class TransformOutputModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     Accept: Annotated[AcceptModel | None, Field(title="Accept")] = None
     AssembleWith: Annotated[AssembleWithModel | None, Field()] = AssembleWithModel.None_
@@ -406,7 +427,7 @@ class VolumeKmsKeyIdModel(RootModel[str]):
 
 class TransformResourcesModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     InstanceCount: Annotated[int, Field(ge=1, title="Instancecount")]
     InstanceType: Annotated[str, Field(examples=["ml.m5.xlarge"], title="Instancetype")]
@@ -422,6 +443,9 @@ class Webhook(BaseModel):
     A subscription as the API shows it (never with its secret).
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
     Description: Annotated[str | None, Field(title="Description")] = None
     DisabledReason: Annotated[str | None, Field(title="Disabledreason")] = None
@@ -444,7 +468,7 @@ class WebhookCreate(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
     EventTypes: Annotated[list[EventType], Field(max_length=5, min_length=1, title="Eventtypes")]
@@ -455,6 +479,9 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookPage(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
     Webhooks: Annotated[list[Webhook], Field(title="Webhooks")]
 
@@ -473,7 +500,7 @@ class WebhookUpdate(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
     Enabled: Annotated[bool | None, Field(title="Enabled")] = None
@@ -486,6 +513,9 @@ class WebhookWithSecret(BaseModel):
     The answer to a create: the only time the secret is shown.
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
     Description: Annotated[str | None, Field(title="Description")] = None
     DisabledReason: Annotated[str | None, Field(title="Disabledreason")] = None
@@ -504,7 +534,7 @@ class WebhookWithSecret(BaseModel):
 
 class DataProcessingModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     InputFilter: Annotated[InputFilterModel | None, Field(title="Inputfilter")] = None
     JoinSource: Annotated[JoinSourceModel | None, Field()] = None
@@ -516,6 +546,9 @@ class Delivery(BaseModel):
     One event for one subscription, with every attempt to deliver it.
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     Attempts: Annotated[list[Attempt] | None, Field(title="Attempts")] = None
     CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
     DeliveryId: Annotated[str, Field(title="Deliveryid")]
@@ -530,6 +563,9 @@ class Delivery(BaseModel):
 
 
 class DeliveryPage(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     Deliveries: Annotated[list[Delivery], Field(title="Deliveries")]
     NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
 
@@ -539,6 +575,9 @@ class JobEvent(BaseModel):
     One entry of a job's history: an applied status change, or a note.
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     EventId: Annotated[str, Field(title="Eventid")]
     PreviousStatus: JobStatus | None = None
     Reason: Annotated[str | None, Field(title="Reason")] = None
@@ -551,17 +590,23 @@ class JobEvent(BaseModel):
 
 
 class JobEventList(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     Events: Annotated[list[JobEvent], Field(title="Events")]
 
 
 class OutputList(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
     Outputs: Annotated[list[OutputObject], Field(title="Outputs")]
 
 
 class S3DataSourceModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     S3DataType: Annotated[S3DataTypeModel, Field()]
     S3Uri: Annotated[
@@ -572,14 +617,14 @@ class S3DataSourceModel(BaseModel):
 
 class DataSourceModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     S3DataSource: Annotated[S3DataSourceModel, Field()]
 
 
 class TransformInputModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     CompressionType: Annotated[CompressionTypeModel | None, Field()] = CompressionTypeModel.None_
     ContentType: Annotated[
@@ -599,7 +644,7 @@ class JobRequest(BaseModel):
     """
 
     model_config = ConfigDict(
-        extra="forbid",
+        extra="ignore",
     )
     BatchStrategy: Annotated[BatchStrategyModel | None, Field()] = None
     DataCaptureConfig: Annotated[DataCaptureConfigModel | None, Field()] = None
@@ -642,6 +687,9 @@ class JobResource(BaseModel):
     A job as every route (and every webhook) shows it.
     """
 
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
     EndedAt: Annotated[AwareDatetime | None, Field(title="Endedat")] = None
     JobId: Annotated[str, Field(title="Jobid")]
@@ -660,5 +708,8 @@ class JobResource(BaseModel):
 
 
 class JobPage(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
     Jobs: Annotated[list[JobResource], Field(title="Jobs")]
     NextToken: Annotated[str | None, Field(title="Nexttoken")] = None

@@ -17,7 +17,10 @@ def verify_webhook(
     a rotation overlaps, any of the secrets) and the timestamp is within five minutes;
     raises WebhookVerificationError otherwise. Dedupe on the `webhook-id` header: it stays the
     same on every retry of an event."""
-    payload = body.decode("utf-8") if isinstance(body, bytes) else body
+    try:
+        payload = body.decode("utf-8") if isinstance(body, bytes) else body
+    except UnicodeDecodeError:
+        raise WebhookVerificationError("the body is not UTF-8") from None
     lowered = {name.lower(): value for name, value in headers.items()}
     secrets = [secret] if isinstance(secret, str) else list(secret)
     if not secrets:
@@ -28,6 +31,9 @@ def verify_webhook(
             event: dict[str, Any] = Webhook(candidate).verify(payload, lowered)
         except WebhookVerificationError as error:
             failure = error
+            continue
+        except (ValueError, TypeError) as error:  # a malformed secret or header
+            failure = WebhookVerificationError(str(error) or type(error).__name__)
             continue
         return event
     assert failure is not None  # noqa: S101 (at least one secret was tried)
