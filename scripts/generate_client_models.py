@@ -62,7 +62,15 @@ def generate() -> str:
             capture_output=True,
             text=True,
         )
-        return _api_field_names(output.read_text())
+        return _open_enums(_api_field_names(output.read_text()))
+
+
+def _open_enums(code: str) -> str:
+    """Enums take values added to the service after this client (see open_enum.py)."""
+    code = code.replace(
+        "from enum import StrEnum\n", "from transform_jobs_client.open_enum import OpenStrEnum\n"
+    )
+    return re.sub(r"^(class \w+)\(StrEnum\):", r"\1(OpenStrEnum):", code, flags=re.MULTILINE)
 
 
 def _api_field_names(code: str) -> str:

@@ -273,3 +273,11 @@ def test_a_failed_download_leaves_no_partial_file(api: FakeApi, tmp_path: Path) 
     with api.client() as client, pytest.raises(TransformJobsError, match="stopped at 5 of 10"):
         client.download_outputs("j", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_status_added_to_the_service_later_is_still_read(api: FakeApi) -> None:
+    api.json(200, job(status="Archived"))
+    with api.client() as client:
+        found = client.get("j")
+    assert found.Status == "Archived"
+    assert models.JobStatus("Completed") is models.JobStatus.Completed

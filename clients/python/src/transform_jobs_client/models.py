@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from typing_extensions import TypeAliasType
 
+from transform_jobs_client.open_enum import OpenStrEnum
 
-class AssembleWithModel(StrEnum):
+
+class AssembleWithModel(OpenStrEnum):
     None_ = "None"
     Line = "Line"
 
@@ -24,12 +25,12 @@ class Attempt(BaseModel):
     Time: Annotated[AwareDatetime, Field(title="Time")]
 
 
-class BatchStrategyModel(StrEnum):
+class BatchStrategyModel(OpenStrEnum):
     MultiRecord = "MultiRecord"
     SingleRecord = "SingleRecord"
 
 
-class CompressionTypeModel(StrEnum):
+class CompressionTypeModel(OpenStrEnum):
     None_ = "None"
     Gzip = "Gzip"
 
@@ -62,13 +63,13 @@ class OutputFilterModel(RootModel[str]):
     root: Annotated[str, Field(max_length=63, title="Outputfilter")]
 
 
-class DeliveryStatus(StrEnum):
+class DeliveryStatus(OpenStrEnum):
     Pending = "Pending"
     Succeeded = "Succeeded"
     Failed = "Failed"
 
 
-class EventType(StrEnum):
+class EventType(OpenStrEnum):
     """
     What a subscription may ask for. `webhook.test` is sent only by the test route.
     """
@@ -151,7 +152,7 @@ class FieldProblem(BaseModel):
     """
 
 
-class HeaderMode(StrEnum):
+class HeaderMode(OpenStrEnum):
     Auto = "Auto"
     Present = "Present"
     Absent = "Absent"
@@ -260,7 +261,7 @@ class TransformJobNameModel(RootModel[str]):
     ]
 
 
-class JobStatus(StrEnum):
+class JobStatus(OpenStrEnum):
     Submitted = "Submitted"
     Validating = "Validating"
     Preparing = "Preparing"
@@ -273,7 +274,7 @@ class JobStatus(StrEnum):
     Stopped = "Stopped"
 
 
-class JoinSourceModel(StrEnum):
+class JoinSourceModel(OpenStrEnum):
     Input = "Input"
     None_ = "None"
 
@@ -346,13 +347,13 @@ class RotatedSecret(BaseModel):
     WebhookId: Annotated[str, Field(title="Webhookid")]
 
 
-class S3DataTypeModel(StrEnum):
+class S3DataTypeModel(OpenStrEnum):
     S3Prefix = "S3Prefix"
     ManifestFile = "ManifestFile"
     AugmentedManifestFile = "AugmentedManifestFile"
 
 
-class SplitTypeModel(StrEnum):
+class SplitTypeModel(OpenStrEnum):
     None_ = "None"
     Line = "Line"
     RecordIO = "RecordIO"
