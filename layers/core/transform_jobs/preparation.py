@@ -6,17 +6,16 @@ whole records, each within MaxPayloadInMB, under the job's work area. The transf
 on the shards: SplitType Line when no cell spans lines, else None (one shard per request).
 
 Work is resumable: a checkpoint (file, byte offset, shards so far) is taken at shard boundaries
-every CHECKPOINT_SECONDS and when the invocation's time runs short, and a message for the next
+every half minute and when the invocation's time runs short, and a message for the next
 step continues it in a new invocation. Shards are cut the same way from the same offset, so a
 step done twice writes the same shards; a step counter in the job makes the second one stop.
 """
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate, chain
 
 from aws_lambda_powertools import Logger
@@ -37,6 +36,7 @@ from transform_jobs.models.plan import PlannedObject, PreparationPlan, Shard
 from transform_jobs.object_writer import ObjectWriter
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
+from transform_jobs.work_budget import StepClock
 
 logger = Logger(child=True)
 
@@ -44,7 +44,6 @@ MB = 1024 * 1024
 # SageMaker's own default when MaxPayloadInMB is not given (0 means "unlimited" to SageMaker,
 # which only a streaming request could honour; a shard must still be bounded).
 DEFAULT_PAYLOAD_MB = 6
-CHECKPOINT_SECONDS = 30.0
 
 
 class PreparationFailed(Exception):
@@ -98,12 +97,11 @@ class _Work:
     job: Job
     state: PreparationState
     plan: PreparationPlan
-    deadline: float
-    last_checkpoint: float = field(default_factory=time.monotonic)
+    clock: StepClock
 
     @property
     def out_of_time(self) -> bool:
-        return time.monotonic() >= self.deadline
+        return self.clock.out_of_time
 
 
 def prepare(job_id: str, step: int, *, deadline: float) -> JobStatus | None:
@@ -114,7 +112,7 @@ def prepare(job_id: str, step: int, *, deadline: float) -> JobStatus | None:
     state = job.Preparation
     if job.Status is not JobStatus.PREPARING or state is None or state.Done or state.Step != step:
         return job.Status  # a duplicate or stale message, or a job that moved on
-    work = _Work(job, state.model_copy(deep=True), load_plan(state.PlanKey), deadline)
+    work = _Work(job, state.model_copy(deep=True), load_plan(state.PlanKey), StepClock(deadline))
     try:
         finished = _run(work)
     except PreparationFailed as failure:
@@ -250,7 +248,7 @@ class _Sharder:
         self.item.Rows = self.row
         state.Offset, state.ShardsWritten = end, state.ShardsWritten + 1
         self.shard = None
-        if self.work.out_of_time or _checkpoint_due(self.work):
+        if self.work.clock.checkpoint_due():
             _checkpoint(self.work)
             if self.work.out_of_time:
                 return False
@@ -325,10 +323,6 @@ def _selection(work: _Work, item: PlannedObject) -> ColumnSelection | None:
         ) from None
 
 
-def _checkpoint_due(work: _Work) -> bool:
-    return time.monotonic() - work.last_checkpoint >= CHECKPOINT_SECONDS
-
-
 def _checkpoint(work: _Work) -> None:
     """Saves the plan so far, then advances the job's step; raises _Superseded if another
     invocation or a status change got there first."""
@@ -354,7 +348,7 @@ def _checkpoint(work: _Work) -> None:
     if repository.update_job(work.job.JobId, decide) is None:
         raise _Superseded
     state.Step, state.PlanKey = saved.Step, saved.PlanKey
-    work.last_checkpoint = time.monotonic()
+    work.clock.checkpointed()
 
 
 def give_up(job_id: str, error: Exception) -> JobStatus:

@@ -12,8 +12,7 @@ shard, output offset, upload id and part ETags) and a new invocation continues f
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import NoReturn
 
@@ -29,10 +28,9 @@ from transform_jobs.models.plan import PlannedObject, PreparationPlan
 from transform_jobs.object_writer import ObjectWriter
 from transform_jobs.preparation import load_plan
 from transform_jobs.s3_location import S3Location
+from transform_jobs.work_budget import StepClock
 
 logger = Logger(child=True)
-
-CHECKPOINT_SECONDS = 30.0
 
 
 class ReassemblyFailed(Exception):
@@ -52,12 +50,11 @@ class _Work:
     job: Job
     state: FinalizationState
     plan: PreparationPlan
-    deadline: float
-    last_checkpoint: float = field(default_factory=time.monotonic)
+    clock: StepClock
 
     @property
     def out_of_time(self) -> bool:
-        return time.monotonic() >= self.deadline
+        return self.clock.out_of_time
 
 
 def prediction_names(job: Job, width: int) -> list[str]:
@@ -80,7 +77,9 @@ def finalize(job_id: str, step: int, *, deadline: float) -> JobStatus | None:
     state = state or FinalizationState()
     if state.Step != step:
         return job.Status  # a duplicate or stale message
-    work = _Work(job, state.model_copy(deep=True), load_plan(job.Preparation.PlanKey), deadline)
+    work = _Work(
+        job, state.model_copy(deep=True), load_plan(job.Preparation.PlanKey), StepClock(deadline)
+    )
     try:
         _run(work)
     except ReassemblyFailed as failure:
@@ -118,7 +117,7 @@ def _run(work: _Work) -> None:
         work.state.FilesWritten += 1
         work.state.ObjectIndex += 1
         _restart_object(work.state)
-        if work.out_of_time or _checkpoint_due(work):
+        if work.clock.checkpoint_due():
             _checkpoint(work)
             if work.out_of_time:
                 raise _OutOfTime
@@ -252,7 +251,7 @@ def _join_shard(
         part_sent = writer.write(_joined(rows, answers))
         state.InputOffset, state.OutputOffset = originals.end, predictions.end
         state.ShardRowsDone += len(rows)
-        if part_sent and (work.out_of_time or _checkpoint_due(work)):
+        if part_sent and (work.clock.checkpoint_due()):
             state.Upload = writer.upload
             _checkpoint(work)
             if work.out_of_time:
@@ -284,10 +283,6 @@ def _count_mismatch(
     )
 
 
-def _checkpoint_due(work: _Work) -> bool:
-    return time.monotonic() - work.last_checkpoint >= CHECKPOINT_SECONDS
-
-
 def _checkpoint(work: _Work) -> None:
     state = work.state
     step = state.Step
@@ -305,7 +300,7 @@ def _checkpoint(work: _Work) -> None:
     if repository.update_job(work.job.JobId, decide) is None:
         raise _Superseded
     state.Step = saved.Step
-    work.last_checkpoint = time.monotonic()
+    work.clock.checkpointed()
 
 
 def give_up(job_id: str, error: Exception) -> JobStatus:

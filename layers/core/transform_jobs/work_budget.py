@@ -1,15 +1,25 @@
-"""How long one invocation of a resumable step (preparation, reassembly) may work."""
+"""Resumable steps (preparation, reassembly): how long one invocation may work, when it
+checkpoints, and how a step's SQS message is run."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
 
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from transform_jobs.job_status import JobStatus
 from transform_jobs.settings import get_settings
+
+logger = Logger(child=True)
 
 # Left for the last shard or part in flight, the checkpoint and the next step's message.
 SAFETY_MARGIN_S = 120.0
+# A running step checkpoints this often, so a crash loses little and the job shows progress.
+CHECKPOINT_SECONDS = 30.0
 
 
 def deadline(context: LambdaContext) -> float:
@@ -19,3 +29,45 @@ def deadline(context: LambdaContext) -> float:
     if get_settings().work_slice_seconds:
         budget = min(budget, get_settings().work_slice_seconds)
     return time.monotonic() + budget
+
+
+class StepClock:
+    """One invocation's time: whether it must stop, and whether a checkpoint is due."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.last_checkpoint = time.monotonic()
+
+    @property
+    def out_of_time(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def checkpoint_due(self) -> bool:
+        return self.out_of_time or time.monotonic() - self.last_checkpoint >= CHECKPOINT_SECONDS
+
+    def checkpointed(self) -> None:
+        self.last_checkpoint = time.monotonic()
+
+
+Step = Callable[..., JobStatus | None]
+
+
+def run_step(
+    record: SQSRecord,
+    context: LambdaContext,
+    step: Step,
+    give_up: Callable[[str, Exception], JobStatus],
+) -> JobStatus | None:
+    """Runs `step(job_id, step, deadline=...)` for one message. An unexpected error goes back
+    to SQS for a retry, except on the message's last attempt: then the job fails with it."""
+    message = json.loads(record.body)
+    job_id = message["JobId"]
+    try:
+        status = step(job_id, int(message["Step"]), deadline=deadline(context))
+    except Exception as error:
+        if int(record.attributes.approximate_receive_count) < get_settings().step_max_receives:
+            raise  # SQS delivers it again after the visibility timeout
+        logger.exception("Last attempt of the step failed; failing the job", job_id=job_id)
+        status = give_up(job_id, error)
+    logger.info("Step done", job_id=job_id, status=status)
+    return status
