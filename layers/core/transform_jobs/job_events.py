@@ -26,3 +26,12 @@ def move(
         status=target, previous=previous, source=source, reason=reason, at=now
     )
     return repository.JobUpdate(job=job, history=history, release_capacity=release)
+
+
+def fail(job_id: str, reason: str, *, source: str) -> JobStatus:
+    """Ends the job Failed with `reason` (unless it already ended); returns its status."""
+    job = repository.update_job(
+        job_id, lambda job: move(job, JobStatus.FAILED, source=source, reason=reason)
+    )
+    job = job or repository.get_job(job_id)
+    return job.Status if job else JobStatus.FAILED

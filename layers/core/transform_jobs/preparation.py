@@ -29,7 +29,7 @@ from transform_jobs.csv_columns import (
     is_blank,
 )
 from transform_jobs.csv_records import UnterminatedQuote, record_batches
-from transform_jobs.job_events import move
+from transform_jobs.job_events import fail, move
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, PreparationState
 from transform_jobs.models.plan import PlannedObject, PreparationPlan, Shard
@@ -361,8 +361,4 @@ def give_up(job_id: str, error: Exception) -> JobStatus:
 
 
 def _fail(job_id: str, reason: str) -> JobStatus:
-    job = repository.update_job(
-        job_id, lambda job: move(job, JobStatus.FAILED, source="prepare", reason=reason)
-    )
-    job = job or repository.get_job(job_id)
-    return job.Status if job else JobStatus.FAILED
+    return fail(job_id, reason, source="prepare")
