@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from itertools import accumulate
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs.csv_records import BOM, RecordSplitter, UnterminatedQuote
+from transform_jobs.csv_records import BOM, RecordSplitter, UnterminatedQuote, record_batches
 
 cells = st.text(
     alphabet=st.sampled_from(["a", "Z", "1", " ", ",", '"', "\n", "\r", "é", "漢", "🙂", ";"]),
@@ -88,3 +89,27 @@ def test_an_unterminated_quote_is_an_error_that_says_where() -> None:
 def test_a_short_object_that_only_looks_like_a_bom_start_is_kept() -> None:
     records, splitter = split(b"\xef\xbb", [1])
     assert records == [b"\xef\xbb"] and not splitter.bom
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=tables,
+    sizes=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6),
+    bom=st.booleans(),
+)
+def test_batches_say_where_they_start_so_any_record_end_is_a_resume_point(
+    rows: list[list[str]], sizes: list[int], bom: bool
+) -> None:
+    data = (BOM if bom else b"") + encode(rows, "\r\n")
+    chunks, position, turn = [], 0, 0
+    while position < len(data):
+        chunks.append(data[position : position + sizes[turn % len(sizes)]])
+        position, turn = position + sizes[turn % len(sizes)], turn + 1
+    ends = []
+    for records, start in record_batches(chunks):
+        assert data[start : start + sum(map(len, records))] == b"".join(records)
+        ends += list(accumulate(map(len, records), initial=start))[1:]
+    # Resuming from any record's end gives exactly the records after it.
+    for index, end in enumerate(ends):
+        rest = [r for batch, _ in record_batches([data[end:]], offset=end) for r in batch]
+        assert len(rest) == len(rows) - index - 1

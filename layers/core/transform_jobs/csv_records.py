@@ -100,20 +100,3 @@ def record_batches(
     tail = splitter.finish()
     if tail:
         yield tail, splitter.offset - len(tail[0])
-
-
-def records_with_ends(chunks: Iterable[bytes], *, offset: int = 0) -> Iterator[tuple[bytes, int]]:
-    """Each record with the object offset just past it: a checkpoint to resume from."""
-    splitter = RecordSplitter(offset=offset)
-    for chunk in chunks:
-        records = splitter.feed(chunk)
-        if records:
-            yield from _with_ends(records, splitter.offset)
-    yield from _with_ends(splitter.finish(), splitter.offset)
-
-
-def _with_ends(records: list[bytes], last_end: int) -> Iterator[tuple[bytes, int]]:
-    end = last_end - sum(len(record) for record in records)
-    for record in records:
-        end += len(record)
-        yield record, end
