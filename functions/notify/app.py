@@ -1,5 +1,10 @@
 """DynamoDB stream (INSERTs of job history items only: the stream filter) → notify: one delivery
-per subscription and event type, queued for deliver_webhook."""
+per subscription and event type, queued for deliver_webhook.
+
+One update may write several history items (a job that passed through Stopping on its way to
+Stopped); the stream does not keep the order of a transaction's items, so a batch is fanned out
+in history order.
+"""
 
 from __future__ import annotations
 
@@ -37,9 +42,23 @@ def notify_record(record: DynamoDBRecord) -> None:
         metrics.add_metric(name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=queued)
 
 
+def in_history_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The batch's records by job, each job's history items in the order GET lists them (their
+    sort keys). Jobs are independent, so their relative order does not matter."""
+    return sorted(records, key=_history_key)
+
+
+def _history_key(record: dict[str, Any]) -> tuple[str, str]:
+    keys = record.get("dynamodb", {}).get("Keys", {})
+    return keys.get("PK", {}).get("S", ""), keys.get("SK", {}).get("S", "")
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # Failures are still reported by sequence number, so Lambda resumes from the earliest failed
+    # record in stream order; records fanned out again find their deliveries already made.
+    ordered = {**event, "Records": in_history_order(event.get("Records", []))}
     return process_partial_response(
-        event=event, record_handler=notify_record, processor=processor, context=context
+        event=ordered, record_handler=notify_record, processor=processor, context=context
     )

@@ -20,23 +20,12 @@ metrics = Metrics()
 @metrics.log_metrics
 @event_parser(model=TransformJobStateChange)
 def handler(event: TransformJobStateChange, context: LambdaContext) -> dict[str, Any]:
-    detail = event.detail
-    changed = apply(
-        SageMakerReport(
-            job_name=detail.TransformJobName,
-            status=detail.TransformJobStatus,
-            source="sagemaker",
-            event_id=event.id,
-            arn=detail.TransformJobArn,
-            failure_reason=detail.FailureReason,
-            started_at=detail.TransformStartTime,
-            ended_at=detail.TransformEndTime,
-        )
-    )
+    report = SageMakerReport.of_event(event)
+    changed = apply(report)
     logger.info(
         "State change",
-        job_name=detail.TransformJobName,
-        sagemaker_status=detail.TransformJobStatus,
+        job_name=report.job_name,
+        sagemaker_status=report.status,
         applied=changed is not None,
     )
     metrics.add_metric(

@@ -107,6 +107,47 @@ def test_stopped_after_a_cancel_says_it_was_the_teams_request(job: Job) -> None:
     assert stopped.StatusReason == "Stopped on the team's request."
 
 
+def test_a_stopped_event_that_overtook_stopping_records_stopping_first(job: Job) -> None:
+    stopped = event_for(job, "eventbridge_transform_completed.json", event_id="stopped-1")
+    stopped["detail"]["TransformJobStatus"] = "Stopped"
+    stopping = event_for(job, "eventbridge_transform_in_progress.json", event_id="stopping-1")
+    stopping["detail"]["TransformJobStatus"] = "Stopping"
+
+    assert record(stopped) == {"applied": True, "status": "Stopped"}
+    assert record(stopping)["applied"] is False  # the step it reports is already taken
+
+    history = repository.job_history(job.JobId)
+    assert [(e.PreviousStatus, e.Status, e.Source, e.Reason) for e in history[-2:]] == [
+        (
+            JobStatus.IN_PROGRESS,
+            JobStatus.STOPPING,
+            "sagemaker",
+            "SageMaker is stopping the job (stopped outside the service).",
+        ),
+        (JobStatus.STOPPING, JobStatus.STOPPED, "sagemaker", "Stopped outside the service."),
+    ]
+
+
+def test_an_end_that_overtook_in_progress_for_an_unrecorded_launch_records_the_start_first(
+    aws: dict[str, str],
+) -> None:
+    register_team("team-a")
+    queued = make_job(JobStatus.QUEUED)  # launched, but the launcher's own write was lost
+
+    reply = record(event_for(queued, "eventbridge_transform_failed.json"))
+
+    assert reply == {"applied": True, "status": "Failed"}
+    history = repository.job_history(queued.JobId)
+    assert [(e.PreviousStatus, e.Status) for e in history[-2:]] == [
+        (JobStatus.QUEUED, JobStatus.IN_PROGRESS),
+        (JobStatus.IN_PROGRESS, JobStatus.FAILED),
+    ]
+    failed = repository.get_job(queued.JobId)
+    assert failed is not None
+    assert failed.StartedAt == datetime(2026, 11, 25, 12, 29, 13, tzinfo=UTC)  # ISO text
+    assert failed.StatusReason == "SageMaker: ClientError: See job logs for more information"
+
+
 def test_an_event_for_an_unknown_job_is_ignored(aws: dict[str, str]) -> None:
     event = copy.deepcopy(load_event("eventbridge_transform_completed.json"))
     assert record(event) == {"applied": False, "status": None}

@@ -258,7 +258,7 @@ def test_fan_out_makes_one_delivery_per_subscription_and_type_and_never_two(
     def complete(current: Any) -> JobUpdate:
         current.Status = JobStatus.COMPLETED
         return JobUpdate(
-            current, HistoryEntry(JobStatus.COMPLETED, JobStatus.IN_PROGRESS, "sagemaker")
+            current, [HistoryEntry(JobStatus.COMPLETED, JobStatus.IN_PROGRESS, "sagemaker")]
         )
 
     repository.update_job(job.JobId, complete)

@@ -22,10 +22,10 @@ def move(
     if target.is_terminal:
         job.EndedAt = now
         release, job.HoldsCapacity = job.HoldsCapacity, False
-    history = repository.HistoryEntry(
+    entry = repository.HistoryEntry(
         status=target, previous=previous, source=source, reason=reason, at=now
     )
-    return repository.JobUpdate(job=job, history=history, release_capacity=release)
+    return repository.JobUpdate(job=job, history=[entry], release_capacity=release)
 
 
 def fail(job_id: str, reason: str, *, source: str) -> JobStatus:

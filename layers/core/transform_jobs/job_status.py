@@ -73,6 +73,21 @@ class SageMakerStatus(StrEnum):
     STOPPED = "Stopped"
 
 
+# SageMaker creates a transform job InProgress, and a job ends Stopped only by way of Stopping.
+_SAGEMAKER_PASSES_THROUGH = {
+    SageMakerStatus.IN_PROGRESS: (),
+    SageMakerStatus.COMPLETED: (SageMakerStatus.IN_PROGRESS,),
+    SageMakerStatus.FAILED: (SageMakerStatus.IN_PROGRESS,),
+    SageMakerStatus.STOPPING: (SageMakerStatus.IN_PROGRESS,),
+    SageMakerStatus.STOPPED: (SageMakerStatus.IN_PROGRESS, SageMakerStatus.STOPPING),
+}
+
+
+def passed_through(status: SageMakerStatus) -> tuple[SageMakerStatus, ...]:
+    """The statuses a SageMaker transform job had before it reports `status`, oldest first."""
+    return _SAGEMAKER_PASSES_THROUGH[status]
+
+
 def from_sagemaker(status: SageMakerStatus, *, finalizes: bool) -> JobStatus:
     """The job status a SageMaker status means for a job of these phases.
 

@@ -3,8 +3,8 @@
 Keys (template.yaml declares the table and its indexes):
   job          PK=JOB#<id>      SK=JOB          TeamId+CreatedKey (TeamJobs index),
                                                 ActiveStatus+ActiveSince while not terminal
-  history      PK=JOB#<id>      SK=EVENT#<time>#<suffix>   (the outbox for notifications, with
-                                the job as it was then in Snapshot)
+  history      PK=JOB#<id>      SK=EVENT#<time>#<version>.<position>#<suffix>   (the outbox for
+                                notifications, with the job as it was then in Snapshot)
   team         PK=TEAM#<id>     SK=TEAM         Running (jobs holding capacity)
   api key      PK=APIKEY#<sha256 of the key>    SK=APIKEY, and PK=TEAM#<id> SK=APIKEY#<key id>
   capacity     PK=CAPACITY      SK=SERVICE      Running
@@ -95,45 +95,71 @@ class HistoryEntry:
     source: str
     reason: str | None = None
     at: datetime = field(default_factory=clock.now)
+    # The job as GET showed it right after this change, for an update that takes several steps
+    # (None: the job as the update writes it).
+    snapshot: JobResource | None = None
+
+    def shown(self, written: Job) -> JobResource:
+        """The job as GET showed it right after this change, `written` being the job as the
+        update that carries this entry writes it (the webhook payload's data)."""
+        return self.snapshot or JobResource.of(written)
 
 
-def _history_item(job: Job, entry: HistoryEntry) -> dict[str, Any]:
-    suffix = secrets.token_hex(4)
+def _history_item(job: Job, entry: HistoryEntry, *, version: int, position: int) -> dict[str, Any]:
+    """A history item for `entry`, written with the job at `version`.
+
+    The sort key orders a job's history oldest first: by time, then by the job version the
+    transaction writes (so two writes in the same millisecond keep the order in which they
+    committed), then by the entry's position within the transaction. Items written before
+    carry EVENT#<time>#<suffix> and still sort by time. The random suffix keeps EventId unique
+    beyond the job: notify derives delivery ids from it, per subscription, across the team's jobs.
+    """
     time_text = clock.to_iso(entry.at)
+    event_id = f"{time_text}#{version:010d}.{position:02d}#{secrets.token_hex(4)}"
     return _to_item(
         {
             "PK": f"JOB#{job.JobId}",
-            "SK": f"EVENT#{time_text}#{suffix}",
+            "SK": f"EVENT#{event_id}",
             "Kind": "JobEvent",
             "JobId": job.JobId,
             "TeamId": job.TeamId,
-            "EventId": f"{time_text}#{suffix}",
+            "EventId": event_id,
             "Time": time_text,
             "Status": entry.status.value,
             "PreviousStatus": entry.previous.value if entry.previous else None,
             "Reason": entry.reason,
             "Source": entry.source,
-            # The job as GET showed it right after this change: the webhook payload's data.
-            "Snapshot": JobResource.of(job).model_dump_json(),
+            "Snapshot": entry.shown(job).model_dump_json(),
         }
     )
+
+
+def _history_puts(job: Job, entries: list[HistoryEntry], *, version: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": _history_item(job, entry, version=version, position=position),
+            }
+        }
+        for position, entry in enumerate(entries)
+    ]
 
 
 def create_job(job: Job) -> None:
     """Store a new job with its first history entry, atomically."""
     entry = HistoryEntry(status=job.Status, previous=None, source="api", at=job.CreatedAt)
-    _client().transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": _job_item(job, version=1),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {"Put": {"TableName": _table(), "Item": _history_item(job, entry)}},
-        ]
-    )
+    items: list[Any] = [
+        {
+            "Put": {
+                "TableName": _table(),
+                "Item": _job_item(job, version=1),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+        *_history_puts(job, [entry], version=1),
+    ]
+    _client().transact_write_items(TransactItems=items)
 
 
 def get_job(job_id: str) -> Job | None:
@@ -148,10 +174,11 @@ def _read_job(job_id: str) -> tuple[Job, int] | None:
 
 @dataclass
 class JobUpdate:
-    """What a decision does to a job: its new state, and optionally a history entry."""
+    """What a decision does to a job: its new state, and the history entries of its changes,
+    oldest first (usually one, or none for a change that is not a status change)."""
 
     job: Job
-    history: HistoryEntry | None = None
+    history: list[HistoryEntry] = field(default_factory=list)
     release_capacity: bool = False
 
 
@@ -171,11 +198,10 @@ def update_job(job_id: str, decide: Callable[[Job], JobUpdate | None]) -> Job | 
         if update is None:
             return None
         update.job.SeenEventIds = update.job.SeenEventIds[-_MAX_SEEN_EVENT_IDS:]
-        items: list[Any] = [_versioned_put(update.job, version)]
-        if update.history is not None:
-            items.append(
-                {"Put": {"TableName": _table(), "Item": _history_item(update.job, update.history)}}
-            )
+        items: list[Any] = [
+            _versioned_put(update.job, version),
+            *_history_puts(update.job, update.history, version=version + 1),
+        ]
         if update.release_capacity:
             items.extend(
                 _capacity_updates(update.job.TeamId, delta=-1, team_limit=None, service_limit=None)

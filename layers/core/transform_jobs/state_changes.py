@@ -1,13 +1,15 @@
 """Applying what SageMaker reports (events and reconcile) to the job, forward only, once per event.
 
 EventBridge delivers at least once and in any order. A report is applied only if it moves the job
-forward (job_status.predecessors), and an event id already applied is a no-op. Every applied
-change writes a history item in the same transaction (repository.update_job).
+forward (job_status.predecessors), and an event id already applied is a no-op. A report that
+overtook those of statuses SageMaker passed through first moves the job through them as well.
+Every status the job takes writes a history item, in order, in the same transaction as the job
+(repository.update_job).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
@@ -15,8 +17,15 @@ from aws_lambda_powertools import Logger
 from transform_jobs import queue_gateway, repository
 from transform_jobs.identifiers import is_job_id
 from transform_jobs.job_events import move
-from transform_jobs.job_status import JobStatus, SageMakerStatus, from_sagemaker
-from transform_jobs.models.job import FinalizationState, Job
+from transform_jobs.job_status import (
+    JobStatus,
+    SageMakerStatus,
+    from_sagemaker,
+    is_forward,
+    passed_through,
+)
+from transform_jobs.models.events import TransformJobStateChange
+from transform_jobs.models.job import FinalizationState, Job, JobResource
 from transform_jobs.settings import get_settings
 
 logger = Logger(child=True)
@@ -34,6 +43,21 @@ class SageMakerReport:
     failure_reason: str | None = None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+
+    @classmethod
+    def of_event(cls, event: TransformJobStateChange) -> SageMakerReport:
+        """What a "Transform Job State Change" event says, its id making redeliveries no-ops."""
+        detail = event.detail
+        return cls(
+            job_name=detail.TransformJobName,
+            status=detail.TransformJobStatus,
+            source="sagemaker",
+            event_id=event.id,
+            arn=detail.TransformJobArn,
+            failure_reason=detail.FailureReason,
+            started_at=detail.TransformStartTime,
+            ended_at=detail.TransformEndTime,
+        )
 
 
 def job_id_of(job_name: str) -> str | None:
@@ -62,14 +86,51 @@ def apply(report: SageMakerReport) -> Job | None:
 
 
 def decide(job: Job, report: SageMakerReport) -> repository.JobUpdate | None:
-    """The change a report makes to a job, or None (duplicate, stale, or not forward)."""
+    """The change a report makes to a job, or None (duplicate, stale, or not forward).
+
+    A report may arrive before those of statuses SageMaker passed through on its way (Stopped
+    before Stopping; Completed before the InProgress a job whose launch went unrecorded still
+    waits for). The job then takes those steps too, in the same update, each with the history
+    entry its own report would have written: the job and its history end the same whatever the
+    order of delivery, and the late reports find nothing left to do.
+    """
     if report.event_id and report.event_id in job.SeenEventIds:
         return None
+    if not is_forward(job.Status, _target(job, report)):
+        return None
+    steps = [*(_implied(report, status) for status in passed_through(report.status)), report]
+    update = repository.JobUpdate(job=job)
+    for step in steps:
+        taken = _take(job, step)
+        if taken is None:
+            continue  # the job is past this status already
+        for entry in taken.history:
+            # Later steps change the job further; the webhook for this one shows it as it was.
+            entry.snapshot = JobResource.of(job).model_copy(deep=True)
+        update.history.extend(taken.history)
+        update.release_capacity = update.release_capacity or taken.release_capacity
+    return update
+
+
+def _target(job: Job, report: SageMakerReport) -> JobStatus:
     target = from_sagemaker(report.status, finalizes=job.finalizes)
     if target is JobStatus.FINALIZING and job.CancelRequested:
         # SageMaker finished just as the team cancelled: honour the cancel (Finalizing ranks
         # below Stopping, so the job would otherwise wait in Stopping for good).
-        target = JobStatus.STOPPED
+        return JobStatus.STOPPED
+    return target
+
+
+def _implied(report: SageMakerReport, status: SageMakerStatus) -> SageMakerReport:
+    """The report SageMaker sent (or will send) for an earlier `status` of the same job: the same
+    job and times so far, but no end, no failure, and no event id to remember."""
+    return replace(report, status=status, event_id=None, failure_reason=None, ended_at=None)
+
+
+def _take(job: Job, report: SageMakerReport) -> repository.JobUpdate | None:
+    """Move the job to the status `report` means, with what the report tells; None if that is
+    not forward."""
+    target = _target(job, report)
     update = move(job, target, source=report.source, reason=_reason(job, report, target))
     if update is None:
         return None
