@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/deps/requirements.txt pyproject.toml clients/python/pyproject.toml | sha256sum | cut -c1-12)
+# checkov's own pins (boto3, packaging) clash with requirements-dev.txt: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha256sum requirements-checkov.txt | cut -c1-12)
 
 # Nothing here may phone home.
 export SAM_CLI_TELEMETRY := 0
@@ -15,7 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate bench bench-engine bench-csv bench-local clean run demo invoke
+.PHONY: help venv lint typecheck unit test openapi build validate checkov bench bench-engine bench-csv bench-local clean run demo invoke
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +43,18 @@ validate: venv ## cfn-lint and sam validate --lint (offline)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -qq --disable-pip-version-check -r requirements-checkov.txt
+	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
+
+# Offline: --skip-download (BC_SKIP_MAPPING) stops the guideline and policy download from
+# Prisma Cloud, CKV_SKIP_PACKAGE_UPDATE_CHECK the new-version check on PyPI. Suppressions
+# live in template.yaml, each resource's Metadata: checkov: skip.
+checkov: $(CHECKOV_STAMP) ## checkov over template.yaml (SAM/CloudFormation checks, offline)
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov \
+		--file template.yaml --framework cloudformation --skip-download --quiet --compact
+
 openapi: venv ## regenerate docs/openapi.json from the code, and the Python client's models from it
 	$(BIN)/python scripts/generate_openapi.py > docs/openapi.json
 	$(BIN)/python scripts/generate_client_models.py
@@ -47,7 +62,7 @@ openapi: venv ## regenerate docs/openapi.json from the code, and the Python clie
 build: venv ## sam build (arm64 layers with python3.13 .pyc)
 	PATH="$(BUILD_PATH)" $(BIN)/sam build
 
-test: lint typecheck validate node_modules/.installed ## lint, type checks, template checks and the whole test suite
+test: lint typecheck validate checkov node_modules/.installed ## lint, type checks, template checks and the whole test suite
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest
 
 bench: venv ## cold-start benchmark: each function's init time
