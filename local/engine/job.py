@@ -2,8 +2,9 @@
 
 Lifecycle and timestamps follow SageMaker: TransformStartTime when the job starts running
 (before model processes start), TransformEndTime when its last output is written. An object
-that fails does not stop the others; the job then ends Failed naming the object. A stopped job
-ends Stopped with its model processes gone.
+that fails does not stop the others; the job then ends Failed naming the object. A model process
+that dies mid-job fails the object it was answering, and a fresh one takes the objects after it.
+A stopped job ends Stopped with its model processes gone.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class TransformJob:
         self._stop = threading.Event()
         self._models: list[RunningModel] = []
         self._lock = threading.Lock()
+        self._unpacked: Path | None = None
+        self._unpacking = threading.Lock()
 
     def stop(self) -> None:
         self._stop.set()
@@ -142,7 +145,7 @@ class TransformJob:
         threads = [
             threading.Thread(
                 target=self._run_instance,
-                args=(running, share, parameters, failures),
+                args=(index, running, share, parameters, failures),
                 name=f"{self.spec.name}-instance-{index}",
                 daemon=True,
             )
@@ -191,6 +194,13 @@ class TransformJob:
     def _model_dir(self) -> Path:
         if self.model.model_dir is not None:
             return self.model.model_dir
+        # Downloaded and unpacked once per job: a restarted model process reuses it.
+        with self._unpacking:
+            if self._unpacked is None:
+                self._unpacked = self._download_model()
+            return self._unpacked
+
+    def _download_model(self) -> Path:
         if not self.model.model_data_url:
             raise ValueError(f"Model {self.model.name} has neither ModelDataUrl nor a directory")
         bucket, _, key = self.model.model_data_url.removeprefix("s3://").partition("/")
@@ -205,42 +215,31 @@ class TransformJob:
 
     def _run_instance(
         self,
+        index: int,
         running: RunningModel,
         share: list[InputObject],
         parameters: EffectiveParameters,
         failures: list[str],
     ) -> None:
-        client = ModelClient(
-            running.url,
-            concurrency=parameters.max_concurrent,
-            timeout_s=self.spec.invocation_timeout_s,
-            max_retries=self.spec.invocation_retries,
-        )
+        client = self._client(running, parameters)
         done = 0
         try:
             with ThreadPoolExecutor(max_workers=parameters.max_concurrent) as pool:
-                transform = ObjectTransform(
-                    self.spec, parameters, client, pool, self.progress, self._stop
-                )
+                transform = self._object_transform(parameters, client, pool)
                 for item in share:
                     if self._stop.is_set():
                         return
-                    try:
-                        transform.run(item)
-                    except JobStopped:
+                    if running.ended() is not None:
+                        client.close()
+                        running = self._restart_model(index, running)
+                        client = self._client(running, parameters)
+                        transform = self._object_transform(parameters, client, pool)
+                    if not self._transform_object(transform, item, failures):
                         return
-                    except ObjectFailed as failure:
-                        self.progress.add(objects_failed=1)
-                        with self._lock:
-                            failures.append(str(failure))
-                    except Exception as error:  # a model process killed by stop(), for one
-                        if self._stop.is_set():
-                            return
-                        self.progress.add(objects_failed=1)
-                        with self._lock:
-                            failures.append(f"s3://{item.bucket}/{item.key}: {error}")
                     done += 1
                     self.on_change(self)
+        except JobStopped:
+            return
         except Exception as error:
             # Nothing may die quietly in this thread: its objects fail, and the job with them.
             with self._lock:
@@ -248,6 +247,49 @@ class TransformJob:
             self.progress.add(objects_failed=len(share) - done)
         finally:
             client.close()
+
+    def _transform_object(
+        self, transform: ObjectTransform, item: InputObject, failures: list[str]
+    ) -> bool:
+        """One object to its output, or its failure recorded; False once the job is stopping."""
+        try:
+            transform.run(item)
+        except JobStopped:
+            return False
+        except ObjectFailed as failure:
+            self.progress.add(objects_failed=1)
+            with self._lock:
+                failures.append(str(failure))
+        except Exception as error:  # a model process killed by stop(), for one
+            if self._stop.is_set():
+                return False
+            self.progress.add(objects_failed=1)
+            with self._lock:
+                failures.append(f"s3://{item.bucket}/{item.key}: {error}")
+        return True
+
+    def _object_transform(
+        self, parameters: EffectiveParameters, client: ModelClient, pool: ThreadPoolExecutor
+    ) -> ObjectTransform:
+        return ObjectTransform(self.spec, parameters, client, pool, self.progress, self._stop)
+
+    def _client(self, running: RunningModel, parameters: EffectiveParameters) -> ModelClient:
+        return ModelClient(
+            running.url,
+            concurrency=parameters.max_concurrent,
+            timeout_s=self.spec.invocation_timeout_s,
+            max_retries=self.spec.invocation_retries,
+            process_ended=running.ended,
+        )
+
+    def _restart_model(self, index: int, ended: RunningModel) -> RunningModel:
+        """A fresh model process in place of one that ended mid-job (killed for its memory, say),
+        so the objects after the one it failed still get transformed: a container's model server
+        respawns its workers the same way."""
+        with self._lock:
+            self._models.remove(ended)
+        ended.stop()  # collects its exit status and frees its port
+        return self._start_model(index)
 
     def _stop_models(self) -> None:
         with self._lock:

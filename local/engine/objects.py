@@ -36,6 +36,38 @@ class JobStopped(Exception):
     """The job was stopped while this object was in flight."""
 
 
+class BatchFailed(Exception):
+    """One request's records got no usable answer; the message names them and says why."""
+
+    def __init__(self, batch: Batch, problem: str) -> None:
+        last = batch.first + batch.count - 1
+        records = f"record {batch.first}" if batch.count == 1 else f"records {batch.first}..{last}"
+        super().__init__(f"{records}: {problem}")
+
+
+# Output media types whose answers carry one line per record when batches are split by Line.
+LINE_PER_RECORD = frozenset({"text/csv", "application/jsonlines", "application/x-jsonlines"})
+
+
+def answers_line_per_record(spec: TransformSpec) -> bool:
+    """Whether a short answer can be told: Line in, Line out, and an Accept that is written a
+    line per record. (application/json, for one, may answer a whole batch as one array.)"""
+    accept = (spec.accept or "").split(";", 1)[0].strip().lower()
+    return spec.split_type == "Line" and spec.assemble_with == "Line" and accept in LINE_PER_RECORD
+
+
+def answered_records(answer: bytes) -> int:
+    """Lines in an answer, each ended by b"\\n" (so a CSV writer's b"\\r\\n" counts once); a
+    last line without one still counts."""
+    return answer.count(b"\n") + (1 if answer and not answer.endswith(b"\n") else 0)
+
+
+def blank_records(batch: Batch) -> int:
+    """Records of a Line batch that hold nothing but whitespace (counted only on the rare path
+    where an answer looks short)."""
+    return sum(1 for line in batch.body.split(b"\n")[: batch.count] if not line.strip())
+
+
 @dataclass(frozen=True)
 class InputObject:
     bucket: str
@@ -93,6 +125,7 @@ class ObjectTransform:
         self.spec, self.parameters, self.client, self.pool = spec, parameters, client, pool
         self.progress, self.stop = progress, stop
         self.processing = DataProcessing.from_request(spec.request)
+        self.counts_answers = answers_line_per_record(spec)
 
     def run(self, item: InputObject) -> None:
         bucket, key = output_key(self.spec, item)
@@ -107,7 +140,13 @@ class ObjectTransform:
         except (RecordError, RecordTooLarge) as error:
             writer.abort()
             raise ObjectFailed(f"{where}: {error}") from error
-        except (InvocationError, DataProcessingError, s3_store.StoreError, zlib.error) as error:
+        except (
+            BatchFailed,
+            InvocationError,
+            DataProcessingError,
+            s3_store.StoreError,
+            zlib.error,
+        ) as error:
             writer.abort()
             raise ObjectFailed(f"{where}: {error}") from error
         except BaseException:
@@ -192,7 +231,10 @@ class ObjectTransform:
         self, entry: tuple[Future[bytes], Batch, list[bytes]], writer: s3_store.OutputWriter
     ) -> None:
         future, batch, inputs = entry
-        answer = future.result()
+        try:
+            answer = future.result()
+        except InvocationError as error:
+            raise BatchFailed(batch, str(error)) from error
         assembled = self._assemble(answer, batch, inputs)
         writer.write(assembled)
         self.progress.add(records_done=batch.count, bytes_out=len(assembled))
@@ -200,6 +242,7 @@ class ObjectTransform:
     def _assemble(self, answer: bytes, batch: Batch, inputs: list[bytes]) -> bytes:
         line = self.spec.assemble_with == "Line"
         if self.processing is None:
+            self._check_answered_all(answer, batch)
             return answer + b"\n" if line and not answer.endswith(b"\n") else answer
         # Only "\n" ends a record (bytes.splitlines would also split on \r, \x0b, \x0c...).
         outputs = answer.rstrip(b"\n").split(b"\n") if batch.count > 1 else [answer.rstrip(b"\n")]
@@ -215,6 +258,20 @@ class ObjectTransform:
         separator = b"\n" if line else b""
         body = separator.join(part.rstrip(b"\n") for part in joined)
         return body + separator if line else body
+
+    def _check_answered_all(self, answer: bytes, batch: Batch) -> None:
+        """A batch answered with fewer lines than it had records leaves no way to tell which
+        records lost theirs: every output line after the gap would sit beside the wrong input.
+        A one-record batch is never short: AssembleWith Line gives even an empty answer its line.
+        More lines than records pass, as in SageMaker: a quoted CSV cell may hold a line break;
+        so do blank lines the model skipped (a CSV reader does)."""
+        if not self.counts_answers or batch.count < 2:
+            return
+        answered = answered_records(answer)
+        if answered < batch.count and answered < batch.count - blank_records(batch):
+            raise BatchFailed(
+                batch, f"the model answered {answered} records for {batch.count} sent"
+            )
 
     def _transform_streamed(self, chunks: Iterator[bytes], writer: s3_store.OutputWriter) -> None:
         """MaxPayloadInMB 0: the whole object goes as one chunked request, never held whole."""

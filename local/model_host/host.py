@@ -45,6 +45,17 @@ class ModelUnhealthy(Exception):
         self.log_tail = log_tail
 
 
+def exit_description(code: int) -> str:
+    """How a process ended, from Popen's returncode (negative: the signal that ended it)."""
+    if code >= 0:
+        return f"exited with code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    return f"was killed by {name}"
+
+
 class RequirementsFailed(Exception):
     """code/requirements.txt could not be installed into the model's virtualenv."""
 
@@ -280,6 +291,15 @@ class RunningModel:
     def pid(self) -> int:
         return self.process.pid
 
+    def ended(self, within_s: float = 0.0) -> str | None:
+        """How the process ended ("was killed by SIGKILL", "exited with code 1"), waiting up to
+        within_s for it to end; None while it runs. Collecting the status reaps the process."""
+        try:
+            code = self.process.wait(within_s) if within_s > 0 else self.process.poll()
+        except subprocess.TimeoutExpired:
+            return None
+        return None if code is None else exit_description(code)
+
     def wait_healthy(self, timeout_s: float, probe_timeout_s: float = 2.0) -> None:
         """Probe GET /ping until it answers 200; ModelUnhealthy if the time runs out first or the
         process exits."""
@@ -290,7 +310,7 @@ class RunningModel:
             code = self.process.poll()
             if code is not None:
                 raise ModelUnhealthy(
-                    f"the model process exited with code {code} before /ping answered 200 "
+                    f"the model process {exit_description(code)} before /ping answered 200 "
                     f"(last probe: {last_error})",
                     self.log_tail(),
                 )

@@ -250,7 +250,9 @@ def test_failed_invocations_are_retried_up_to_invocations_max_retries(
         tmp_path,
     )
     assert failed.outcome.status == "Failed"
-    assert "HTTP 500" in (failed.outcome.failure_reason or "")
+    assert f"s3://{BUCKET}/in/a.csv: record 0: HTTP 500 after 2 attempts: scripted failure" in (
+        failed.outcome.failure_reason or ""
+    )
 
 
 def test_invocations_timeout_is_honoured(s3: Any, tmp_path: Path) -> None:
@@ -258,7 +260,7 @@ def test_invocations_timeout_is_honoured(s3: Any, tmp_path: Path) -> None:
     spec = request(ModelClientConfig={"InvocationsTimeoutInSeconds": 1, "InvocationsMaxRetries": 0})
     job = run(spec, scripted(tmp_path, "--delay", "3"), tmp_path)
     assert job.outcome.status == "Failed"
-    assert "Timeout" in (job.outcome.failure_reason or "")
+    assert "record 0: no answer within 1 s after 1 attempt" in (job.outcome.failure_reason or "")
 
 
 def test_a_model_that_never_answers_ping_fails_the_job(s3: Any, tmp_path: Path) -> None:
@@ -391,3 +393,69 @@ def test_a_large_output_is_uploaded_in_parts_and_assembled_in_order(
     assert job.outcome.status == "Completed", job.outcome.failure_reason
     assert get(s3, "out/big.csv.out") == rows
     assert job.progress.snapshot().bytes_out == len(rows)
+
+
+def test_a_model_process_killed_mid_job_fails_its_object_and_a_fresh_one_takes_the_rest(
+    s3: Any, tmp_path: Path
+) -> None:
+    put(s3, "in/a.csv", b"1\n")
+    put(s3, "in/b.csv", b"2\npoison\n")
+    put(s3, "in/c.csv", b"3\n")
+    job = run(request(), scripted(tmp_path, "--kill-on", "poison"), tmp_path)
+    assert job.outcome.status == "Failed"
+    reason = job.outcome.failure_reason or ""
+    assert reason == (
+        f"ClientError: s3://{BUCKET}/in/b.csv: records 0..1: "
+        "the model process was killed by SIGKILL before it answered"
+    )
+    assert sorted(keys(s3, "out/")) == ["out/a.csv.out", "out/c.csv.out"]
+    assert get(s3, "out/c.csv.out") == b"3\n"
+
+
+def test_a_batch_answered_with_fewer_lines_than_records_fails_its_object_naming_the_batch(
+    s3: Any, tmp_path: Path
+) -> None:
+    # 1 KiB records: 1024 to a 1 MB batch, so record 1500 lies in the second, 1024..2047.
+    records = [b"%07d," % number + b"x" * 1015 + b"\n" for number in range(3000)]
+    records[1500] = b"poison," + b"x" * 1016 + b"\n"
+    put(s3, "in/a.csv", b"".join(records))
+    put(s3, "in/b.csv", b"4\n5\n")
+    spec = request(MaxPayloadInMB=1, TransformOutput={"Accept": "text/csv"})
+    job = run(spec, scripted(tmp_path, "--drop-on", "poison"), tmp_path)
+    assert job.outcome.status == "Failed"
+    assert job.outcome.failure_reason == (
+        f"ClientError: s3://{BUCKET}/in/a.csv: records 1024..2047: "
+        "the model answered 1023 records for 1024 sent"
+    )
+    assert keys(s3, "out/") == ["out/b.csv.out"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "strategy", "expected"),
+    [
+        # A JSON answer may hold a whole batch on one line: lines are not records.
+        ("application/json", "MultiRecord", b"1\npoison\n"),
+        # One record, one line, whatever the answer: AssembleWith Line keeps the record's place.
+        ("text/csv", "SingleRecord", b"1\n\n3\n"),
+    ],
+)
+def test_answers_that_keep_every_records_place_are_not_counted_short(
+    s3: Any, tmp_path: Path, accept: str, strategy: str, expected: bytes
+) -> None:
+    put(s3, "in/a.csv", b"1\npoison\n3\n")
+    spec = request(BatchStrategy=strategy, TransformOutput={"Accept": accept})
+    job = run(spec, scripted(tmp_path, "--drop-on", "poison"), tmp_path)
+    assert job.outcome.status == "Completed", job.outcome.failure_reason
+    assert get(s3, "out/a.csv.out") == expected
+
+
+def test_blank_lines_a_model_skips_do_not_count_as_records_left_unanswered(
+    s3: Any, tmp_path: Path
+) -> None:
+    # The model answers one line per non-blank line (as the csv module reads): two blank
+    # records go unanswered, and the others keep their places.
+    put(s3, "in/a.csv", b"1\n\n2\n \n3\n")
+    spec = request(TransformOutput={"Accept": "text/csv"})
+    job = run(spec, scripted(tmp_path, "--skip-blank-lines"), tmp_path)
+    assert job.outcome.status == "Completed", job.outcome.failure_reason
+    assert get(s3, "out/a.csv.out") == b"1\n2\n3\n"

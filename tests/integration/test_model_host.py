@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -364,6 +365,22 @@ def test_stop_kills_the_whole_group_even_children_that_ignore_sigterm(tmp_path: 
 
     assert time.monotonic() - started < 5
     assert_gone(running.pid)
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="looks for the zombie in /proc")
+def test_ended_says_how_the_process_ended_and_collects_it(tmp_path: Path) -> None:
+    model_dir = echo_model_dir(tmp_path)
+    command = "{python} serve.py --port {port}"
+
+    with start_model(model_dir, environment={}, serve_command=command, log_path=None) as running:
+        running.wait_healthy(STARTS_WITHIN_S)
+        assert running.ended() is None
+        assert running.ended(0.2) is None
+
+        os.kill(running.pid, signal.SIGKILL)
+
+        assert running.ended(5) == "was killed by SIGKILL"
+        assert not Path(f"/proc/{running.pid}").exists()  # reaped: not even a zombie
 
 
 def test_serve_command_placeholders_are_filled_per_word(tmp_path: Path) -> None:

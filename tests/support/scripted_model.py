@@ -2,14 +2,21 @@
 optionally answer /execution-parameters, fail the first N requests, be slow, never be healthy,
 and record every request (size, headers, how many were in flight) to a JSON-lines file.
 
+Faults tied to a marker (a request whose body contains the bytes MARKER): answer 500, never
+answer, drop the batch's last record, or SIGKILL this process, as an out-of-memory kill would.
+
     python tests/support/scripted_model.py --port P [--record FILE] [--execution-parameters JSON]
         [--fail-first N] [--delay S] [--unhealthy]
+        [--fail-on MARKER] [--hang-on MARKER] [--drop-on MARKER] [--kill-on MARKER]
+        [--skip-blank-lines]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +34,15 @@ def main() -> None:
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--unhealthy", action="store_true")
+    parser.add_argument("--fail-on", type=str.encode, metavar="MARKER")
+    parser.add_argument("--hang-on", type=str.encode, metavar="MARKER")
+    parser.add_argument("--drop-on", type=str.encode, metavar="MARKER")
+    parser.add_argument("--kill-on", type=str.encode, metavar="MARKER")
+    parser.add_argument("--skip-blank-lines", action="store_true")
     args = parser.parse_args()
+
+    def holds(body: bytes, marker: bytes | None) -> bool:
+        return marker is not None and marker in body
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -52,7 +67,7 @@ def main() -> None:
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                parts = []
+                parts: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().strip(), 16)
                     if size == 0:
@@ -80,8 +95,20 @@ def main() -> None:
                     with _lock, open(args.record, "a") as record:
                         record.write(json.dumps(entry) + "\n")
                 time.sleep(args.delay)
+                if holds(body, args.kill_on):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if holds(body, args.hang_on):
+                    threading.Event().wait()  # never answers; only the engine's timeout ends it
                 if seen <= args.fail_first:
                     self._reply(500, b"scripted failure")
+                elif holds(body, args.fail_on):
+                    self._reply(500, b"scripted failure: the batch holds " + args.fail_on)
+                elif args.skip_blank_lines:
+                    kept = [line for line in body.split(b"\n") if line.strip()]
+                    self._reply(200, b"\n".join(kept) + b"\n", "text/csv")
+                elif holds(body, args.drop_on):
+                    answer = _without_last_line(body)
+                    self._reply(200, answer, self.headers.get("Content-Type") or "text/plain")
                 else:
                     self._reply(200, body, self.headers.get("Content-Type") or "text/plain")
             finally:
@@ -89,6 +116,12 @@ def main() -> None:
                     _state["in_flight"] -= 1
 
     ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
+
+
+def _without_last_line(body: bytes) -> bytes:
+    """The batch echoed with its last record missing: a model that loses one on the way."""
+    # Records end at b"\n" only, as the engine splits them (splitlines would also cut at b"\r").
+    return body[: body.rstrip(b"\n").rfind(b"\n") + 1]
 
 
 if __name__ == "__main__":
