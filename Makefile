@@ -18,7 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate checkov bench bench-engine bench-csv bench-local clean run demo invoke
+.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local clean run demo invoke
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ build: venv ## sam build (arm64 layers with python3.13 .pyc)
 
 test: lint typecheck validate checkov node_modules/.installed ## lint, type checks, template checks and the whole test suite
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest
+
+FUZZ_EXAMPLES ?= 200
+fuzz: venv node_modules/.installed ## schemathesis on a fresh local stack, stateful phase too (FUZZ_SEED=n FUZZ_EXAMPLES=n)
+	$(BIN)/python -m tests.e2e.api_fuzz --stateful --max-examples $(FUZZ_EXAMPLES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 bench: venv ## cold-start benchmark: each function's init time
 	$(BIN)/python benchmarks/cold_start.py

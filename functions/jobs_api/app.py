@@ -6,7 +6,6 @@ calls one function of the core and shapes the reply. Every error is application/
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from transform_jobs import cancel, http_problems, job_queries, rest, submission
+from transform_jobs.identifiers import JOB_ID_PATTERN
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
 from transform_jobs.models.request import JobRequest
@@ -46,6 +46,7 @@ def _responses(
     return rest.responses(success, PROBLEM_CODES, *codes)
 
 
+JobId = Annotated[str, Path(alias="jobId", pattern=f"^{JOB_ID_PATTERN.pattern}$")]
 MaxResults = Annotated[int, Query(alias="MaxResults", ge=1, le=100)]
 NextToken = Annotated[str | None, Query(alias="NextToken", max_length=2048)]
 
@@ -89,8 +90,8 @@ def submit_job(
 def list_jobs(
     status: Annotated[JobStatus | None, Query(alias="Status")] = None,
     model_name: Annotated[str | None, Query(alias="ModelName", max_length=63)] = None,
-    created_after: Annotated[datetime | None, Query(alias="CreatedAfter")] = None,
-    created_before: Annotated[datetime | None, Query(alias="CreatedBefore")] = None,
+    created_after: Annotated[rest.DateTimeQuery | None, Query(alias="CreatedAfter")] = None,
+    created_before: Annotated[rest.DateTimeQuery | None, Query(alias="CreatedBefore")] = None,
     max_results: MaxResults = 50,
     next_token: NextToken = None,
 ) -> JobPage:
@@ -104,7 +105,7 @@ def list_jobs(
     summary="Get a job",
     responses=_responses((200, JobResource, "The job"), 404),
 )
-def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
+def get_job(job_id: JobId) -> JobResource:
     _only_query()
     return JobResource.of(job_queries.team_job(_team(), job_id))
 
@@ -114,7 +115,7 @@ def get_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
     summary="Cancel a job (repeatable)",
     responses=_responses((200, JobResource, "The job, Stopped or Stopping"), 404, 409),
 )
-def cancel_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
+def cancel_job(job_id: JobId) -> JobResource:
     _only_query()
     job = cancel.cancel(job_queries.team_job(_team(), job_id))
     return JobResource.of(job)
@@ -125,7 +126,7 @@ def cancel_job(job_id: Annotated[str, Path(alias="jobId")]) -> JobResource:
     summary="A job's history of status changes",
     responses=_responses((200, JobEventList, "The job's history, oldest first"), 404),
 )
-def job_events(job_id: Annotated[str, Path(alias="jobId")]) -> JobEventList:
+def job_events(job_id: JobId) -> JobEventList:
     _only_query()
     return job_queries.history(_team(), job_id)
 
@@ -136,7 +137,7 @@ def job_events(job_id: Annotated[str, Path(alias="jobId")]) -> JobEventList:
     responses=_responses((200, OutputList, "Output objects"), 400, 404),
 )
 def job_outputs(
-    job_id: Annotated[str, Path(alias="jobId")],
+    job_id: JobId,
     max_results: MaxResults = 100,
     next_token: NextToken = None,
 ) -> OutputList:
@@ -166,11 +167,18 @@ def idempotency_in_flight(_: IdempotencyAlreadyInProgressError) -> Response[str]
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of these routes (scripts/generate_openapi.py merges the APIs')."""
-    return rest.openapi_document(app, public_paths={"/v1/health"})
+    return rest.openapi_document(
+        app,
+        public_paths={"/v1/health"},
+        links={
+            ("/v1/jobs", "post"): {"jobId": "$response.body#/JobId"},
+            ("/v1/jobs", "get"): {"jobId": "$response.body#/Jobs/0/JobId"},
+        },
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     submission.register_lambda_context(context)
-    return app.resolve(event, context)
+    return rest.resolve(app, event, context)

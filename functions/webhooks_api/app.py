@@ -97,10 +97,10 @@ def update_webhook(webhook_id: WebhookId, change: Annotated[WebhookUpdate, Body(
     summary="Delete a subscription",
     responses=_responses((204, None, "Deleted"), 404),
 )
-def delete_webhook(webhook_id: WebhookId) -> Response[str]:
+def delete_webhook(webhook_id: WebhookId) -> Response[None]:
     rest.only_query(app)
     subscriptions.delete(_team(), webhook_id)
-    return Response(204, "application/json", "")
+    return Response(204)
 
 
 @app.post(
@@ -151,10 +151,21 @@ def redeliver(
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of these routes (scripts/generate_openapi.py merges the APIs')."""
-    return rest.openapi_document(app, public_paths=set())
+    return rest.openapi_document(
+        app,
+        public_paths=set(),
+        links={
+            ("/v1/webhooks", "post"): {"webhookId": "$response.body#/WebhookId"},
+            ("/v1/webhooks", "get"): {"webhookId": "$response.body#/Webhooks/0/WebhookId"},
+            ("/v1/webhooks/{webhookId}/deliveries", "get"): {
+                "webhookId": "$request.path.webhookId",
+                "deliveryId": "$response.body#/Deliveries/0/DeliveryId",
+            },
+        },
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return rest.resolve(app, event, context)

@@ -282,7 +282,38 @@ class ApiGateway:
                 if self.command != "HEAD":
                     self.wfile.write(answer.body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches routing (TRACE, PROPFIND, ...): API Gateway, not the HTTP
+                # server, decides what a method the API does not declare gets.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
+
+            def send_error(
+                self, code: int, message: str | None = None, explain: str | None = None
+            ) -> None:
+                """Protocol-level refusals (a bad request line, headers too long) as
+                problem+json, never the HTTP server's HTML page."""
+                status = HTTPStatus(code)
+                body = json.dumps(
+                    {
+                        "type": "about:blank",
+                        "title": status.phrase,
+                        "status": code,
+                        "detail": message or status.description,
+                    }
+                ).encode()
+                self.close_connection = True
+                # A request line too broken to name its version is answered in HTTP/1.1 (the
+                # server's default, HTTP/0.9, would send the body without a status line).
+                self.request_version = self.protocol_version
+                self.send_response(code, message)
+                self.send_header("Content-Type", "application/problem+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                    self.wfile.write(body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("%s " + format, self.address_string(), *args)
@@ -350,7 +381,10 @@ class ApiGateway:
                 candidates.append((route, match))
         if not candidates:
             return None
-        route, match = max(candidates, key=lambda item: item[0].literal_parts())
+        # The most specific path wins; on the same resource a method beats ANY, as in API Gateway.
+        route, match = max(
+            candidates, key=lambda item: (item[0].literal_parts(), item[0].method != "ANY")
+        )
         names = re.findall(r"\{([^}+]+)\+?\}", route.path)
         return route, {name: match.group(_group(name)) for name in names}
 
@@ -539,8 +573,11 @@ def _valid_policy(decision: Any) -> bool:
 
 def _plain_error(status: int, message: str) -> _Answer:
     """An HTTP-level refusal, before anything reaches API Gateway's routing."""
-    body = json.dumps({"message": message}).encode()
-    return _Answer(status, [("Content-Type", "application/json")], body)
+    phrase = HTTPStatus(status).phrase
+    problem = {"type": "about:blank", "title": phrase, "status": status, "detail": message}
+    return _Answer(
+        status, [("Content-Type", "application/problem+json")], json.dumps(problem).encode()
+    )
 
 
 def _allows(policy: Mapping[str, Any], method_arn: str) -> bool:

@@ -481,3 +481,119 @@ def test_outputs_written_before_the_job_started_are_not_its_own(api: ApiCaller) 
     s3.put_object(Bucket=BUCKET, Key="team-a/out/new.csv.out", Body=b"1\n")
     _, _, outputs = api.call("GET", f"/v1/jobs/{job_id}/outputs")
     assert [item["Key"] for item in outputs["Outputs"]] == ["new.csv.out"]
+
+
+def test_a_body_that_is_not_utf8_is_a_400_not_a_crash(api: ApiCaller) -> None:
+    status, headers, problem = api.call("POST", "/v1/jobs", binary_body=b"\xa5\x9c{}")
+
+    assert status == 400
+    assert headers["Content-Type"] == "application/problem+json"
+    assert "not UTF-8" in problem["detail"]
+    assert problem["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",  # no boundary: the resolver's own parser would raise
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/merge-patch+json",
+        "application/xml",
+    ],
+)
+def test_bodies_of_other_types_are_415_naming_content_type(
+    api: ApiCaller, content_type: str
+) -> None:
+    status, _, problem = api.call(
+        "POST", "/v1/jobs", raw_body="--x\r\n", headers={"Content-Type": content_type}
+    )
+
+    assert status == 415
+    assert problem["errors"] == [
+        {"field": "Content-Type", "reason": "send application/json (UTF-8) with a JSON body"}
+    ]
+
+
+def test_json_with_or_without_a_utf8_charset_is_accepted(api: ApiCaller) -> None:
+    for content_type in ("application/json; charset=UTF-8", "Application/JSON"):
+        status, _, _ = api.call(
+            "POST", "/v1/jobs", body=seed_request(), headers={"Content-Type": content_type}
+        )
+        assert status == 202
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        ('{"MaxPayloadInMB": NaN}', "NaN is not a JSON value"),
+        ('{"MaxPayloadInMB": ' + "9" * 5000 + "}", "digits"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"TransformJobName": "a\\ud800b"}', "TransformJobName holds an unpaired"),
+        ('{"Environment": {"\\udfff": "x"}}', "a key of Environment holds an unpaired"),
+    ],
+)
+def test_json_that_python_parses_but_json_or_storage_refuses_is_a_400(
+    api: ApiCaller, raw: str, why: str
+) -> None:
+    status, _, problem = api.call("POST", "/v1/jobs", raw_body=raw)
+
+    assert status == 400
+    assert why in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("MaxPayloadInMB", True), ("MaxPayloadInMB", "6"), ("MaxConcurrentTransforms", 2.0)],
+)
+def test_numbers_must_be_json_integers(api: ApiCaller, field: str, value: Any) -> None:
+    status, _, problem = api.call("POST", "/v1/jobs", body={**seed_request(), field: value})
+
+    assert status == 422
+    assert [error["field"] for error in problem["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    "created_after", ["0.5", "1764000000", "2026-11-25", "2026-11-25T12:00:00"]
+)
+def test_times_in_queries_must_be_rfc3339_with_an_offset(
+    api: ApiCaller, created_after: str
+) -> None:
+    status, _, problem = api.call("GET", "/v1/jobs", query={"CreatedAfter": created_after})
+
+    assert status == 400
+    assert problem["errors"][0]["field"] == "CreatedAfter"
+    assert "2026-11-25T12:00:00Z" in problem["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/v1/jobs", "GET, POST"),
+        ("DELETE", "/v1/jobs/01jbz3k9x2v5q8r7t6w4y3n2m1", "GET"),
+        ("GET", "/v1/jobs/01jbz3k9x2v5q8r7t6w4y3n2m1/cancel", "POST"),
+        ("TRACE", "/v1/health", "GET"),
+    ],
+)
+def test_a_method_the_path_does_not_take_is_405_with_allow(
+    api: ApiCaller, method: str, path: str, allow: str
+) -> None:
+    status, headers, problem = api.call(method, path)
+
+    assert status == 405
+    assert headers["Allow"] == allow
+    assert headers["Content-Type"] == "application/problem+json"
+    assert problem["title"] == "Method not allowed"
+
+
+def test_outputs_of_a_job_whose_bucket_is_gone_are_none(api: ApiCaller) -> None:
+    request = seed_request()
+    request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] = "s3://gone-bucket/in/"
+    request["TransformOutput"]["S3OutputPath"] = "s3://gone-bucket/out/"
+    register_team("team-gone", prefix="s3://gone-bucket/")
+    _, _, job = api.call("POST", "/v1/jobs", body=request, team="team-gone")
+
+    status, _, outputs = api.call("GET", f"/v1/jobs/{job['JobId']}/outputs", team="team-gone")
+
+    assert status == 200
+    assert outputs == {"Outputs": [], "NextToken": None}

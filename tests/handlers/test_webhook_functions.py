@@ -165,3 +165,64 @@ def test_retry_deliveries_runs_on_the_schedule_event(webhooks: dict[str, str]) -
     from retry_deliveries import app
 
     assert app.handler(load_event("schedule.json"), FakeContext()) == {"queued": 0}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"Url": None}, "Url"),
+        ({"EventTypes": None}, "EventTypes"),
+        ({"Enabled": None}, "Enabled"),
+        ({"Url": "", "Enabled": True, "EventTypes": None}, "EventTypes"),
+        ({"Enabled": "yes"}, "Enabled"),
+        ({"Url": "ftp://hooks.example.com/in"}, "Url"),
+    ],
+)
+def test_patch_with_a_null_or_mistyped_field_is_422_naming_it(
+    webhooks: dict[str, str], change: dict[str, Any], field: str
+) -> None:
+    _, created = api(
+        "POST", "/v1/webhooks", json.loads(load_event("api_create_webhook.json")["body"])
+    )
+
+    status, problem = api("PATCH", f"/v1/webhooks/{created['WebhookId']}", change)
+
+    assert status == 422, problem
+    assert field in {error["field"] for error in problem["errors"]}
+
+
+def test_patch_with_a_null_description_clears_it(webhooks: dict[str, str]) -> None:
+    body = {**json.loads(load_event("api_create_webhook.json")["body"]), "Description": "x"}
+    _, created = api("POST", "/v1/webhooks", body)
+
+    status, changed = api("PATCH", f"/v1/webhooks/{created['WebhookId']}", {"Description": None})
+
+    assert status == 200
+    assert changed["Description"] is None
+
+
+def test_delete_answers_204_with_no_body_and_no_content_type(webhooks: dict[str, str]) -> None:
+    from webhooks_api import app
+
+    _, created = api(
+        "POST", "/v1/webhooks", json.loads(load_event("api_create_webhook.json")["body"])
+    )
+    event = copy.deepcopy(load_event("api_create_webhook.json"))
+    path = f"/v1/webhooks/{created['WebhookId']}"
+    event.update(httpMethod="DELETE", path=path, resource="/v1/webhooks/{webhookId}", body=None)
+    event["pathParameters"] = {"webhookId": created["WebhookId"]}
+    event["requestContext"]["authorizer"] = {"teamId": "team-a", "principalId": "team-a"}
+
+    reply = app.handler(event, FakeContext())
+
+    assert reply["statusCode"] == 204
+    assert not reply.get("body")
+    headers = {**(reply.get("headers") or {}), **(reply.get("multiValueHeaders") or {})}
+    assert "Content-Type" not in headers
+
+
+def test_a_method_a_webhook_path_does_not_take_is_405_with_allow(webhooks: dict[str, str]) -> None:
+    status, problem = api("PUT", "/v1/webhooks/01jbz3k9x2v5q8r7t6w4y3n2m1")
+
+    assert status == 405
+    assert problem["detail"] == "PUT is not a method of this path; use DELETE or GET or PATCH."

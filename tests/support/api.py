@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -26,7 +27,9 @@ class ApiCaller:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         team: str | None = None,
+        binary_body: bytes | None = None,
     ) -> tuple[int, dict[str, str], Any]:
+        """`binary_body` arrives base64-encoded, as API Gateway passes bytes that are not text."""
         from jobs_api import app
 
         event = copy.deepcopy(load_event("api_get_job.json"))
@@ -53,6 +56,8 @@ class ApiCaller:
             **(headers or {}),
         }
         event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+        if binary_body is not None:
+            event.update(body=base64.b64encode(binary_body).decode(), isBase64Encoded=True)
         event["requestContext"].update(httpMethod=method, resourcePath=resource, path=f"/dev{path}")
         event["requestContext"]["authorizer"] = {
             "teamId": team or self.team,

@@ -9,14 +9,20 @@ BUCKET = "transform-jobs-data"
 
 
 def register_team(
-    team_id: str = "team-a", *, max_running_jobs: int = 5, models: list[str] | None = None
+    team_id: str = "team-a",
+    *,
+    max_running_jobs: int = 5,
+    models: list[str] | None = None,
+    prefix: str | None = None,
 ) -> str:
-    """Create the team with its own prefixes in the data bucket; return a fresh API key."""
+    """Create the team with its own prefixes in the data bucket (or `prefix`); return a fresh
+    API key."""
+    prefix = prefix or f"s3://{BUCKET}/{team_id}/"
     repository.put_team(
         Team(
             TeamId=team_id,
-            InputPrefixes=[f"s3://{BUCKET}/{team_id}/"],
-            OutputPrefixes=[f"s3://{BUCKET}/{team_id}/"],
+            InputPrefixes=[prefix],
+            OutputPrefixes=[prefix],
             Models=models or ["churn-xgb", "fraud-*"],
             MaxRunningJobs=max_running_jobs,
         )

@@ -257,3 +257,35 @@ def test_a_single_statement_object_is_a_policy_too() -> None:
 )
 def test_malformed_headers_are_bad_gateway(answer: dict[str, object]) -> None:
     assert _proxy_response(answer) is None
+
+
+def test_a_declared_method_beats_any_on_the_same_path() -> None:
+    server = gateway(
+        [
+            Route.make("ANY", "/v1/jobs", "Catch", None),
+            Route.make("GET", "/v1/jobs", "Get", None),
+        ]
+    )
+    get = server._route("GET", "/v1/jobs")
+    put = server._route("PUT", "/v1/jobs")
+    assert get is not None and get[0].function == "Get"
+    assert put is not None and put[0].function == "Catch"
+
+
+@pytest.mark.parametrize("method", [b"TRACE", b"PROPFIND", b"BREW"])
+def test_any_method_reaches_routing_not_the_servers_501_page(
+    served: ApiGateway, method: bytes
+) -> None:
+    reply = raw_request(
+        served, method + b" /dev/v1/jobs HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert reply.startswith(b"HTTP/1.1 403")  # no route in this gateway: API Gateway's answer
+    assert b"<html" not in reply.lower()
+
+
+def test_a_malformed_request_line_is_problem_json_not_html(served: ApiGateway) -> None:
+    reply = raw_request(served, b"GET /dev/v1/jobs HTTP/9.9 extra\r\n\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"Content-Type: application/problem+json" in head
+    assert json.loads(body)["status"] == 400

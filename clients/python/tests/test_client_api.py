@@ -4,6 +4,7 @@ safe, errors that carry the problem document."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
@@ -116,6 +117,20 @@ def test_list_follows_next_token_and_passes_filters(api: FakeApi) -> None:
     first, second = (request.url.params for request in api.requests)
     assert dict(first) == {"Status": "Completed", "MaxResults": "2"}
     assert dict(second) == {"Status": "Completed", "MaxResults": "2", "NextToken": "page-2"}
+
+
+def test_list_sends_times_with_an_offset_reading_naive_ones_as_utc(api: FakeApi) -> None:
+    api.json(200, {"Jobs": []})
+    with api.client() as client:
+        list(
+            client.list(
+                created_after=datetime(2026, 11, 25, 12, 0),
+                created_before=datetime(2026, 11, 26, 13, 0, tzinfo=timezone(timedelta(hours=1))),
+            )
+        )
+    params = api.requests[0].url.params
+    assert params["CreatedAfter"] == "2026-11-25T12:00:00+00:00"
+    assert params["CreatedBefore"] == "2026-11-26T13:00:00+01:00"
 
 
 def test_wait_reports_progress_until_the_job_ends(api: FakeApi) -> None:

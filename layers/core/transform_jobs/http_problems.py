@@ -38,15 +38,15 @@ _FIXES = {
 }
 
 
-# What SageMaker's name patterns mean, in words a person can act on.
+# What the patterns mean, in words a person can act on.
+_NAME = "is not a valid name: use letters, digits and hyphens, starting and ending with a letter "
 _PATTERN_HINTS = {
-    r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$": "use letters, digits and hyphens, starting and ending "
-    "with a letter or digit (at most 63 characters)",
-    r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$": "use letters, digits and hyphens, starting and "
-    "ending with a letter or digit",
-    r"^[a-zA-Z0-9:/_-]*$": "use a KMS key id, alias or ARN (letters, digits and : / _ -)",
-    r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$": "use letters, digits and hyphens, starting and ending "
-    "with a letter or digit (at most 120 characters)",
+    r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$": _NAME + "or digit (at most 63 characters)",
+    r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$": _NAME + "or digit",
+    r"^[a-zA-Z0-9:/_-]*$": "is not a valid key: use a KMS key id, alias or ARN (letters, digits "
+    "and : / _ -)",
+    r"^https?://": "is not a web address: use an https:// URL",
+    r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}$": _NAME + "or digit (at most 120 characters)",
 }
 
 
@@ -84,7 +84,7 @@ def field_errors(errors: Sequence[dict[str, Any]]) -> list[FieldError]:
         if kind == "string_pattern_mismatch":
             pattern = (error.get("ctx") or {}).get("pattern", "")
             hint = _PATTERN_HINTS.get(pattern)
-            reason, fix = (f"is not a valid name: {hint}", None) if hint else (reason, fix)
+            reason, fix = (hint, None) if hint else (reason, fix)
         if fix and kind not in ("missing", "extra_forbidden"):
             reason = f"{reason}; {fix}"
         elif kind == "missing":
@@ -101,9 +101,14 @@ def from_validation(errors: Sequence[dict[str, Any]]) -> Problem:
     Unparseable JSON and bad query parameters are 400; a body that parses but breaks a rule is 422;
     a bad path parameter means no such resource (404).
     """
-    if any(error.get("type") == "json_invalid" for error in errors):
+    invalid_json = next((error for error in errors if error.get("type") == "json_invalid"), None)
+    if invalid_json is not None:
+        why = (invalid_json.get("ctx") or {}).get("error")
+        where = [part for part in invalid_json.get("loc", ()) if isinstance(part, int)]
+        if why and where and where[0] > 0:
+            why = f"{why} at character {where[0]}"
         return BadRequest(
-            "The body is not valid JSON.",
+            f"The body is not valid JSON: {why}." if why else "The body is not valid JSON.",
             [FieldError("body", "send a JSON object with Content-Type: application/json")],
         )
     if any(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from aws_lambda_powertools import Logger
+
 from transform_jobs import clock, repository, s3_gateway
 from transform_jobs.identifiers import is_job_id
 from transform_jobs.models.job import (
@@ -22,6 +24,8 @@ from transform_jobs.problems import BadRequest, FieldError, NotFound
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
 from transform_jobs.work_area import in_work_area
+
+logger = Logger(child=True)
 
 
 def team_job(team_id: str, job_id: str) -> Job:
@@ -62,6 +66,15 @@ def outputs(team_id: str, job_id: str, *, limit: int, token: str | None) -> Outp
             "NextToken is not valid for this job's outputs.",
             [FieldError("NextToken", "pass back the NextToken of the previous page unchanged")],
         )
+    try:
+        return _listed_outputs(job, folder, limit=limit, token=token)
+    except s3_gateway.ObjectMissing as missing:
+        # The bucket is gone (or no longer readable): there is nothing to download.
+        logger.warning("Outputs cannot be listed", job_id=job.JobId, error=str(missing))
+        return OutputList(Outputs=[], NextToken=None)
+
+
+def _listed_outputs(job: Job, folder: S3Location, *, limit: int, token: str | None) -> OutputList:
     expires_in = get_settings().presigned_url_seconds
     expires_at = clock.now() + timedelta(seconds=expires_in)
     found: list[OutputObject] = []

@@ -57,6 +57,11 @@ class Forbidden(Problem):
     title = "Not allowed for this team"
 
 
+class MethodNotAllowed(Problem):
+    status = HTTPStatus.METHOD_NOT_ALLOWED
+    title = "Method not allowed"
+
+
 class UnsupportedMediaType(Problem):
     status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
     title = "Unsupported media type"

@@ -1,10 +1,14 @@
 """What every REST function shares: the Powertools resolver with validation and OpenAPI, the
-problem+json error handlers, the team from the authorizer, and the documented answers."""
+problem+json error handlers (405 with Allow for a method a path does not take), the request body
+check, the team from the authorizer, and the documented answers."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from datetime import datetime
+from functools import cache
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -15,14 +19,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
-from transform_jobs import http_problems
+from transform_jobs import http_problems, request_body
 from transform_jobs.models.problem import ProblemDocument
 from transform_jobs.problems import (
     BadRequest,
     FieldError,
     InternalError,
+    MethodNotAllowed,
     NotFound,
     Problem,
     UnsupportedMediaType,
@@ -30,10 +35,26 @@ from transform_jobs.problems import (
 
 logger = Logger()
 
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _date_time_text(value: Any) -> Any:
+    """Only RFC 3339 text, as the document says (pydantic alone would also take a number of
+    seconds, a bare date, or a time without an offset)."""
+    if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+        raise ValueError("is not a date-time with an offset; send one such as 2026-11-25T12:00:00Z")
+    return value
+
+
+# A time in a query parameter.
+DateTimeQuery = Annotated[datetime, BeforeValidator(_date_time_text)]
+
 
 def new_app() -> APIGatewayRestResolver:
     """A resolver whose every error is problem+json (validation, unknown routes, bugs)."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(
+        enable_validation=True, json_body_deserializer=request_body.parse_json
+    )
     app.configure_openapi(
         title="transform-jobs",
         version="1.0.0",
@@ -62,7 +83,17 @@ def new_app() -> APIGatewayRestResolver:
         )
 
     def no_route(_: NotFoundError) -> Response[str]:
-        return http_problems.response(NotFound("No such route."), app.current_event.path)
+        path = app.current_event.path
+        allowed = allowed_methods(app, path)
+        if allowed:
+            refused = MethodNotAllowed(
+                f"{app.current_event.http_method} is not a method of this path; use "
+                f"{' or '.join(allowed)}."
+            )
+            answer = http_problems.response(refused, path)
+            answer.headers["Allow"] = ", ".join(allowed)
+            return answer
+        return http_problems.response(NotFound("No such route."), path)
 
     def unexpected(error: Exception) -> Response[str]:
         logger.exception("Unhandled error")
@@ -76,6 +107,44 @@ def new_app() -> APIGatewayRestResolver:
     app.not_found(no_route)
     app.exception_handler(Exception)(unexpected)
     return app
+
+
+def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The resolver's answer, after the body check it cannot make itself: Powertools reads form
+    and multipart bodies too, and fails on bytes that are not UTF-8."""
+    problem = request_body.problem_with(event)
+    if problem is None:
+        return app.resolve(request_body.with_canonical_content_type(event), context)
+    answer = http_problems.response(problem, str(event.get("path") or ""))
+    return {
+        "statusCode": answer.status_code,
+        "multiValueHeaders": {"Content-Type": [http_problems.PROBLEM_JSON]},
+        "body": answer.body,
+        "isBase64Encoded": False,
+    }
+
+
+def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
+    """The methods the app serves on `path` (empty if it serves none there)."""
+    return sorted(
+        method.upper()
+        for pattern, methods in _path_patterns(app)
+        if pattern.fullmatch(path)
+        for method in methods
+    )
+
+
+@cache
+def _path_patterns(app: APIGatewayRestResolver) -> list[tuple[re.Pattern[str], list[str]]]:
+    paths = app.get_openapi_schema().paths or {}
+    patterns = []
+    for template, item in paths.items():
+        regex = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        methods = [
+            name for name in ("get", "put", "post", "delete", "patch") if getattr(item, name)
+        ]
+        patterns.append((re.compile(regex), methods))
+    return patterns
 
 
 def responses(
@@ -118,23 +187,112 @@ def only_query(app: APIGatewayRestResolver, *allowed: str) -> None:
         )
 
 
-def openapi_document(app: APIGatewayRestResolver, public_paths: set[str]) -> dict[str, Any]:
+# Answers any route may give that no route declares: API Gateway's own (the authorizer, the
+# payload limit, throttling, integration failures) and the body check.
+_SHARED_ANSWERS: dict[str, dict[str, Any]] = {
+    "400": {
+        "description": "Malformed request: a body that is not JSON, or a query parameter "
+        "the route does not take"
+    },
+    "401": {
+        "description": "No API key, or not a valid one",
+        "headers": {
+            "WWW-Authenticate": {
+                "description": "Bearer",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    "413": {"description": "The body is larger than 10 MB"},
+    "415": {"description": "The body is not JSON (Content-Type: application/json, UTF-8)"},
+    "429": {
+        "description": "Too many requests; retry after the given number of seconds",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    "5XX": {"description": "A failure on our side or of a service we depend on; retry later"},
+}
+
+
+def openapi_document(
+    app: APIGatewayRestResolver,
+    public_paths: set[str],
+    links: dict[tuple[str, str], dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """The resolver's OpenAPI document as docs/openapi.json holds it.
 
     Powertools documents every validation failure as its own 422 body and drops an empty
     security list; ours are problem+json and some paths are public, so both are set here.
+    Every operation also documents the answers it shares with all the others (401 only where
+    a key is needed; 413 and 415 only where a body is read). `links` maps an operation (path,
+    method) to the path parameters its success answer supplies (runtime expressions); each
+    operation taking those parameters gets an OpenAPI link from it.
     """
     document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
-    problem = {"$ref": "#/components/schemas/ProblemDocument"}
+    problem_content = {
+        http_problems.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}
+    }
+    shared = document["components"].setdefault("responses", {})
+    for code, answer in _SHARED_ANSWERS.items():
+        shared[_answer_name(code)] = {**answer, "content": problem_content}
     for path, operations in document["paths"].items():
         for operation in operations.values():
-            if "422" in operation["responses"]:
-                operation["responses"]["422"] = {
+            answers = operation["responses"]
+            if "422" in answers:
+                answers["422"] = {
                     "description": "The request breaks a rule; errors name each field and the fix",
-                    "content": {http_problems.PROBLEM_JSON: {"schema": problem}},
+                    "content": problem_content,
                 }
             if path in public_paths:
                 operation["security"] = []
+            if "204" in answers:  # no content: Powertools would document a JSON null
+                answers["204"].pop("content", None)
+            for code in _SHARED_ANSWERS:
+                if code in answers:
+                    continue
+                if code == "401" and path in public_paths:
+                    continue
+                if code in ("413", "415") and "requestBody" not in operation:
+                    continue
+                answers[code] = {"$ref": f"#/components/responses/{_answer_name(code)}"}
+    for (path, method), supplies in (links or {}).items():
+        _add_links(document, document["paths"][path][method], supplies)
     for powertools_only in ("HTTPValidationError", "ValidationError"):
         document["components"]["schemas"].pop(powertools_only, None)
     return document
+
+
+def _answer_name(code: str) -> str:
+    return {
+        "400": "BadRequest",
+        "401": "Unauthorized",
+        "413": "PayloadTooLarge",
+        "415": "UnsupportedMediaType",
+        "429": "TooManyRequests",
+        "5XX": "ServerError",
+    }[code]
+
+
+def _add_links(document: dict[str, Any], source: dict[str, Any], supplies: dict[str, str]) -> None:
+    """Links from `source`'s success answer to every operation whose path parameters it
+    supplies, at least one of them from its own answer (so following the link means something)."""
+    from_answer = {name for name, value in supplies.items() if value.startswith("$response")}
+    success = next(code for code in source["responses"] if code.startswith("2"))
+    links = source["responses"][success].setdefault("links", {})
+    for path, operations in document["paths"].items():
+        needed = set(re.findall(r"\{([^}]+)\}", path))
+        if not needed or not needed <= set(supplies) or not needed & from_answer:
+            continue
+        for operation in operations.values():
+            if operation is source:
+                continue
+            links[operation["operationId"]] = {
+                "operationId": operation["operationId"],
+                "parameters": {name: supplies[name] for name in sorted(needed)},
+            }

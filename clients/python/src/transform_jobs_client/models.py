@@ -473,7 +473,7 @@ class WebhookCreate(BaseModel):
     )
     Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
     EventTypes: Annotated[list[EventType], Field(max_length=5, min_length=1, title="Eventtypes")]
-    Url: Annotated[str, Field(max_length=2048, title="Url")]
+    Url: Annotated[str, Field(max_length=2048, pattern="^https?://", title="Url")]
     """
     An https:// URL that answers 2xx quickly.
     """
@@ -487,17 +487,11 @@ class WebhookPage(BaseModel):
     Webhooks: Annotated[list[Webhook], Field(title="Webhooks")]
 
 
-class EventTypesModel(RootModel[list[EventType]]):
-    root: Annotated[list[EventType], Field(max_length=5, min_length=1, title="Eventtypes")]
-
-
-class UrlModel(RootModel[str]):
-    root: Annotated[str, Field(max_length=2048, title="Url")]
-
-
 class WebhookUpdate(BaseModel):
     """
     PATCH /v1/webhooks/{webhookId}: any of the fields; Enabled true re-enables.
+
+    A field left out keeps its value; only Description may be null (which clears it).
     """
 
     model_config = ConfigDict(
@@ -505,8 +499,10 @@ class WebhookUpdate(BaseModel):
     )
     Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
     Enabled: Annotated[bool | None, Field(title="Enabled")] = None
-    EventTypes: Annotated[EventTypesModel | None, Field(title="Eventtypes")] = None
-    Url: Annotated[UrlModel | None, Field(title="Url")] = None
+    EventTypes: Annotated[
+        list[EventType] | None, Field(max_length=5, min_length=1, title="Eventtypes")
+    ] = None
+    Url: Annotated[str | None, Field(max_length=2048, pattern="^https?://", title="Url")] = None
 
 
 class WebhookWithSecret(BaseModel):

@@ -14,7 +14,15 @@ from collections import Counter
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from transform_jobs import jsonpath_filter
@@ -146,7 +154,7 @@ _TransformOutput = TransformOutput
 
 class TransformResources(_Strict):
     InstanceType: str = Field(examples=["ml.m5.xlarge"])
-    InstanceCount: int = Field(ge=1)
+    InstanceCount: StrictInt = Field(ge=1)
     VolumeKmsKeyId: str | None = Field(default=None, max_length=2048, pattern=_KMS_KEY)
     TransformAmiVersion: str | None = Field(
         default=None, min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
@@ -171,8 +179,8 @@ _TransformResources = TransformResources
 
 
 class ModelClientConfig(_Strict):
-    InvocationsTimeoutInSeconds: int | None = Field(default=None, ge=1, le=3600)
-    InvocationsMaxRetries: int | None = Field(default=None, ge=0, le=3)
+    InvocationsTimeoutInSeconds: StrictInt | None = Field(default=None, ge=1, le=3600)
+    InvocationsMaxRetries: StrictInt | None = Field(default=None, ge=0, le=3)
 
 
 _ModelClientConfig = ModelClientConfig
@@ -237,7 +245,7 @@ class InputPreparation(_Strict):
         "columns are selected and reordered by name; without one, this only documents.",
         examples=[["sepal_length", "sepal_width", "petal_length", "petal_width"]],
     )
-    Reassemble: bool = Field(
+    Reassemble: StrictBool = Field(
         default=False,
         description="One output file per input file, in input order: the input's header and rows "
         "joined with the prediction columns, at <input key relative to the prefix>.out.",
@@ -282,7 +290,7 @@ _InputPreparation = InputPreparation
 class DataCaptureConfig(_Strict):
     DestinationS3Uri: S3Uri
     KmsKeyId: str | None = Field(default=None, max_length=2048, pattern=_KMS_KEY)
-    GenerateInferenceId: bool | None = None
+    GenerateInferenceId: StrictBool | None = None
 
     _uri = field_validator("DestinationS3Uri")(_check_s3_uri)
 
@@ -379,9 +387,9 @@ class JobRequest(_Strict):
         default=None, min_length=1, max_length=63, pattern=_JOB_NAME
     )
     ModelName: str = Field(min_length=1, max_length=63, pattern=_MODEL_NAME)
-    MaxConcurrentTransforms: int | None = Field(default=None, ge=0)
+    MaxConcurrentTransforms: StrictInt | None = Field(default=None, ge=0)
     ModelClientConfig: _ModelClientConfig | None = None
-    MaxPayloadInMB: int | None = Field(default=None, ge=0)
+    MaxPayloadInMB: StrictInt | None = Field(default=None, ge=0)
     BatchStrategy: _BatchStrategy | None = None
     Environment: dict[str, Annotated[str, Field(max_length=10240)]] | None = None
     TransformInput: _TransformInput

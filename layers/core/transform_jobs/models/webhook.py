@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from transform_jobs.clock import UtcTime
 
@@ -20,6 +21,8 @@ class EventType(StrEnum):
 
 
 TEST_EVENT = "webhook.test"
+# https only (plain http is for a receiver on loopback, in local mode); url_safety checks the rest.
+WEBHOOK_URL = r"^https?://"
 
 
 class DeliveryStatus(StrEnum):
@@ -28,10 +31,24 @@ class DeliveryStatus(StrEnum):
     FAILED = "Failed"
 
 
-def _unique(types: list[EventType]) -> list[EventType]:
-    if len(set(types)) != len(types):
+def _unique(types: list[EventType] | None) -> list[EventType] | None:
+    if types is not None and len(set(types)) != len(types):
         raise ValueError("lists an event type twice; list each once")
     return types
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Documents a field that may be left out but not sent as null: no null type, no default."""
+    schema.pop("default", None)
+    branches = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
+    if branches:
+        schema.update(branches[0])
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("cannot be null; leave it out to keep the current value")
+    return value
 
 
 class WebhookCreate(BaseModel):
@@ -39,7 +56,11 @@ class WebhookCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    Url: str = Field(max_length=2048, description="An https:// URL that answers 2xx quickly.")
+    Url: str = Field(
+        max_length=2048,
+        pattern=WEBHOOK_URL,
+        description="An https:// URL that answers 2xx quickly.",
+    )
     EventTypes: list[EventType] = Field(min_length=1, max_length=len(EventType))
     Description: str | None = Field(default=None, max_length=256)
 
@@ -47,18 +68,24 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookUpdate(BaseModel):
-    """PATCH /v1/webhooks/{webhookId}: any of the fields; Enabled true re-enables."""
+    """PATCH /v1/webhooks/{webhookId}: any of the fields; Enabled true re-enables.
+
+    A field left out keeps its value; only Description may be null (which clears it).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    Url: str | None = Field(default=None, max_length=2048)
+    Url: str | None = Field(
+        default=None, max_length=2048, pattern=WEBHOOK_URL, json_schema_extra=_not_nullable
+    )
     EventTypes: list[EventType] | None = Field(
-        default=None, min_length=1, max_length=len(EventType)
+        default=None, min_length=1, max_length=len(EventType), json_schema_extra=_not_nullable
     )
     Description: str | None = Field(default=None, max_length=256)
-    Enabled: bool | None = None
+    Enabled: StrictBool | None = Field(default=None, json_schema_extra=_not_nullable)
 
     _unique_types = field_validator("EventTypes")(_unique)
+    _present = field_validator("Url", "EventTypes", "Enabled", mode="before")(_not_null)
 
     @model_validator(mode="after")
     def _something(self) -> WebhookUpdate:
