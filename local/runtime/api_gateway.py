@@ -271,7 +271,7 @@ class ApiGateway:
             def _serve(self) -> None:
                 if gateway.stopping:
                     self.close_connection = True
-                    answer = _Answer(503, [("Content-Type", "application/json")], b"{}")
+                    answer = _plain_error(503, "The local API is stopping.")
                 else:
                     answer = gateway.safe_handle(self)
                 self.send_response(answer.status)

@@ -189,6 +189,7 @@ class _Worker:
                 "LAMBDA_TASK_ROOT": str(function.code_dir),
                 "LOCAL_LAMBDA_FUNCTION_ARN": function.arn,
                 "LOCAL_LAMBDA_RESULT_FD": str(write_fd),
+                "LOCAL_LAMBDA_RUNTIME_PID": str(os.getpid()),
                 "_HANDLER": function.handler,
                 "PYTHONPATH": os.pathsep.join(
                     str(path) for path in (function.code_dir, *function.layer_dirs)

@@ -9,7 +9,8 @@ descriptor; then one JSON line per invocation on stdin,
 ``{"request_id": ..., "event": ..., "deadline_ms": ...}``; one JSON line per answer on the file
 descriptor named by LOCAL_LAMBDA_RESULT_FD, ``{"ok": true, "result": ...}`` or
 ``{"ok": false, "error": {"errorType", "errorMessage", "stackTrace"}}``. The function's own
-stdout and stderr are its logs. Only the standard library is used here.
+stdout and stderr are its logs. The environment ends when the runtime (LOCAL_LAMBDA_RUNTIME_PID)
+does. Only the standard library is used here.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from typing import Any
+
+PARENT_CHECK_S = 0.5
 
 
 class LambdaContext:
@@ -56,7 +60,19 @@ def _load_handler() -> Any:
     return getattr(module, function_name)
 
 
+def end_with_the_runtime(runtime: int) -> None:
+    """Ends this environment, even mid-invocation, once the runtime that started it is gone
+    (killed, say): no answer could reach anyone, and nothing else would ever stop it."""
+    while os.getppid() == runtime:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
+
+
 def main() -> int:
+    # The runtime says who it is: it may be gone before this line, and then the parent seen
+    # here would already be whoever adopted this process.
+    runtime = int(os.environ.get("LOCAL_LAMBDA_RUNTIME_PID") or os.getppid())
+    threading.Thread(target=end_with_the_runtime, args=(runtime,), daemon=True).start()
     # The script's own directory is sys.path[0]; a function must not import from it.
     script_dir = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != script_dir]

@@ -57,8 +57,11 @@ class LocalRuntime:
         async_retry_delays_s: tuple[float, ...] | None = None,
         environment_overrides: Mapping[str, str] | None = None,
         api_docs: ApiDocs | None = None,
+        schedule_period_s: float | None = None,
     ) -> None:
-        """`api_docs`: serve Swagger UI and the OpenAPI document beside the (first) API."""
+        """`api_docs`: serve Swagger UI and the OpenAPI document beside the (first) API.
+        `schedule_period_s`: every Schedule event fires this often instead of at its rate.
+        `environment_overrides`: see local_functions."""
         self.access = access
         self.api_docs = api_docs
         self.state_dir = Path(state_dir)
@@ -68,6 +71,7 @@ class LocalRuntime:
         self.account_id = account_id
         self.port = port
         self.schedules = schedules
+        self.schedule_period_s = schedule_period_s
         self.async_retry_delays_s = async_retry_delays_s
         self.context: Context = create_resources(
             self.template,
@@ -82,7 +86,10 @@ class LocalRuntime:
             if resource.get("Type") == SERVERLESS_API:
                 self.context.refs[logical_id] = api_id(stack_name, logical_id)
         self.functions: dict[str, LocalFunction] = local_functions(
-            self.template, self.context, root=self.root, overrides=environment_overrides
+            self.template,
+            self.context,
+            root=self.root,
+            overrides=environment_overrides,
         )
         self.pools: dict[str, FunctionPool] = {}
         self.invokers: dict[str, AsyncInvoker] = {}
@@ -183,6 +190,7 @@ class LocalRuntime:
                             ),
                             region=self.access.region,
                             account_id=self.account_id,
+                            period_s=self.schedule_period_s,
                         )
                     )
                 elif kind not in {"Api", "Schedule", "ScheduleV2"}:

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from local.runtime.template import TemplateError
 from local.stack.stack import ROOT, LocalStack
 
 log = logging.getLogger("local.stack")
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         info = stack.start()
-    except (OSError, RuntimeError, ValueError, TimeoutError) as error:
+    except (OSError, RuntimeError, ValueError, TimeoutError, TemplateError) as error:
         log.error("the local stack could not start: %s", error)
         return 1
     print(summary(info, time.monotonic() - started), flush=True)

@@ -1,6 +1,7 @@
 """The local stack as a child process, as a user or a script runs it: `python -m local.stack`
-in its own process group, up once stack.json appears; stopped by SIGTERM to that group, with
-whatever outlived it reported (and killed). Used by the e2e tests and the benchmarks."""
+in its own process group, up once it has written its stack.json; stopped by SIGTERM to that
+group (or killed by SIGKILL), with whatever outlived it reported (and killed). Used by the e2e
+tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -52,11 +53,13 @@ def alive(pid: int) -> bool:
 
 
 class StackProcess:
-    """One `python -m local.stack` with its data under `data_dir`, on free ports."""
+    """One `python -m local.stack` with its data under `data_dir`, on free ports (the API on
+    `port`, when given)."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int = 0) -> None:
         self.data_dir = data_dir
         self.env = env or {}
+        self.port = port
         self.process: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] = {}
         self.log_path = data_dir.parent / f"{data_dir.name}-stack.log"
@@ -79,7 +82,7 @@ class StackProcess:
                     "--data-dir",
                     str(self.data_dir),
                     "--port",
-                    "0",
+                    str(self.port),
                 ],
                 cwd=ROOT,
                 env=env,
@@ -88,7 +91,7 @@ class StackProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        while not self.stack_file.exists():
+        while not (info := self._written_by(self.process.pid)):
             if self.process.poll() is not None:
                 raise RuntimeError(f"the stack exited ({self.process.returncode}):\n{self.log()}")
             if time.monotonic() - started > START_TIMEOUT_S:
@@ -96,17 +99,51 @@ class StackProcess:
                 raise TimeoutError(f"the stack was not up in {START_TIMEOUT_S:g} s:\n{self.log()}")
             time.sleep(0.2)
         self.started_in_s = time.monotonic() - started
-        self.info = json.loads(self.stack_file.read_text())
+        self.info = info
         return self
+
+    def _written_by(self, pid: int) -> dict[str, Any]:
+        """stack.json once the stack `pid` has written it; a file left by an earlier stack
+        (one that was killed), or one that does not parse, is not it."""
+        try:
+            info = json.loads(self.stack_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        return info if isinstance(info, dict) and info.get("pid") == pid else {}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
+
+    def family(self) -> set[int]:
+        """The stack's process and every process it started, as of now."""
+        if self.process is None:
+            return set()
+        return descendants(self.process.pid) | {self.process.pid}
+
+    def kill(self, timeout_s: float = STOP_TIMEOUT_S) -> set[int]:
+        """SIGKILL to the process group, as a crash or `kill -9` would end it: no clean-up runs.
+        Returns what of its family is still running `timeout_s` later (and then kills that)."""
+        if self.process is None:
+            return set()
+        family = self.family()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+        deadline = time.monotonic() + timeout_s
+        while any(alive(pid) for pid in family) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        survivors = {pid for pid in family if alive(pid)}
+        for pid in survivors:  # never leave a process behind, even when the test fails
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return survivors
 
     def stop(self) -> tuple[float, set[int]]:
         """SIGTERM to the process group; returns the seconds it took and what outlived it."""
         if self.process is None:
             return 0.0, set()
-        family = descendants(self.process.pid) | {self.process.pid}
+        family = self.family()
         started = time.monotonic()
         try:
             os.killpg(self.process.pid, signal.SIGTERM)

@@ -1,11 +1,16 @@
-"""moto's server, with KMS keys that come back the same after a restart.
+"""moto's server, with KMS keys that come back the same after a restart, and EventBridge rules
+that heed their state.
 
 moto keeps everything in memory, so a restarted local stack would get new KMS keys, and what was
 encrypted under the old ones (webhook signing secrets) could no longer be decrypted. Here the
 n-th key this process creates takes its id and key material from a secret seed kept under the
 stack's data dir (LOCAL_KMS_SEED_FILE), so the runtime, creating the template's keys in the same
-order at every start, gets the same keys back. moto has no option for this, hence the two small
-replacements below; everything else is moto's own server.
+order at every start, gets the same keys back.
+
+moto's EventBridge delivers events to a rule's targets whether the rule is enabled or not; in
+AWS a disabled rule matches nothing, and an operator (or a test) disables one to stop what it
+delivers. moto has no option for either, hence the small replacements below; everything else
+is moto's own server.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 from moto import server
+from moto.events import models as events_models
 from moto.kms import models as kms_models
 
 
@@ -40,7 +47,20 @@ def install_stable_keys(seed: bytes) -> None:
     kms_models.generate_master_key = master_key  # type: ignore[attr-defined]
 
 
+def install_rule_states() -> None:
+    deliver = events_models.Rule.send_to_targets
+
+    def deliver_when_enabled(
+        rule: events_models.Rule, event: Any, transform_input: bool = True
+    ) -> None:
+        if rule.state != "DISABLED":
+            deliver(rule, event, transform_input)
+
+    events_models.Rule.send_to_targets = deliver_when_enabled  # type: ignore[method-assign,assignment]
+
+
 def main(argv: list[str]) -> None:
+    install_rule_states()
     seed_file = os.environ.get("LOCAL_KMS_SEED_FILE")
     if seed_file:
         install_stable_keys(bytes.fromhex(Path(seed_file).read_text().strip()))

@@ -1,19 +1,25 @@
 """Child processes for the local stack: each in its own process group, logging to a file, and
-stopped by signalling that group (SIGTERM, then SIGKILL) so nothing outlives `stop()`."""
+stopped by signalling that group (SIGTERM, then SIGKILL) so nothing outlives `stop()`; and
+tethered to the process that started it, so nothing outlives that process either, however it
+ends (see tether.py)."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from shutil import which as find_program
 from types import TracebackType
 from typing import IO, Self
 
 LOOPBACK = "127.0.0.1"
+TETHER = Path(__file__).with_name("tether.py")
 
 
 class ProcessExited(RuntimeError):
@@ -30,8 +36,22 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def tethered(
+    argv: Sequence[str], signum: signal.Signals, search_path: str | None = None
+) -> list[str]:
+    """`argv`, run so that it gets `signum` when the thread that starts it ends (as every thread
+    does when its process ends). A command that cannot be found fails here, not in the child."""
+    if find_program(argv[0], path=search_path) is None:
+        raise FileNotFoundError(errno.ENOENT, "no such program", argv[0])
+    return [sys.executable, "-I", str(TETHER), signum.name, str(os.getpid()), *argv]
+
+
 class ManagedProcess:
-    """One server process: `start()` (or `with`), `wait_until(check)`, `stop()`."""
+    """One server process: `start()` (or `with`), `wait_until(check)`, `stop()`.
+
+    It gets `on_parent_death` (None: nothing) when the thread that started it ends, so start it
+    from a thread that lives as long as the process should (the main thread, as the stack does).
+    """
 
     def __init__(
         self,
@@ -41,12 +61,14 @@ class ManagedProcess:
         log_path: Path,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        on_parent_death: signal.Signals | None = signal.SIGKILL,
     ) -> None:
         self.name = name
         self.argv = [str(arg) for arg in argv]
         self.log_path = log_path
         self.env = dict(os.environ if env is None else env)
         self.cwd = cwd
+        self.on_parent_death = on_parent_death
         self._popen: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -58,8 +80,11 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         try:
+            argv = self.argv
+            if self.on_parent_death is not None:
+                argv = tethered(argv, self.on_parent_death, self.env.get("PATH"))
             self._popen = subprocess.Popen(  # noqa: S603 (argv is built by our own code)
-                self.argv,
+                argv,
                 env=self.env,
                 cwd=self.cwd,
                 stdin=subprocess.DEVNULL,

@@ -3,15 +3,17 @@ template.yaml, started in dependency order and stopped in reverse."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 
@@ -46,6 +48,70 @@ RETRY_SCHEDULE_VARIABLE = "LOCAL_WEBHOOK_RETRY_SCHEDULE"
 # Set, this caps each preparation or reassembly step at so many seconds of work, so a job's
 # checkpoints and continuations can be watched on small inputs.
 WORK_SLICE_VARIABLE = "LOCAL_WORK_SLICE_SECONDS"
+# Set, these compress what runs on minutes in AWS, so the repairs can be watched in seconds:
+# every Schedule event fires this often (dispatch, reconcile and the webhook sweeper)...
+SCHEDULE_VARIABLE = "LOCAL_SCHEDULE_SECONDS"
+# ...template parameters, as `sam deploy --parameter-overrides` takes them
+# ("ReconcileAfterSeconds=5 ServiceMaxRunningJobs=2")...
+PARAMETERS_VARIABLE = "LOCAL_PARAMETER_OVERRIDES"
+# ...and the webhook waits: the longest a queue message carries (SQS's 900 s; longer ones are
+# the sweeper's), and how long the sweeper leaves a due delivery to its message (60 s).
+WAIT_VARIABLES = {
+    "LOCAL_WEBHOOK_MAX_QUEUE_DELAY_SECONDS": "WEBHOOK_MAX_QUEUE_DELAY_SECONDS",
+    "LOCAL_WEBHOOK_SWEEP_GRACE_SECONDS": "WEBHOOK_SWEEP_GRACE_SECONDS",
+}
+# Local mode sets these parameters itself: the bootstrap's bucket and team depend on them.
+FIXED_PARAMETERS = ("DataBucketNames", "Stage")
+LOCK_FILE = "stack.lock"
+
+
+def _whole_seconds(variable: str) -> str:
+    value = os.environ.get(variable, "")
+    if value and not value.isdigit():
+        raise ValueError(f"{variable}: {value!r} is not whole seconds")
+    return value
+
+
+def parameter_overrides(text: str) -> dict[str, str]:
+    """`Name=Value Name=Value` (LOCAL_PARAMETER_OVERRIDES) as a mapping."""
+    overrides = {}
+    for item in text.split():
+        name, equals, value = item.partition("=")
+        if not equals or not name:
+            raise ValueError(f"{PARAMETERS_VARIABLE}: {item!r} is not Name=Value")
+        if name in FIXED_PARAMETERS:
+            raise ValueError(f"{PARAMETERS_VARIABLE}: {name} is set by local mode")
+        overrides[name] = value
+    return overrides
+
+
+def claim(data_dir: Path) -> IO[str]:
+    """Holds the data dir's lock for as long as the returned file stays open. The kernel lets
+    go when this process ends however it ends, so a killed stack leaves no stale lock."""
+    lock = (data_dir / LOCK_FILE).open("a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise RuntimeError(
+            f"another local stack (pid {holder}) is running on {data_dir}: stop it first"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def clear_leftovers(data_dir: Path, names: tuple[str, ...]) -> None:
+    """What a stack that was killed leaves behind: its stack.json (no such stack runs: this
+    one holds the lock) and the temporary files of writes it did not finish."""
+    (data_dir / "stack.json").unlink(missing_ok=True)
+    for name in names:
+        for temporary in data_dir.glob(f".{name}.*.tmp"):
+            temporary.unlink(missing_ok=True)
 
 
 def _child_environment(access: AwsAccess) -> dict[str, str]:
@@ -77,11 +143,20 @@ class LocalStack:
     sagemaker: ManagedProcess | None = None
     runtime: LocalRuntime | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    lock: IO[str] | None = None
 
     @property
     def parameters(self) -> dict[str, str]:
         """template.yaml's parameters in local mode."""
-        return {"DataBucketNames": DATA_BUCKET, "Stage": STAGE}
+        overrides = parameter_overrides(os.environ.get(PARAMETERS_VARIABLE, ""))
+        return {**overrides, "DataBucketNames": DATA_BUCKET, "Stage": STAGE}
+
+    @property
+    def schedule_period_s(self) -> float | None:
+        seconds = _whole_seconds(SCHEDULE_VARIABLE)
+        if seconds and int(seconds) < 1:
+            raise ValueError(f"{SCHEDULE_VARIABLE}: at least 1 second")
+        return float(seconds) if seconds else None
 
     @property
     def environment(self) -> dict[str, str]:
@@ -94,11 +169,12 @@ class LocalStack:
             except ValueError as error:
                 raise ValueError(f"{RETRY_SCHEDULE_VARIABLE}: {error}") from None
             environment["WEBHOOK_RETRY_SCHEDULE"] = schedule
-        work_slice = os.environ.get(WORK_SLICE_VARIABLE, "")
+        work_slice = _whole_seconds(WORK_SLICE_VARIABLE)
         if work_slice:
-            if not work_slice.isdigit():
-                raise ValueError(f"{WORK_SLICE_VARIABLE}: {work_slice!r} is not whole seconds")
             environment["WORK_SLICE_SECONDS"] = work_slice
+        for variable, setting in WAIT_VARIABLES.items():
+            if value := _whole_seconds(variable):
+                environment[setting] = value
         return environment
 
     @property
@@ -112,40 +188,46 @@ class LocalStack:
     def start(self) -> dict[str, Any]:
         self.data_dir = self.data_dir.resolve()
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.lock = claim(self.data_dir)
+        try:
+            clear_leftovers(self.data_dir, (self.stack_file.name, "api-key", "kms-seed"))
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> dict[str, Any]:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.port == 0:
             self.port = free_port()  # never a port handed to another local server
         key = self._api_key()
-        try:
-            dynamodb = self._add(start_dynamodb(self.data_dir / "dynamodb", log_dir=self.log_dir))
-            s3 = self._add(start_s3(self.data_dir / "s3", log_dir=self.log_dir))
-            moto = self._add(start_moto(log_dir=self.log_dir, kms_seed_file=self._kms_seed()))
-            sagemaker_port = free_port()
-            endpoints = {
-                "dynamodb": dynamodb.endpoint,
-                "s3": s3.endpoint,
-                "sqs": moto.endpoint,
-                "events": moto.endpoint,
-                "kms": moto.endpoint,
-                "sagemaker": f"http://{LOOPBACK}:{sagemaker_port}",
-            }
-            access = AwsAccess(endpoints, dict(S3RVER_CREDENTIALS), REGION)
-            # The runtime's rules must exist before SageMaker starts: it reports the jobs a
-            # stop cut off as soon as it comes up.
-            self.runtime = LocalRuntime(
-                access,
-                state_dir=self.data_dir / "runtime",
-                template_path=self.template_path,
-                parameters=self.parameters,
-                port=self.port,
-                environment_overrides=self.environment,
-                api_docs=ApiDocs(),
-            ).start()
-            self.sagemaker = self._start_sagemaker(access, sagemaker_port)
-            self._bootstrap(access, key)
-        except BaseException:
-            self.stop()
-            raise
+        dynamodb = self._add(start_dynamodb(self.data_dir / "dynamodb", log_dir=self.log_dir))
+        s3 = self._add(start_s3(self.data_dir / "s3", log_dir=self.log_dir))
+        moto = self._add(start_moto(log_dir=self.log_dir, kms_seed_file=self._kms_seed()))
+        sagemaker_port = free_port()
+        endpoints = {
+            "dynamodb": dynamodb.endpoint,
+            "s3": s3.endpoint,
+            "sqs": moto.endpoint,
+            "events": moto.endpoint,
+            "kms": moto.endpoint,
+            "sagemaker": f"http://{LOOPBACK}:{sagemaker_port}",
+        }
+        access = AwsAccess(endpoints, dict(S3RVER_CREDENTIALS), REGION)
+        # The runtime's rules must exist before SageMaker starts: it reports the jobs a
+        # stop cut off as soon as it comes up.
+        self.runtime = LocalRuntime(
+            access,
+            state_dir=self.data_dir / "runtime",
+            template_path=self.template_path,
+            parameters=self.parameters,
+            port=self.port,
+            environment_overrides=self.environment,
+            api_docs=ApiDocs(),
+            schedule_period_s=self.schedule_period_s,
+        ).start()
+        self.sagemaker = self._start_sagemaker(access, sagemaker_port)
+        self._bootstrap(access, key)
         self.info = {
             "api_url": self.runtime.api_url,
             "docs_url": self.runtime.api_url.rsplit("/", 1)[0] + "/docs",
@@ -211,6 +293,9 @@ class LocalStack:
             log_path=self.log_dir / "sagemaker.log",
             env={**env, "PYTHONPATH": str(ROOT)},
             cwd=ROOT,
+            # SIGTERM, not SIGKILL: its shutdown stops the jobs' model processes, which live in
+            # sessions of their own; their records stay running, so the next start fails them.
+            on_parent_death=signal.SIGTERM,
         ).start()
         client = boto3.client(
             "sagemaker",
@@ -250,7 +335,10 @@ class LocalStack:
             log.info("registered example models: %s", ", ".join(created))
 
     def stop(self) -> None:
-        """Stops everything in reverse order of starting; removes stack.json."""
+        """Stops everything in reverse order of starting; removes stack.json; lets go of the
+        data dir."""
+        if self.lock is None:
+            return  # never started (or refused the data dir): nothing here is this stack's
         self.stack_file.unlink(missing_ok=True)
         if self.runtime is not None:
             self.runtime.stop()
@@ -261,3 +349,5 @@ class LocalStack:
         for backend in reversed(self.backends):
             backend.stop()
         self.backends.clear()
+        self.lock.close()
+        self.lock = None

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from local.stack.launcher import alive
+from local.stack.launcher import ROOT, alive
 from tests.e2e.conftest import StackProcess
 
 T = TypeVar("T")
@@ -96,3 +100,62 @@ def other_team_key(stack: StackProcess) -> str:
         "--model", "sklearn-iris",
     )  # fmt: skip
     return admin(stack, "create-key", "other")
+
+
+@contextmanager
+def own_stack(data_dir: Path, env: dict[str, str]) -> Iterator[StackProcess]:
+    """A stack of the test's own (settings other than the session stack's), always stopped."""
+    running = StackProcess(data_dir, env=env)
+    try:
+        yield running.start()
+    finally:
+        running.stop()
+
+
+def subscribe(stack: StackProcess, url: str, *types: str) -> dict[str, Any]:
+    reply = stack.api().call("POST", "/v1/webhooks", {"Url": url, "EventTypes": list(types)})
+    assert reply.status == 201, reply.body
+    return dict(reply.body)
+
+
+def deliveries(stack: StackProcess, webhook_id: str) -> list[dict[str, Any]]:
+    """The subscription's whole delivery log (every page), oldest first."""
+    found: list[dict[str, Any]] = []
+    query = ""
+    while True:
+        reply = stack.api().call("GET", f"/v1/webhooks/{webhook_id}/deliveries{query}")
+        assert reply.status == 200, reply.body
+        found += reply.body["Deliveries"]
+        token = reply.body.get("NextToken")
+        if not token:
+            return sorted(found, key=lambda delivery: str(delivery["CreatedAt"]))
+        query = "?" + urllib.parse.urlencode({"NextToken": token})
+
+
+def status_changes(stack: StackProcess, job_id: str) -> list[dict[str, Any]]:
+    """The job's history entries that changed its status (each one a status_changed event)."""
+    reply = stack.api().call("GET", f"/v1/jobs/{job_id}/events")
+    assert reply.status == 200, reply.body
+    return [e for e in reply.body["Events"] if e["Status"] != e.get("PreviousStatus")]
+
+
+def invoke(stack: StackProcess, function: str, event: str = "schedule.json") -> Any:
+    """One invocation of a function against the stack, as `make invoke` runs it."""
+    command = [sys.executable, "-m", "local.runtime", "invoke", function]
+    command += [str(ROOT / "events" / event), "--stack", str(stack.stack_file)]
+    done = subprocess.run(  # noqa: S603 - the project's own entry point
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (a receiver that is down refuses connections)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

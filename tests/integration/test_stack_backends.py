@@ -3,6 +3,7 @@ answer, keep their data across a restart on the same directory, and leave no pro
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -18,6 +19,7 @@ import pytest
 
 from local.stack import backends, free_port
 from local.stack.backends import Backend, start_dynamodb, start_moto, start_s3
+from local.stack.launcher import alive
 from local.stack.processes import ManagedProcess, ProcessExited
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,3 +210,96 @@ def test_free_port_is_bindable_on_loopback() -> None:
     port = free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+def test_a_disabled_rule_delivers_nothing_until_enabled_again(
+    tmp_path: Path, cleanup: Callable[[Backend], Backend]
+) -> None:
+    backend = cleanup(start_moto(log_dir=tmp_path))
+    sqs, events = backend.client("sqs"), backend.client("events")
+    url = sqs.create_queue(QueueName="state-changes")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name="job-state", EventPattern='{"source": ["aws.sagemaker"]}')
+    events.put_targets(Rule="job-state", Targets=[{"Id": "queue", "Arn": arn["QueueArn"]}])
+
+    def publish(kind: str) -> list[str]:
+        entry = {"Source": "aws.sagemaker", "DetailType": "change", "Detail": f'{{"k": "{kind}"}}'}
+        assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        return [json.loads(m["Body"])["detail"]["k"] for m in got.get("Messages", [])]
+
+    assert publish("enabled") == ["enabled"]
+    events.disable_rule(Name="job-state")
+    assert publish("while disabled") == []
+    events.enable_rule(Name="job-state")
+    assert publish("enabled again") == ["enabled again"]
+
+
+# A parent that starts one managed process, says its pid, and waits to be killed.
+PARENT = """
+import sys, time
+from pathlib import Path
+from local.stack.processes import ManagedProcess
+tether = None if sys.argv[2] == "none" else __import__("signal").Signals[sys.argv[2]]
+child = ManagedProcess("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"],
+                       log_path=Path(sys.argv[1]), on_parent_death=tether).start()
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize(("tether", "outlives_it"), [("SIGKILL", False), ("none", True)])
+def test_a_managed_process_ends_with_the_process_that_started_it(
+    tmp_path: Path, tether: str, outlives_it: bool
+) -> None:
+    parent = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", PARENT, str(tmp_path / "child.log"), tether],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    try:
+        parent.kill()  # SIGKILL: nothing of the parent's own clean-up runs
+        parent.wait()
+        deadline = time.monotonic() + 5
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alive(child) is outlives_it
+    finally:
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_a_lambda_environment_ends_when_its_runtime_is_gone(tmp_path: Path) -> None:
+    """Even while it still has input to wait for: no one would ever read its answers."""
+    worker = ROOT / "local" / "runtime" / "lambda_worker.py"
+    start_worker = (
+        "import os, subprocess, sys; "
+        "results = os.open(os.devnull, os.O_WRONLY); "
+        "env = dict(_HANDLER='missing.handler', LOCAL_LAMBDA_RESULT_FD=str(results), "
+        "LOCAL_LAMBDA_RUNTIME_PID=str(os.getpid()), "
+        "AWS_LAMBDA_FUNCTION_NAME='f', LOCAL_LAMBDA_FUNCTION_ARN='arn'); "
+        f"worker = subprocess.Popen([sys.executable, {str(worker)!r}], env=env, "
+        "pass_fds=(results,), stderr=subprocess.DEVNULL); "
+        "print(worker.pid, flush=True)"
+    )
+    runtime = subprocess.Popen(  # noqa: S603 - our own interpreter and worker
+        [sys.executable, "-c", start_worker],
+        stdin=subprocess.PIPE,  # held open here: the worker never sees its input end
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert runtime.stdout is not None and runtime.stdin is not None
+    child = int(runtime.stdout.readline())
+    try:
+        runtime.wait()
+        deadline = time.monotonic() + 5
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child)
+    finally:
+        runtime.stdin.close()
+        if alive(child):
+            os.kill(child, signal.SIGKILL)

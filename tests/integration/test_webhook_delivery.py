@@ -224,6 +224,53 @@ def test_long_waits_are_carried_by_the_sweeper(
     ]
 
 
+def in_flight(queue: str) -> int:
+    """Messages on the queue, delayed ones included (none is taken off it)."""
+    counts = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    return int(counts["ApproximateNumberOfMessages"]) + int(
+        counts["ApproximateNumberOfMessagesDelayed"]
+    )
+
+
+@pytest.mark.parametrize(("max_queue_delay", "carried_by_the_queue"), [("", True), ("2", False)])
+def test_a_wait_rides_on_the_queue_only_up_to_the_longest_delay_set(
+    webhooks: dict[str, str],
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    max_queue_delay: str,
+    carried_by_the_queue: bool,
+) -> None:
+    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "5")
+    monkeypatch.setenv("WEBHOOK_MAX_QUEUE_DELAY_SECONDS", max_queue_delay)
+    get_settings.cache_clear()
+    receiver.plan.append((500, {}))
+    webhook = subscribe(receiver.url, new_secret())
+    delivery_id = pending(webhook)
+    result = delivery.deliver(webhook.WebhookId, delivery_id)
+    assert result.delivery is not None and result.delivery.Status is DeliveryStatus.PENDING
+    # 5 s: within SQS's 900 s by default, beyond a limit of 2 s (then the sweeper's).
+    assert in_flight(webhooks["queue"]) == (1 if carried_by_the_queue else 0)
+    due = result.delivery.NextAttemptAt
+    assert due is not None
+    assert delivery.due_for_retry(due + timedelta(seconds=61)) == 1
+
+
+def test_the_sweeper_leaves_a_due_delivery_to_its_message_for_the_grace_set(
+    webhooks: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhook = subscribe("https://hooks.example.com/in", new_secret())
+    pending(webhook)
+    now = clock.now()
+    assert delivery.due_for_retry(now + timedelta(seconds=59)) == 0  # 60 s by default
+    monkeypatch.setenv("WEBHOOK_SWEEP_GRACE_SECONDS", "3")
+    get_settings.cache_clear()
+    assert delivery.due_for_retry(now + timedelta(seconds=2)) == 0
+    assert delivery.due_for_retry(now + timedelta(seconds=4)) == 1
+
+
 def history_items(job_id: str) -> list[dict[str, Any]]:
     """The job's history items as the stream's NewImage carries them (plain values)."""
     from transform_jobs.table import from_item, plain

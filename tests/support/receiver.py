@@ -1,5 +1,5 @@
 """A webhook receiver on loopback for tests: answers each POST with the next planned status
-and headers (204 when the plan is empty) and records what it got."""
+and headers (`answer`, 204 unless changed, when the plan is empty) and records what it got."""
 
 from __future__ import annotations
 
@@ -14,22 +14,22 @@ import pytest
 class Receiver:
     """Answers each POST with the next planned (status, headers); records what it got."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """`port` 0 picks a free one; a given port brings a receiver back where one was."""
         self.plan: list[tuple[int, dict[str, str]]] = []
+        self.answer: tuple[int, dict[str, str]] = (204, {})
         self.received: list[dict[str, Any]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                status, headers = receiver.plan.pop(0) if receiver.plan else receiver.answer
+                headers_got = dict(self.headers)
                 receiver.received.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": self.rfile.read(length).decode(),
-                    }
+                    {"path": self.path, "headers": headers_got, "body": body, "status": status}
                 )
-                status, headers = receiver.plan.pop(0) if receiver.plan else (204, {})
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
@@ -39,7 +39,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/in?team=a"
 
     def __enter__(self) -> Receiver:

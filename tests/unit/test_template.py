@@ -310,6 +310,21 @@ def test_function_sizes(
             },
         ),
         (
+            "DeliverWebhookFunction",
+            {
+                "WEBHOOK_KEY_ID": {"Ref": "WebhookSecretsKey"},
+                "WEBHOOK_QUEUE_URL": {"Ref": "WebhookQueue"},
+                "WEBHOOK_ALLOW_HTTP_LOOPBACK": "false",
+                "WEBHOOK_RETRY_SCHEDULE": "5,300,1800,7200,18000,36000,50400,72000,86400",
+                # SQS's DelaySeconds limit: longer waits are the sweeper's
+                "WEBHOOK_MAX_QUEUE_DELAY_SECONDS": "900",
+            },
+        ),
+        (
+            "RetryDeliveriesFunction",
+            {"WEBHOOK_QUEUE_URL": {"Ref": "WebhookQueue"}, "WEBHOOK_SWEEP_GRACE_SECONDS": "60"},
+        ),
+        (
             "ReconcileJobsFunction",
             {
                 "RECONCILE_AFTER_SECONDS": {"Ref": "ReconcileAfterSeconds"},

@@ -40,6 +40,12 @@ class Settings(BaseModel):
     webhook_queue_url: str = ""
     webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
     webhook_allow_http_loopback: bool = False
+    # The longest wait a delivery's message carries as its queue delay (SQS allows 900 s); a
+    # longer one is carried by retry_deliveries, which queues a due delivery itself only after
+    # the grace (the time a message that carries a wait has to arrive). Local mode lowers both
+    # so that the sweeper's part of the schedule can be watched in seconds.
+    webhook_max_queue_delay_seconds: int = Field(default=900, ge=0, le=900)
+    webhook_sweep_grace_seconds: int = Field(default=60, ge=0)
     # A subscription with no success for this long is disabled; a rotated secret still signs
     # for this long.
     webhook_disable_after_seconds: int = Field(default=5 * 86400, ge=60)

@@ -29,9 +29,6 @@ log = logging.getLogger(__name__)
 
 # A message that arrives a little before the delivery is due still counts as due.
 EARLY_TOLERANCE = timedelta(seconds=2)
-# retry_deliveries leaves a due delivery this long to its queue message (short waits ride on
-# one) before it queues it itself: it repairs lost messages and carries the long waits.
-SWEEP_GRACE = timedelta(seconds=60)
 
 
 def secret_context(webhook: StoredWebhook) -> dict[str, str]:
@@ -179,16 +176,19 @@ def _carry(delivery: StoredDelivery, now: datetime) -> None:
     if delivery.NextAttemptAt is None:
         return
     wait = (delivery.NextAttemptAt - now).total_seconds()
-    if wait <= queue_gateway.SQS_MAX_DELAY_S:
+    if wait <= get_settings().webhook_max_queue_delay_seconds:
         queue_gateway.send_delivery(
             delivery.WebhookId, delivery.DeliveryId, delay_seconds=max(0, round(wait))
         )
 
 
 def due_for_retry(now: datetime) -> int:
-    """retry_deliveries: queues every Pending delivery that is due; returns how many."""
+    """retry_deliveries: queues every Pending delivery that is due; returns how many. A due
+    delivery is left to its queue message for a grace first (short waits ride on one): this
+    repairs lost messages and carries the long waits."""
+    grace = timedelta(seconds=get_settings().webhook_sweep_grace_seconds)
     queued = 0
-    for due in webhook_repository.due_deliveries(now - SWEEP_GRACE):
+    for due in webhook_repository.due_deliveries(now - grace):
         queue_gateway.send_delivery(due.WebhookId, due.DeliveryId)
         queued += 1
     return queued
