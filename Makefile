@@ -18,7 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local clean run demo invoke
+.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local bench-load clean run demo invoke
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -84,6 +84,9 @@ bench-csv: venv node_modules/.installed ## CSV preparation and reassembly vs csv
 
 bench-local: venv node_modules/.installed ## local stack: start-up, POST to Completed, stop on SIGTERM
 	$(BIN)/python benchmarks/local_stack.py
+
+bench-load: venv node_modules/.installed ## local stack under load: 1,000 submissions with retries, state-change events/s
+	$(BIN)/python benchmarks/load.py
 
 run: venv node_modules/.installed ## the whole service on 127.0.0.1 (PORT=3000); Ctrl-C stops it
 	$(BIN)/python -m local.stack

@@ -9,8 +9,10 @@ order at every start, gets the same keys back.
 
 moto's EventBridge delivers events to a rule's targets whether the rule is enabled or not; in
 AWS a disabled rule matches nothing, and an operator (or a test) disables one to stop what it
-delivers. moto has no option for either, hence the small replacements below; everything else
-is moto's own server.
+delivers. And moto's SQS deletes a message by rebuilding the queue's list of messages without
+the lock that sending takes, so a message sent at that instant is silently dropped (seen under
+load: events of one PutEvents call that never reached their function). moto has no option for
+any of these, hence the small replacements below; everything else is moto's own server.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 from moto import server
 from moto.events import models as events_models
 from moto.kms import models as kms_models
+from moto.sqs import models as sqs_models
 
 
 def _derived(seed: bytes, label: str) -> bytes:
@@ -59,8 +62,20 @@ def install_rule_states() -> None:
     events_models.Rule.send_to_targets = deliver_when_enabled  # type: ignore[method-assign,assignment]
 
 
+def install_atomic_sqs_deletes() -> None:
+    delete = sqs_models.Queue.delete_message
+
+    def delete_under_lock(queue: sqs_models.Queue, receipt_handle: str) -> None:
+        # The same (reentrant) lock add_message holds while it appends.
+        with queue._messages_lock:
+            delete(queue, receipt_handle)
+
+    sqs_models.Queue.delete_message = delete_under_lock  # type: ignore[method-assign,assignment]
+
+
 def main(argv: list[str]) -> None:
     install_rule_states()
+    install_atomic_sqs_deletes()
     seed_file = os.environ.get("LOCAL_KMS_SEED_FILE")
     if seed_file:
         install_stable_keys(bytes.fromhex(Path(seed_file).read_text().strip()))

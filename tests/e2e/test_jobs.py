@@ -50,7 +50,10 @@ def test_health_needs_no_key_and_jobs_need_one(stack: StackProcess) -> None:
     assert anonymous.headers["Content-Type"] == "application/problem+json"
     wrong = stack.api("tjk_" + "x" * 40).call("GET", "/v1/jobs")
     assert wrong.status in {401, 403}
-    assert stack.api().call("GET", "/v1/nothing-here").status == 403  # API Gateway's answer
+    unrouted = stack.api().call("GET", "/v1/nothing-here")
+    # API Gateway's MISSING_AUTHENTICATION_TOKEN, answered as the template's 404 problem
+    assert unrouted.status == 404
+    assert unrouted.headers["Content-Type"] == "application/problem+json"
 
 
 def test_seed_request_runs_the_example_model_to_completed(

@@ -87,6 +87,19 @@ def test_duplicate_completed_event_is_a_no_op(job: Job) -> None:
     assert len(repository.job_history(job.JobId)) == history_length
 
 
+def test_a_duplicate_is_decided_on_the_one_read_of_the_job(
+    job: Job, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event = event_for(job, "eventbridge_transform_completed.json")
+    record(event)
+
+    def second_read(job_id: str) -> Job | None:
+        raise AssertionError("a no-op read the job a second time")
+
+    monkeypatch.setattr(repository, "get_job", second_read)
+    assert record(event) == {"applied": False, "status": None}
+
+
 def test_a_late_in_progress_event_never_moves_a_completed_job_back(job: Job) -> None:
     record(event_for(job, "eventbridge_transform_completed.json"))
     assert record(event_for(job, "eventbridge_transform_in_progress.json"))["applied"] is False
@@ -148,9 +161,18 @@ def test_an_end_that_overtook_in_progress_for_an_unrecorded_launch_records_the_s
     assert failed.StatusReason == "SageMaker: ClientError: See job logs for more information"
 
 
-def test_an_event_for_an_unknown_job_is_ignored(aws: dict[str, str]) -> None:
+def test_an_event_for_an_unknown_job_is_ignored(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transform_jobs import state_changes
+
+    warnings: list[str] = []
+    monkeypatch.setattr(
+        state_changes.logger, "warning", lambda message, **_: warnings.append(message)
+    )
     event = copy.deepcopy(load_event("eventbridge_transform_completed.json"))
     assert record(event) == {"applied": False, "status": None}
+    assert warnings == ["Ignoring a report for an unknown job"]
 
 
 def test_an_event_for_a_job_named_outside_the_service_is_ignored(aws: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +15,10 @@ from typing import Any
 import pytest
 
 from local.runtime.event_sources import SqsSource
-from local.runtime.functions import AwsAccess
+from local.runtime.event_sources.eventbridge import delivered
+from local.runtime.event_sources.polling import Pollers
+from local.runtime.event_sources.sqs import concurrency_of
+from local.runtime.functions import DEFAULT_CONCURRENCY, AwsAccess
 from local.runtime.runtime import LocalRuntime
 from local.stack import backends
 from local.stack.backends import LOCAL_CREDENTIALS, Backend, start_dynamodb, start_moto
@@ -117,6 +121,72 @@ def test_eventbridge_rule_applies_its_pattern_and_retries_into_the_failure_desti
     assert failure["responsePayload"]["errorMessage"] == "asked to fail"
     # Nothing else got through (the retry and the other events had 2 s to show up).
     assert drain(runtime, "RecordsQueue", lambda got: False, timeout_s=2) == []
+
+
+def test_a_burst_of_events_reaches_the_rules_target_once_each(runtime: LocalRuntime) -> None:
+    events = runtime.client("events")
+    kinds = [f"keep-burst-{number}" for number in range(60)]
+    for start in range(0, len(kinds), 10):
+        entries = [
+            {"Source": "test.app", "DetailType": "thing", "Detail": json.dumps({"kind": kind})}
+            for kind in kinds[start : start + 10]
+        ]
+        assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+    records = drain(runtime, "RecordsQueue", lambda got: len(got) >= len(kinds), timeout_s=30)
+    records += drain(runtime, "RecordsQueue", lambda got: False, timeout_s=2)
+    assert sorted(record["kind"] for record in records) == sorted(kinds)
+
+
+def test_rule_targets_get_the_event_as_eventbridge_hands_it_to_lambda() -> None:
+    local_only = {"id": "e-1", "source": "test.app", "ingestion-time": 1.5, "detail": {}}
+    assert delivered(local_only, "123456789012") == {
+        "id": "e-1",
+        "source": "test.app",
+        "detail": {},
+        "account": "123456789012",
+    }
+
+
+def test_extra_pollers_join_only_while_the_queue_has_messages() -> None:
+    backlog = {"left": 0}
+    callers: list[str] = []
+
+    def receive() -> bool:
+        callers.append(threading.current_thread().name)
+        time.sleep(0.05)  # a long poll's answer
+        if backlog["left"]:
+            backlog["left"] -= 1
+            return True
+        return False
+
+    pollers = Pollers("test", 4, receive)
+    pollers.start()
+    try:
+        time.sleep(0.5)
+        assert set(callers) == {"test-0"}  # an empty queue: one poller
+        callers.clear()
+        backlog["left"] = 40
+        time.sleep(0.5)
+        assert set(callers) == {"test-0", "test-1", "test-2", "test-3"}
+    finally:
+        pollers.stop()
+
+
+def test_sqs_batches_run_side_by_side_up_to_the_mappings_cap() -> None:
+    assert concurrency_of({}) == DEFAULT_CONCURRENCY
+    assert concurrency_of({"ScalingConfig": {"MaximumConcurrency": 2}}) == 2
+
+
+def test_a_message_two_overlapping_receives_got_stays_with_the_first_batch(
+    runtime: LocalRuntime,
+) -> None:
+    properties = {"Queue": runtime.context.attributes[("WorkQueue", "Arn")]}
+    source = SqsSource(runtime.pool("SqsWorkerFunction"), properties, runtime.client)
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": "one"}
+    assert source._taken([message]) == [message]
+    assert source._taken([{**message, "ReceiptHandle": "r-2"}]) == []
+    source._done_with([message])
+    assert source._taken([message]) == [message]  # back after its visibility timeout
 
 
 def test_dynamodb_stream_filters_batches_and_gives_up_on_a_poison_record(

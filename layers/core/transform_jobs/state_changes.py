@@ -77,8 +77,16 @@ def apply(report: SageMakerReport) -> Job | None:
             "Ignoring a report for a job the service did not name", job_name=report.job_name
         )
         return None
-    changed = repository.update_job(job_id, lambda job: decide(job, report))
-    if changed is None and repository.get_job(job_id) is None:
+    found: list[Job] = []
+
+    def decide_found(job: Job) -> repository.JobUpdate | None:
+        found.append(job)  # update_job decides only on a job it read
+        return decide(job, report)
+
+    # Duplicates and late reports are no-ops: knowing from the read itself that the job exists
+    # spares them a second read.
+    changed = repository.update_job(job_id, decide_found)
+    if changed is None and not found:
         logger.warning("Ignoring a report for an unknown job", job_name=report.job_name)
     if changed is not None and changed.Status is JobStatus.FINALIZING:
         queue_gateway.send_finalize(job_id, step=0)

@@ -12,6 +12,7 @@ from typing import Any
 
 from local.runtime.event_sources.polling import (
     ClientFactory,
+    SharedClients,
     now_iso,
     send_to_destination,
 )
@@ -33,7 +34,7 @@ class AsyncInvoker:
         retry_delays_s: tuple[float, ...] = ASYNC_RETRY_DELAYS_S,
     ) -> None:
         self.pool = pool
-        self.clients = clients
+        self.clients = SharedClients(clients)
         config = pool.function.event_invoke_config
         self.max_retries = int(config.get("MaximumRetryAttempts", 2))
         self.retry_delays_s = retry_delays_s

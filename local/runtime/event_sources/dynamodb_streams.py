@@ -16,6 +16,7 @@ from local.runtime.event_sources.polling import (
     ClientFactory,
     Loop,
     LoopSource,
+    SharedClients,
     base64_binaries,
     filters_of,
     now_iso,
@@ -40,7 +41,7 @@ class DynamoDBStreamSource(LoopSource):
         region: str,
     ) -> None:
         self.pool = pool
-        self.clients = clients
+        self.clients = SharedClients(clients)
         self.stream_arn = str(properties["Stream"])
         self.batch_size = int(properties.get("BatchSize", 100))
         self.starting_position = str(properties.get("StartingPosition", "LATEST"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import threading
@@ -16,9 +17,30 @@ from local.runtime.patterns import matches
 
 log = logging.getLogger(__name__)
 
+IDLE_POLLER_WAKE_S = 1.0  # how often a resting poller looks whether it is needed again
+
 
 class ClientFactory(Protocol):
     def __call__(self, service: str) -> Any: ...
+
+
+class SharedClients:
+    """One client per service for the life of a source, made on first use.
+
+    Making a botocore client (and its connection pool) costs more CPU than most calls made with
+    it, and a poller calls several times a second; clients are thread-safe, so one is enough.
+    """
+
+    def __init__(self, make: ClientFactory) -> None:
+        self._make = make
+        self._made: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._made:
+                self._made[service] = self._make(service)
+            return self._made[service]
 
 
 class EventSource(Protocol):
@@ -104,6 +126,49 @@ class LoopSource:
 
     def stop(self) -> None:
         self._loop.stop()
+
+
+class Pollers:
+    """Loops receiving from one queue side by side, as Lambda runs several pollers for a queue.
+
+    The first always polls. The others join while it finds messages and rest once it finds the
+    queue empty, as Lambda adds pollers while a backlog lasts: an idle stack makes one request
+    a second per queue, not one per poller.
+    """
+
+    def __init__(self, name: str, count: int, receive: Callable[[], bool]) -> None:
+        """`receive` handles one batch and says whether there was one."""
+        self._receive = receive
+        self._busy = threading.Event()
+        self._loops = [
+            Loop(f"{name}-{number}", functools.partial(self._poll, number))
+            for number in range(count)
+        ]
+
+    def _poll(self, number: int) -> float:
+        if number and not self._busy.wait(IDLE_POLLER_WAKE_S):
+            return 0.0
+        if self._receive():
+            self._busy.set()
+        elif number == 0:
+            self._busy.clear()
+        return 0.0
+
+    @property
+    def stopping(self) -> bool:
+        return any(loop.stopping for loop in self._loops)
+
+    def start(self) -> None:
+        for loop in self._loops:
+            loop.start()
+
+    def signal_stop(self) -> None:
+        for loop in self._loops:
+            loop.signal_stop()
+
+    def stop(self) -> None:
+        for loop in self._loops:
+            loop.stop()
 
 
 def send_to_destination(clients: ClientFactory, arn: str, record: Mapping[str, Any]) -> None:

@@ -3,42 +3,54 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from local.runtime.event_sources.polling import (
     ClientFactory,
-    Loop,
-    LoopSource,
+    Pollers,
+    SharedClients,
     base64_binaries,
     filters_of,
     passes,
 )
-from local.runtime.functions import FunctionPool
+from local.runtime.functions import DEFAULT_CONCURRENCY, FunctionPool
 
 
-class SqsSource(LoopSource):
-    """An SQS event source mapping."""
+class SqsSource:
+    """An SQS event source mapping: batches handled side by side, as Lambda's pollers do, up to
+    the function's local concurrency (or the mapping's ScalingConfig.MaximumConcurrency)."""
 
     def __init__(
         self, pool: FunctionPool, properties: Mapping[str, Any], clients: ClientFactory
     ) -> None:
         self.pool = pool
-        self.clients = clients
+        self.clients = SharedClients(clients)
         self.queue_arn = str(properties["Queue"])
         self.batch_size = int(properties.get("BatchSize", 10))
         self.window_s = float(properties.get("MaximumBatchingWindowInSeconds", 0))
         self.partial = "ReportBatchItemFailures" in (properties.get("FunctionResponseTypes") or [])
         self.filters = filters_of(properties)
         self.enabled = str(properties.get("Enabled", "true")).lower() != "false"
-        self._loop = Loop(f"sqs-{pool.function.logical_id}", self._tick)
+        self._pollers = Pollers(
+            f"sqs-{pool.function.logical_id}", concurrency_of(properties), self._receive
+        )
+        self._held: set[str] = set()  # ids of the messages the batches in progress hold
+        self._holding_lock = threading.Lock()
         self._url: str | None = None
 
     def start(self) -> None:
         self._check_visibility_timeout()
         if self.enabled:
-            self._loop.start()
+            self._pollers.start()
+
+    def signal_stop(self) -> None:
+        self._pollers.signal_stop()
+
+    def stop(self) -> None:
+        self._pollers.stop()
 
     def _check_visibility_timeout(self) -> None:
         """Lambda refuses a mapping whose queue hides a message for less than the function
@@ -62,41 +74,67 @@ class SqsSource(LoopSource):
             )
         return self._url
 
-    def _tick(self) -> float:
+    def _receive(self) -> bool:
+        """One batch, handled; whether there was one."""
         sqs = self.clients("sqs")
         url = self._queue_url(sqs)
         messages: list[dict[str, Any]] = []
+        try:
+            self._batch(sqs, url, messages)
+            if messages:
+                self._handle(sqs, url, messages)
+        finally:
+            self._done_with(messages)  # also what a failed receive left half gathered
+        return bool(messages)
+
+    def _batch(self, sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
+        """Gathers up to BatchSize messages into `messages`, waiting up to the batching window
+        for more."""
         deadline = time.monotonic() + self.window_s
-        while len(messages) < self.batch_size and not self._loop.stopping:
-            got = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
-                WaitTimeSeconds=1,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+        while len(messages) < self.batch_size and not self._pollers.stopping:
+            got = self._taken(
+                sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            )
             messages.extend(got)
             if not got and (messages or time.monotonic() >= deadline):
                 break
             if time.monotonic() >= deadline and messages:
                 break
-        if not messages:
-            return 0.0
+
+    def _taken(self, received: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The messages no other batch of this source holds. The local SQS can give a message
+        to two receives that overlap; it stays with the batch that had it first, which deletes
+        it or lets it come back after its visibility timeout, as SQS would."""
+        with self._holding_lock:
+            taken = [message for message in received if message["MessageId"] not in self._held]
+            self._held.update(message["MessageId"] for message in taken)
+        return taken
+
+    def _done_with(self, messages: list[dict[str, Any]]) -> None:
+        with self._holding_lock:
+            self._held.difference_update(message["MessageId"] for message in messages)
+
+    def _handle(self, sqs: Any, url: str, messages: list[dict[str, Any]]) -> None:
         records = [self._record(message) for message in messages]
         wanted = [record for record in records if passes(self.filters, _filterable(record))]
         # Lambda deletes messages that match no filter.
         dropped = [record for record in records if record not in wanted]
         self._delete(sqs, url, dropped)
         if not wanted:
-            return 0.0
+            return
         answer = self.pool.invoke_raw({"Records": wanted})
         if not answer["ok"]:
-            return 0.0  # every message comes back after its visibility timeout
+            return  # every message comes back after its visibility timeout
         failed = self._failed_ids(answer.get("result"), wanted)
         if failed is None:
-            return 0.0  # a malformed failure report fails the whole batch
+            return  # a malformed failure report fails the whole batch
         self._delete(sqs, url, [r for r in wanted if r["messageId"] not in failed])
-        return 0.0
 
     def _failed_ids(self, result: Any, records: list[dict[str, Any]]) -> set[str] | None:
         if not self.partial or not isinstance(result, dict):
@@ -145,6 +183,13 @@ class SqsSource(LoopSource):
             "eventSourceARN": self.queue_arn,
             "awsRegion": self.queue_arn.split(":")[3],
         }
+
+
+def concurrency_of(properties: Mapping[str, Any]) -> int:
+    """How many batches run at once: the function's local concurrency, or fewer if the
+    mapping caps it (MaximumConcurrency, at least 2 in AWS)."""
+    cap = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    return min(int(cap), DEFAULT_CONCURRENCY) if cap else DEFAULT_CONCURRENCY
 
 
 def _filterable(record: Mapping[str, Any]) -> dict[str, Any]:
