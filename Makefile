@@ -63,7 +63,7 @@ build: venv ## sam build (arm64 layers with python3.13 .pyc)
 	PATH="$(BUILD_PATH)" $(BIN)/sam build
 
 test: lint typecheck validate checkov node_modules/.installed ## lint, type checks, template checks and the whole test suite
-	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest
+	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 FUZZ_EXAMPLES ?= 200
 fuzz: venv node_modules/.installed ## schemathesis on a fresh local stack, stateful phase too (FUZZ_SEED=n FUZZ_EXAMPLES=n)

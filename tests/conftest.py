@@ -84,3 +84,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         _reset_process_caches()
         yield {"queue_url": queue_url, "bucket": BUCKET, "table": TABLE}
     _reset_process_caches()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (make test) the tests that share the session's local
+    stack run on one worker, so the suite starts that stack once; the rest spread over both."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("local-stack"))
