@@ -35,6 +35,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         api_id=arn.api_id,
         stage=arn.stage,
         context={"teamId": team_id},
+        # The policy's ARNs must be in the API's own partition (aws-cn, aws-us-gov, ...);
+        # Powertools would otherwise write "aws".
+        partition=arn.partition,
     )
     policy.allow_all_routes()
     return policy.asdict()

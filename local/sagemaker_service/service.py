@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from local.sagemaker_service import listing
+from local.sagemaker_service import validation as request_validation
 from local.sagemaker_service.protocol import ServiceError, validation
 from local.sagemaker_service.runner import Runner
 from local.sagemaker_service.store import Store
@@ -86,6 +87,7 @@ class SageMakerService:
         handler = self.operations.get(operation)
         if handler is None:
             raise ServiceError("UnknownOperationException", f"Unsupported operation {operation}")
+        request_validation.check(operation, request)
         return handler(request)
 
     def arn(self, kind: str, name: str) -> str:

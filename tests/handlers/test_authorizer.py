@@ -29,9 +29,33 @@ def test_a_valid_key_allows_the_whole_api_and_names_the_team(aws: dict[str, str]
     assert policy["context"] == {"teamId": "team-a"}
     [statement] = policy["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
-    # Cached decisions are reused for every route, so the policy must cover every route.
+    # Cached decisions are reused for every route, so the policy must cover every route:
+    # the method ARN's API and stage, any method, any path.
+    method_arn = load_event("authorizer_request.json")["methodArn"]
+    api_and_stage = "/".join(method_arn.split("/")[:2])
+    assert api_and_stage == "arn:aws:execute-api:us-east-1:123456789012:abcdef123/dev"
+    assert statement["Resource"] == [f"{api_and_stage}/*/*"]
+
+
+@pytest.mark.parametrize(
+    ("partition", "region"), [("aws-cn", "cn-north-1"), ("aws-us-gov", "us-gov-west-1")]
+)
+def test_the_policy_is_in_the_partition_of_the_api_that_asked(
+    aws: dict[str, str], partition: str, region: str
+) -> None:
+    """An allow for arn:aws:... would not match a request to an API in another partition."""
+    from authorizer import app
+
+    key = register_team("team-a")
+    event = copy.deepcopy(load_event("authorizer_request.json"))
+    event["headers"] = {"Authorization": f"Bearer {key}"}
+    event["methodArn"] = (
+        f"arn:{partition}:execute-api:{region}:123456789012:abc123defg/dev/GET/v1/jobs"
+    )
+    policy = app.handler(event, FakeContext())
+    [statement] = policy["policyDocument"]["Statement"]
     assert statement["Resource"] == [
-        "arn:aws:execute-api:us-east-1:123456789012:abc123defg/dev/*/*"
+        f"arn:{partition}:execute-api:{region}:123456789012:abc123defg/dev/*/*"
     ]
 
 

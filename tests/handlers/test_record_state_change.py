@@ -61,7 +61,14 @@ def test_completed_event_completes_the_job_and_frees_its_slot(job: Job) -> None:
 
 
 def test_failed_event_with_iso_times_records_sagemakers_reason(job: Job) -> None:
-    record(event_for(job, "eventbridge_transform_failed.json"))
+    event = event_for(job, "eventbridge_transform_failed.json")
+    # ISO text, as the SageMaker developer guide's sample carries the times
+    event["detail"].update(
+        CreationTime="2026-11-25T12:26:13Z",
+        TransformStartTime="2026-11-25T12:29:13Z",
+        TransformEndTime="2026-11-25T12:35:13Z",
+    )
+    record(event)
     failed = repository.get_job(job.JobId)
     assert failed is not None and failed.Status is JobStatus.FAILED
     assert failed.StatusReason == "SageMaker: ClientError: See job logs for more information"
@@ -71,7 +78,11 @@ def test_failed_event_with_iso_times_records_sagemakers_reason(job: Job) -> None
 def test_in_progress_event_with_epoch_strings_sets_the_start_time(aws: dict[str, str]) -> None:
     register_team("team-a")
     queued = make_job(JobStatus.QUEUED)  # launched, but the launcher's own write was lost
-    reply = record(event_for(queued, "eventbridge_transform_in_progress.json"))
+    event = event_for(queued, "eventbridge_transform_in_progress.json")
+    # Epoch milliseconds as text, as the guide's other SageMaker samples carry them; the event
+    # of a job that has started on its instances has its start time.
+    event["detail"]["TransformStartTime"] = "1795609753000"
+    reply = record(event)
     assert reply["status"] == "InProgress"
     started = repository.get_job(queued.JobId)
     assert started is not None and started.StartedAt == datetime(
@@ -157,7 +168,7 @@ def test_an_end_that_overtook_in_progress_for_an_unrecorded_launch_records_the_s
     ]
     failed = repository.get_job(queued.JobId)
     assert failed is not None
-    assert failed.StartedAt == datetime(2026, 11, 25, 12, 29, 13, tzinfo=UTC)  # ISO text
+    assert failed.StartedAt == datetime(2026, 11, 25, 12, 29, 13, tzinfo=UTC)
     assert failed.StatusReason == "SageMaker: ClientError: See job logs for more information"
 
 

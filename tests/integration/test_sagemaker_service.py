@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer
 from local.engine import s3_store
 from local.model_host.host import free_port
 from local.sagemaker_service.service import ACCOUNT, SageMakerService
+from tests.support.sagemaker_event_schema import aws_shape_violations
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "sagemaker-service"
@@ -382,10 +383,11 @@ def test_state_changes_reach_eventbridge_in_the_shape_record_state_change_parses
         seen += [json.loads(message["Body"]) for message in reply.get("Messages", [])]
         if len(seen) >= 2:
             break
-    # moto's envelope lacks `account` (AWS always sends it), so the detail is checked with the
-    # parser model record_state_change uses for it, and the envelope by hand.
+    # moto's envelope lacks `account` (AWS always sends it), so the detail is checked against
+    # AWS's schema and with the parser model record_state_change uses, the envelope by hand.
     assert [event["source"] for event in seen] == ["aws.sagemaker"] * 2
     assert {event["detail-type"] for event in seen} == {"SageMaker Transform Job State Change"}
+    assert [aws_shape_violations(event["detail"], detail_only=True) for event in seen] == [[], []]
     details = [TransformJobDetail.model_validate(event["detail"]) for event in seen]
     assert [detail.TransformJobStatus for detail in details] == ["InProgress", "Completed"]
     assert details[-1].TransformJobName == name

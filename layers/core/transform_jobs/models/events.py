@@ -13,7 +13,8 @@ from transform_jobs.job_status import SageMakerStatus
 
 
 def _timestamp(value: object) -> object:
-    """AWS's sample events have ISO strings; real ones carry epoch milliseconds (number or text)."""
+    """Epoch milliseconds as a number (the schema registry), as text (the guide's other SageMaker
+    samples) or ISO text (the guide's transform sample): see events/README.md."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return clock.from_epoch_millis(value)
     if isinstance(value, str) and value.strip().lstrip("-").replace(".", "", 1).isdigit():
@@ -25,7 +26,7 @@ Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 
 
 class TransformJobDetail(BaseModel):
-    """The fields of `detail` the service uses (it mirrors DescribeTransformJob)."""
+    """The fields of `detail` the service uses; the rest (Tags, a map or a list) pass unread."""
 
     model_config = ConfigDict(extra="allow")
 
