@@ -24,6 +24,7 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_support import StopSignals  # noqa: E402
 from transform_jobs_client import TransformJobs  # noqa: E402
 
 from local.demo import job_request  # noqa: E402 - after the path is set
@@ -86,6 +87,7 @@ def measure(jobs: int, data_dir: Path) -> dict[str, Any]:
         upload_iris(stack, "bench-after-restart")
         result["job_after_restart"] = run_job(stack.info, "bench-after-restart")
     finally:
+        StopSignals.ignore()
         stop_s, survivors = stack.stop()
         result["second_stop_s"] = round(stop_s, 2)
         result["survivors"] = sorted({*result.get("survivors", []), *survivors})
@@ -103,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=10, help="jobs to time one after another")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-local-") as scratch:
+    # Ctrl-C or SIGTERM unwinds into measure's `finally`, which stops the stack.
+    with StopSignals().installed(), tempfile.TemporaryDirectory(prefix="bench-local-") as scratch:
         result = measure(args.jobs, Path(scratch) / "data")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
