@@ -18,7 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local bench-load clean run demo invoke
+.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local bench-load clean run demo invoke iam-report
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ demo: venv ## with `make run` up: upload the Iris CSV, run a job over HTTP, show
 invoke: venv ## with `make run` up: make invoke FUNCTION=jobs_api EVENT=events/api_health.json
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<name> EVENT=events/<file>.json" >&2; exit 2; }
 	$(BIN)/python -m local.runtime invoke "$(FUNCTION)" "$(EVENT)"
+
+iam-report: venv ## per function: IAM actions granted vs used in the latest e2e run (USAGE=dir for another)
+	$(BIN)/python -m local.iam.report $(if $(USAGE),--usage "$(USAGE)")
 
 clean: ## remove build output and caches
 	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -13,6 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from local.iam.enforcement import IamSettings
 from local.runtime.functions import AwsAccess
 from local.runtime.runtime import ROOT, LocalRuntime
 
@@ -41,12 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stack = json.loads(args.stack.read_text())
     access = AwsAccess(stack["endpoints"], stack["credentials"], stack["region"])
+    iam = stack.get("iam") or {}
+    usage = iam.get("usage_dir")
     with tempfile.TemporaryDirectory(prefix="invoke-") as state:
         runtime = LocalRuntime(
             access,
             state_dir=Path(state),
             parameters=stack.get("parameters"),
             environment_overrides=stack.get("environment"),
+            # As the running stack does: the function's policy enforced (or audited, or not).
+            iam=IamSettings(iam.get("mode", "enforce"), Path(usage) if usage else None),
         )
         try:
             function = runtime.function(args.function)

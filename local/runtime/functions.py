@@ -73,6 +73,8 @@ class LocalFunction:
     environment: dict[str, str]
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_invoke_config: dict[str, Any] = field(default_factory=dict)
+    # Local mode's own variables for the worker (its IAM policy), never the function's.
+    runtime_environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def short_name(self) -> str:
@@ -198,6 +200,7 @@ class _Worker:
             }
         )
         env.update(function.environment)
+        env.update(function.runtime_environment)
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and script
             [sys.executable, str(WORKER_SCRIPT)],
             stdin=subprocess.PIPE,

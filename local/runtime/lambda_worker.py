@@ -10,18 +10,21 @@ descriptor; then one JSON line per invocation on stdin,
 descriptor named by LOCAL_LAMBDA_RESULT_FD, ``{"ok": true, "result": ...}`` or
 ``{"ok": false, "error": {"errorType", "errorMessage", "stackTrace"}}``. The function's own
 stdout and stderr are its logs. The environment ends when the runtime (LOCAL_LAMBDA_RUNTIME_PID)
-does. Only the standard library is used here.
+does. Only the standard library is used here; the IAM hook it loads when local mode enforces
+the function's policy (local/iam/hook.py) adds botocore, which Lambda's runtime ships too.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import sys
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 PARENT_CHECK_S = 0.5
@@ -54,6 +57,24 @@ def _error(error: BaseException, error_type: str | None = None) -> dict[str, Any
     }
 
 
+def _install_iam() -> None:
+    """With LOCAL_IAM_POLICY set, every AWS call the function makes is authorized against its
+    policy first (local/iam/hook.py). The package is loaded from its files under a private
+    name: the function's own imports still see only its code and layers."""
+    if not os.environ.get("LOCAL_IAM_POLICY"):
+        return
+    package_dir = Path(__file__).resolve().parent.parent / "iam"
+    spec = importlib.util.spec_from_file_location(
+        "_local_iam", package_dir / "__init__.py", submodule_search_locations=[str(package_dir)]
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the local IAM hook from {package_dir}")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["_local_iam"] = package
+    spec.loader.exec_module(package)
+    importlib.import_module("_local_iam.hook").install_from_environment()
+
+
 def _load_handler() -> Any:
     module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
     module = importlib.import_module(module_name)
@@ -78,6 +99,7 @@ def main() -> int:
     sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or ".") != script_dir]
     results = os.fdopen(int(os.environ["LOCAL_LAMBDA_RESULT_FD"]), "w", buffering=1)
     try:
+        _install_iam()
         handler = _load_handler()
         init_error = None
     except Exception as error:  # reported on every invocation, as Lambda reports init errors

@@ -13,6 +13,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local.iam import enforcement
+from local.iam.enforcement import IamSettings
 from local.runtime.api_docs import ApiDocs
 from local.runtime.api_gateway import ApiDefinition, ApiGateway, api_definitions
 from local.runtime.event_sources import (
@@ -58,10 +60,12 @@ class LocalRuntime:
         environment_overrides: Mapping[str, str] | None = None,
         api_docs: ApiDocs | None = None,
         schedule_period_s: float | None = None,
+        iam: IamSettings | None = None,
     ) -> None:
         """`api_docs`: serve Swagger UI and the OpenAPI document beside the (first) API.
         `schedule_period_s`: every Schedule event fires this often instead of at its rate.
-        `environment_overrides`: see local_functions."""
+        `environment_overrides`: see local_functions.
+        `iam`: how each function's IAM policy is enforced (default: enforced, not recorded)."""
         self.access = access
         self.api_docs = api_docs
         self.state_dir = Path(state_dir)
@@ -90,6 +94,10 @@ class LocalRuntime:
             self.context,
             root=self.root,
             overrides=environment_overrides,
+        )
+        self.iam = iam if iam is not None else IamSettings()
+        self.functions, self.policies = enforcement.apply(
+            self.iam, self.functions, self.template, self.context, self.state_dir
         )
         self.pools: dict[str, FunctionPool] = {}
         self.invokers: dict[str, AsyncInvoker] = {}

@@ -37,6 +37,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _iam_line(iam: dict[str, Any]) -> str:
+    mode = iam.get("mode", "off")
+    if mode == "off":
+        return "not enforced (LOCAL_IAM=off)"
+    line = "each function's policy enforced" if mode == "enforce" else "audited, not enforced"
+    usage = f"; decisions recorded in {iam['usage_dir']}" if iam.get("usage_dir") else ""
+    return line + usage
+
+
 def summary(info: dict[str, Any], seconds: float) -> str:
     endpoints = info["endpoints"]
     credentials = info["credentials"]
@@ -55,6 +64,7 @@ def summary(info: dict[str, Any], seconds: float) -> str:
         f"  Credentials    {credentials['aws_access_key_id']} / "
         f"{credentials['aws_secret_access_key']}, region {info['region']}",
         f"  Data           {info['data_dir']}   (logs in {info['logs']})",
+        f"  IAM            {_iam_line(info.get('iam') or {})}",
         "",
         "  For the AWS CLI and boto3:",
         f"    export AWS_ACCESS_KEY_ID={credentials['aws_access_key_id']} "

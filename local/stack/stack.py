@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import boto3
 
+from local.iam.enforcement import IamSettings
 from local.model_host.host import free_port
 from local.runtime.api_docs import ApiDocs
 from local.runtime.functions import AwsAccess
@@ -178,6 +179,12 @@ class LocalStack:
         return environment
 
     @property
+    def iam(self) -> IamSettings:
+        """LOCAL_IAM (enforce, audit, off) and LOCAL_IAM_USAGE_DIR: by default the functions'
+        IAM policies are enforced and what they use is recorded under iam-usage/run/."""
+        return IamSettings.from_environment(self.data_dir / "iam-usage" / "run")
+
+    @property
     def stack_file(self) -> Path:
         return self.data_dir / "stack.json"
 
@@ -214,6 +221,7 @@ class LocalStack:
             "sagemaker": f"http://{LOOPBACK}:{sagemaker_port}",
         }
         access = AwsAccess(endpoints, dict(S3RVER_CREDENTIALS), REGION)
+        iam = self.iam
         # The runtime's rules must exist before SageMaker starts: it reports the jobs a
         # stop cut off as soon as it comes up.
         self.runtime = LocalRuntime(
@@ -225,6 +233,7 @@ class LocalStack:
             environment_overrides=self.environment,
             api_docs=ApiDocs(),
             schedule_period_s=self.schedule_period_s,
+            iam=iam,
         ).start()
         self.sagemaker = self._start_sagemaker(access, sagemaker_port)
         self._bootstrap(access, key)
@@ -239,6 +248,7 @@ class LocalStack:
             "endpoints": endpoints,
             "parameters": self.parameters,
             "environment": self.environment,
+            "iam": {"mode": iam.mode, "usage_dir": str(iam.usage_dir) if iam.usage_dir else None},
             # Physical names of the template's tables, queues and buckets (for operators' tools).
             "resources": self.runtime.resources(),
             "data_dir": str(self.data_dir),

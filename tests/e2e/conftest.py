@@ -4,9 +4,11 @@ every process it started is checked gone when it stops."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,19 @@ class StackProcess(launcher.StackProcess):
             region_name=self.info["region"],
             **self.info["credentials"],
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_usage() -> Iterator[Path]:
+    """Every stack of the run enforces IAM (the default) and records what each function used
+    in one place that `make iam-report` reads: .local/iam-usage/e2e-<run>/ (xdist's workers
+    share the run's id)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or time.strftime("%Y%m%dT%H%M%S")
+    usage = ROOT / ".local" / "iam-usage" / f"e2e-{run}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOCAL_IAM_USAGE_DIR", str(usage))
+        patch.delenv("LOCAL_IAM", raising=False)
+        yield usage
 
 
 @pytest.fixture(scope="session")
