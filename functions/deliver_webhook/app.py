@@ -1,49 +1,73 @@
-"""SQS webhook queue → deliver_webhook: one signed POST per due delivery, recorded in its log."""
+"""SQS webhook queue → deliver_webhook: one signed POST per due delivery, recorded in its log.
+
+A batch's POSTs run side by side (a receiver may take its whole 15 s), each started only if it
+can finish within the invocation's time; one that cannot is reported as a batch item failure,
+unrecorded, and SQS delivers its message again.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
+    AsyncBatchProcessor,
     EventType,
-    process_partial_response,
+    async_process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs.webhooks.delivery import deliver
+from transform_jobs.webhooks import delivery
 
 logger = Logger()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# One thread per message of a batch (the event source's BatchSize); only the POSTs run in them.
+posts = ThreadPoolExecutor(max_workers=10, thread_name_prefix="webhook-post")
 
 
-def deliver_record(record: SQSRecord) -> None:
+async def deliver_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
     message = json.loads(record.body)
-    result = deliver(message["WebhookId"], message["DeliveryId"])
-    if result.outcome is None:
+    webhook_id, delivery_id = message["WebhookId"], message["DeliveryId"]
+    due = delivery.prepare(webhook_id, delivery_id, message.get("AttemptsMade"))
+    if isinstance(due, delivery.Result):
         return  # not due, or already done: a duplicate message
+    deadline = time.monotonic() + lambda_context.get_remaining_time_in_millis() / 1000
+    post = partial(delivery.attempt, due, deadline=deadline)
+    try:
+        # A receiver that trickles its answer can outlast the socket timeouts: stop waiting
+        # for it in time to end the invocation (the attempt is then not recorded).
+        outcome = await asyncio.wait_for(
+            asyncio.get_running_loop().run_in_executor(posts, post),
+            timeout=max(0.0, deadline - time.monotonic() - delivery.RECORD_MARGIN_S),
+        )
+    except TimeoutError:
+        raise delivery.NoTimeLeft("the receiver did not answer within the invocation") from None
+    result = delivery.conclude(due, outcome)
     logger.info(
         "Delivery attempt",
-        webhook_id=message["WebhookId"],
-        delivery_id=message["DeliveryId"],
-        status_code=result.outcome.status_code,
-        latency_ms=result.outcome.latency_ms,
-        error=result.outcome.error,
+        webhook_id=webhook_id,
+        delivery_id=delivery_id,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
         delivery_status=result.delivery.Status if result.delivery else None,
     )
-    name = "WebhookDeliveriesSucceeded" if result.outcome.succeeded else "WebhookAttemptsFailed"
+    name = "WebhookDeliveriesSucceeded" if outcome.succeeded else "WebhookAttemptsFailed"
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
+    return async_process_partial_response(
         event=event, record_handler=deliver_record, processor=processor, context=context
     )

@@ -150,7 +150,7 @@ def test_deliver_posts_the_queued_delivery(
     (delivery,), _ = webhook_repository.list_deliveries(created["WebhookId"], limit=10, token=None)
     event = copy.deepcopy(load_event("sqs_deliver_webhook.json"))
     event["Records"][0]["body"] = json.dumps(
-        {"WebhookId": created["WebhookId"], "DeliveryId": delivery.DeliveryId}
+        {"WebhookId": created["WebhookId"], "DeliveryId": delivery.DeliveryId, "AttemptsMade": 0}
     )
     assert deliver_app.handler(event, FakeContext()) == {"batchItemFailures": []}
     got = receiver.received[0]

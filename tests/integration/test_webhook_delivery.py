@@ -119,7 +119,10 @@ def test_failures_are_retried_with_the_same_id_until_success(
         if expected is DeliveryStatus.PENDING:
             # The short wait rides on the queue's delay (about a second here).
             message = queued(webhooks["queue"], wait_s=3)
-            assert message == [{"WebhookId": webhook.WebhookId, "DeliveryId": delivery_id}]
+            made = len(result.delivery.Attempts)
+            assert message == [
+                {"WebhookId": webhook.WebhookId, "DeliveryId": delivery_id, "AttemptsMade": made}
+            ]
             # the message is due in about a second: make it due now
             webhook_repository.update_delivery(
                 webhook.WebhookId,
@@ -220,8 +223,29 @@ def test_long_waits_are_carried_by_the_sweeper(
     assert delivery.due_for_retry(clock.now()) == 0
     assert delivery.due_for_retry(clock.now() + timedelta(hours=3)) == 1
     assert queued(webhooks["queue"]) == [
-        {"WebhookId": webhook.WebhookId, "DeliveryId": delivery_id}
+        {"WebhookId": webhook.WebhookId, "DeliveryId": delivery_id, "AttemptsMade": 1}
     ]
+
+
+def test_a_copy_of_a_message_whose_attempt_was_made_makes_no_other(
+    webhooks: dict[str, str], receiver: Receiver
+) -> None:
+    """The sweeper's copy of a late message can land just before the next attempt is due, when
+    judged by the times alone it would pass for that attempt: it names the attempt it was sent
+    for, which has been made."""
+    receiver.plan += [(500, {}), (500, {})]
+    webhook = subscribe(receiver.url, new_secret())
+    delivery_id = pending(webhook)
+    first = delivery.deliver(webhook.WebhookId, delivery_id, attempts_made=0)
+    assert first.outcome is not None and first.outcome.status_code == 500
+    assert first.delivery is not None and first.delivery.NextAttemptAt is not None
+    # Due within the tolerance for a message that arrives a little early.
+    assert first.delivery.NextAttemptAt <= clock.now() + delivery.EARLY_TOLERANCE
+    late_copy = delivery.deliver(webhook.WebhookId, delivery_id, attempts_made=0)
+    assert late_copy.outcome is None
+    assert len(receiver.received) == 1
+    carried = delivery.deliver(webhook.WebhookId, delivery_id, attempts_made=1)
+    assert carried.outcome is not None and len(receiver.received) == 2
 
 
 def in_flight(queue: str) -> int:

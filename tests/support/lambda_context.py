@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -17,3 +18,14 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+@dataclass
+class RunningContext(FakeContext):
+    """A context whose remaining time runs down from `budget_s`, as an invocation's does."""
+
+    budget_s: float = 30.0
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.budget_s - (time.monotonic() - self.started)) * 1000)

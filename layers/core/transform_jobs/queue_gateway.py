@@ -59,12 +59,16 @@ class DeliveryNotQueued(Exception):
 SQS_MAX_DELAY_S = 900
 
 
-def send_delivery(webhook_id: str, delivery_id: str, *, delay_seconds: int = 0) -> None:
-    """Hands one delivery to deliver_webhook, after up to 15 minutes (SQS's longest delay)."""
+def send_delivery(
+    webhook_id: str, delivery_id: str, *, attempts_made: int, delay_seconds: int = 0
+) -> None:
+    """Hands one delivery to deliver_webhook, after up to 15 minutes (SQS's longest delay), for
+    the attempt that follows `attempts_made`: a message that outlived its attempt is dropped."""
+    body = {"WebhookId": webhook_id, "DeliveryId": delivery_id, "AttemptsMade": attempts_made}
     try:
         _client().send_message(
             QueueUrl=get_settings().webhook_queue_url,
-            MessageBody=json.dumps({"WebhookId": webhook_id, "DeliveryId": delivery_id}),
+            MessageBody=json.dumps(body),
             DelaySeconds=max(0, min(delay_seconds, SQS_MAX_DELAY_S)),
         )
     except (BotoCoreError, ClientError) as error:

@@ -98,6 +98,6 @@ def fan_out(item: HistoryItem) -> int:
                 )
             )
             # Queued again on a retried batch too: deliver() skips what is no longer due.
-            queue_gateway.send_delivery(webhook.WebhookId, delivery_id)
+            queue_gateway.send_delivery(webhook.WebhookId, delivery_id, attempts_made=0)
             queued += 1
     return queued

@@ -186,5 +186,5 @@ def redeliver(team_id: str, webhook_id: str, delivery_id: str) -> DeliveryView:
     updated = webhook_repository.update_delivery(webhook_id, delivery_id, decide)
     if updated is None or updated.TeamId != team_id:
         raise NotFound(f"No delivery {delivery_id!r} for this webhook.")
-    queue_gateway.send_delivery(webhook_id, delivery_id)
+    queue_gateway.send_delivery(webhook_id, delivery_id, attempts_made=len(updated.Attempts))
     return updated.public()
