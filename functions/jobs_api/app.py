@@ -61,10 +61,7 @@ def _only_query(*allowed: str) -> None:
 
 def _location(job_id: str) -> str:
     """The job's URL path as the caller sees it: with the stage (or base path) in front."""
-    event = app.current_event
-    full, own = event.request_context.path or event.path, event.path
-    base = full[: -len(own)] if own and full.endswith(own) else ""
-    return f"{base}/v1/jobs/{job_id}"
+    return f"{rest.base_path(app)}/v1/jobs/{job_id}"
 
 
 @app.post(

@@ -19,16 +19,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from transform_jobs.job_status import JobStatus
 from transform_jobs.launch import give_up, launch
 from transform_jobs.settings import get_settings
+from transform_jobs.work_budget import deadline
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def launch_record(record: SQSRecord) -> None:
+def launch_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
     job_id = json.loads(record.body)["JobId"]
     try:
-        status = launch(job_id)
+        # The input listing stops at the step deadline (15 of the function's 30 s) and goes on
+        # in a new message: the rest is the launch's, or the last attempt's giving up, which a
+        # timeout would skip.
+        status = launch(job_id, deadline=deadline(lambda_context))
     except Exception as error:
         if int(record.attributes.approximate_receive_count) < get_settings().launch_max_receives:
             raise  # SQS delivers it again after the visibility timeout

@@ -290,6 +290,39 @@ def test_sagemaker_validation_errors_fail_the_job_with_its_message(
     assert "KMS key not found" in reason_of(job.JobId)
 
 
+@pytest.mark.parametrize("volume_key", [None, "alias/team-a-volumes"])
+def test_an_access_denied_from_sagemaker_fails_the_job_at_once_and_frees_its_slot(
+    team: str, sagemaker: SageMakerStub, volume_key: str | None
+) -> None:
+    """A denial is the same on every attempt: no retries, no dead letter, a reason to act on."""
+    resources: dict[str, Any] = {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1}
+    if volume_key:
+        resources["VolumeKmsKeyId"] = volume_key
+    put("team-a/in/a.csv", CSV_ROWS)
+    job = make_job(TransformResources=resources)
+    sagemaker.model_exists("churn-xgb")
+    sagemaker.create_fails(
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/launch/fn is not authorized to perform: "
+        "kms:CreateGrant on resource: arn:aws:kms:us-east-1:123456789012:key/k-1",
+    )
+
+    # the first receive of the message, not the last
+    assert launch(job.JobId) == {"batchItemFailures": []}
+
+    assert status_of(job.JobId) is JobStatus.FAILED
+    reason = reason_of(job.JobId)
+    assert "denied the service permission" in reason
+    assert "kms:CreateGrant" in reason  # SageMaker's own words are kept
+    if volume_key:
+        assert "TransformResources.VolumeKmsKeyId" in reason
+        assert "TransformVolumeKmsKeyArns" in reason
+    else:
+        assert "contact its operators" in reason
+    assert repository.running_count("team-a") == 0
+    assert repository.running_count() == 0
+
+
 def test_a_cancel_while_launching_stops_what_was_started(
     team: str, sagemaker: SageMakerStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -217,7 +217,7 @@ def test_a_step_that_keeps_failing_fails_the_job_on_its_last_attempt(
     with pytest.raises(BatchProcessingError):  # the message goes back to SQS for a retry
         app.handler(event, FakeContext())
     assert job_of(job.JobId).Status is JobStatus.PREPARING
-    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3"
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "5"
     assert app.handler(event, FakeContext()) == {"batchItemFailures": []}
     failed = job_of(job.JobId)
     assert failed.Status is JobStatus.FAILED

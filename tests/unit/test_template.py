@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+import tomllib
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,17 @@ from cfnlint.decode import decode_str  # type: ignore[import-untyped]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+DATA_KEYS = [
+    "arn:aws:kms:us-east-1:123456789012:key/1111aaaa-0000-4000-8000-000000000001",
+    "arn:aws:kms:us-east-1:123456789012:key/2222bbbb-0000-4000-8000-000000000002",
+]
+VOLUME_KEYS = ["arn:aws:kms:us-east-1:123456789012:key/3333cccc-0000-4000-8000-000000000003"]
 PARAMS: dict[str, Any] = {
     "Stage": "qa1",
     "DataBucketNames": ["bucket-in", "bucket-out"],
+    "DataKmsKeyArns": DATA_KEYS,
+    "TransformVolumeKmsKeyArns": VOLUME_KEYS,
+    "SetApiGatewayAccountRole": "true",
     "ServiceMaxRunningJobs": "20",
     "AuthorizerCacheSeconds": "300",
     "ReconcileAfterSeconds": "900",
@@ -66,14 +77,19 @@ FUNCTIONS = {
 # ---------------------------------------------------------------- helpers
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
+@cache
+def _load_template() -> dict[str, Any]:
     text = (REPO_ROOT / "template.yaml").read_text()
     decoded, matches = decode_str(text)
     assert not matches, [str(m) for m in matches]
     # plain dicts/lists/strs: cfn-lint's node types carry marks we do not need
     plain: dict[str, Any] = json.loads(json.dumps(decoded))
     return plain
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return _load_template()
 
 
 @pytest.fixture(scope="module")
@@ -107,28 +123,63 @@ def _sub(arg: str | list[Any], params: dict[str, Any]) -> str:
     return re.sub(r"\$\{([^}!]+)\}", lambda m: str(scope.get(m.group(1), f"<{m.group(1)}>")), text)
 
 
+def _find_in_map(arg: list[Any], params: dict[str, Any]) -> Any:
+    name, top, second = (resolve(part, params) for part in arg)
+    return _load_template()["Mappings"][name][top][second]
+
+
+def _equals(arg: list[Any], params: dict[str, Any]) -> bool:
+    left, right = (resolve(part, params) for part in arg)
+    return bool(left == right)
+
+
+def _not(arg: list[Any], params: dict[str, Any]) -> bool:
+    (inner,) = arg
+    return not resolve(inner, params)
+
+
+def condition_holds(name: str, params: dict[str, Any] = PARAMS) -> bool:
+    return bool(resolve(_load_template()["Conditions"][name], params))
+
+
+NO_VALUE = object()
+
+
+def _if(arg: list[Any], params: dict[str, Any]) -> Any:
+    name, when_true, when_false = arg
+    chosen = when_true if condition_holds(name, params) else when_false
+    return NO_VALUE if chosen == {"Ref": "AWS::NoValue"} else resolve(chosen, params)
+
+
 INTRINSICS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "Ref": _ref,
     "Fn::GetAtt": _getatt,
     "Fn::Join": _join,
     "Fn::Split": _split,
     "Fn::Sub": _sub,
+    "Fn::FindInMap": _find_in_map,
+    "Fn::Equals": _equals,
+    "Fn::Not": _not,
+    "Fn::If": _if,
 }
 
 
 def resolve(value: Any, params: dict[str, Any] = PARAMS) -> Any:
     """Evaluate the intrinsic functions this template uses, for fixed parameter values.
 
-    Unknown references come back as "<Ref X>"/"<GetAtt X.Y>"/"<X>" placeholders.
+    Unknown references come back as "<Ref X>"/"<GetAtt X.Y>"/"<X>" placeholders; an Fn::If
+    that picks AWS::NoValue removes its list item or property.
     """
     if isinstance(value, list):
-        return [resolve(v, params) for v in value]
+        return [r for r in (resolve(v, params) for v in value) if r is not NO_VALUE]
     if not isinstance(value, dict):
         return value
     if len(value) == 1 and next(iter(value)) in INTRINSICS:
         ((key, arg),) = value.items()
         return INTRINSICS[key](arg, params)
-    return {k: resolve(v, params) for k, v in value.items()}
+    return {
+        k: r for k, r in ((k, resolve(v, params)) for k, v in value.items()) if r is not NO_VALUE
+    }
 
 
 def as_list(value: Any) -> list[Any]:
@@ -139,17 +190,32 @@ def functions(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
 
 
-def inline_statements(function: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for policy in function["Properties"].get("Policies", []):
+def policies(function: dict[str, Any], params: dict[str, Any] = PARAMS) -> list[Any]:
+    """The function's Policies for these parameter values: a conditional entry (Fn::If) is
+    replaced by the branch its condition picks, or dropped when that branch is AWS::NoValue."""
+    found = []
+    for entry in function["Properties"].get("Policies", []):
+        policy = entry
+        if isinstance(entry, dict) and set(entry) == {"Fn::If"}:
+            name, when_true, when_false = entry["Fn::If"]
+            policy = when_true if condition_holds(name, params) else when_false
+            if policy == {"Ref": "AWS::NoValue"}:
+                continue
+        found.append(policy)
+    return found
+
+
+def inline_statements(
+    function: dict[str, Any], params: dict[str, Any] = PARAMS
+) -> Iterator[dict[str, Any]]:
+    for policy in policies(function, params):
         if isinstance(policy, dict) and "Statement" in policy:
             yield from policy["Statement"]
 
 
 def policy_templates(function: dict[str, Any]) -> list[str]:
     return [
-        next(iter(p))
-        for p in function["Properties"].get("Policies", [])
-        if isinstance(p, dict) and "Statement" not in p
+        next(iter(p)) for p in policies(function) if isinstance(p, dict) and "Statement" not in p
     ]
 
 
@@ -200,6 +266,16 @@ def test_parameters_match_the_contract(template: dict[str, Any]) -> None:
     assert template["Conditions"]["HasAlarmTopic"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]
     }
+    # KMS keys are optional lists whose empty default grants nothing.
+    for name, condition in [
+        ("DataKmsKeyArns", "HasDataKmsKeys"),
+        ("TransformVolumeKmsKeyArns", "HasTransformVolumeKmsKeys"),
+    ]:
+        assert params[name]["Type"] == "CommaDelimitedList"
+        assert params[name]["Default"] == ""
+        # CloudFormation passes a CommaDelimitedList left at "" as [""]
+        assert not condition_holds(condition, {**PARAMS, name: [""]})
+        assert condition_holds(condition, {**PARAMS, name: ["arn:aws:kms:eu-west-1:1:key/k"]})
 
 
 def test_all_functions_run_python313_on_arm64_via_globals(
@@ -280,6 +356,8 @@ def test_function_sizes(
                 # the same mapping as the queue's maxReceiveCount
                 "LAUNCH_MAX_RECEIVES": {"Fn::FindInMap": ["Launch", "Attempts", "Max"]},
                 "PREPARE_QUEUE_URL": {"Ref": "PrepareQueue"},
+                # a listing that outlasts an invocation continues in a new launch message
+                "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
             },
         ),
         ("RecordStateChangeFunction", {"FINALIZE_QUEUE_URL": {"Ref": "FinalizeQueue"}}),
@@ -390,7 +468,8 @@ def test_sagemaker_access_is_scoped_to_this_stages_jobs_and_models(
 
 
 def test_s3_access_is_exactly_the_data_buckets(resources: dict[str, Any]) -> None:
-    buckets = ["arn:aws:s3:::bucket-in", "arn:aws:s3:::bucket-out"]
+    # "*" for the partition: see test_arns_never_name_the_aws_partition
+    buckets = ["arn:*:s3:::bucket-in", "arn:*:s3:::bucket-out"]
     work_area = [f"{b}/*.transform-jobs/*" for b in buckets]
     # Each kind of grant on the data buckets, and exactly the objects it may touch.
     allowed = {
@@ -432,7 +511,32 @@ def test_s3_access_is_exactly_the_data_buckets(resources: dict[str, Any]) -> Non
     statement = next(
         s for s in inline_statements(resources["JobsApiFunction"]) if s["Action"] == "s3:GetObject"
     )
-    assert resolve(statement["Resource"], one) == ["arn:aws:s3:::only/*"]
+    assert resolve(statement["Resource"], one) == ["arn:*:s3:::only/*"]
+
+
+def test_listing_is_held_to_the_work_area_where_the_prefix_is_known(
+    resources: dict[str, Any],
+) -> None:
+    """Finalize lists only work areas. The others list teams' prefixes, which are data in the
+    jobs table (any prefix, even a whole bucket), so no static s3:prefix condition fits them."""
+    conditions = {
+        (name, statement.get("Sid")): statement.get("Condition")
+        for name, fn in functions(resources).items()
+        for statement in inline_statements(fn)
+        if "s3:ListBucket" in as_list(statement["Action"])
+    }
+    work_area = {"StringLike": {"s3:prefix": "*.transform-jobs/*"}}
+    assert conditions == {
+        ("JobsApiFunction", "ListDataBuckets"): None,
+        ("LaunchJobFunction", "ListDataBuckets"): None,
+        ("ReconcileJobsFunction", "ListDataBuckets"): None,
+        ("FinalizeJobFunction", "ListWorkArea"): work_area,
+    }
+    # the pattern takes the prefix finalize clears, with the output at a bucket's root too
+    pattern = re.escape(work_area["StringLike"]["s3:prefix"]).replace(r"\*", ".*")
+    assert re.fullmatch(pattern, "team-a/out/.transform-jobs/01jobid/")
+    assert re.fullmatch(pattern, ".transform-jobs/01jobid/")
+    assert not re.fullmatch(pattern, "team-a/out/")
 
 
 def test_no_statement_allows_everything(resources: dict[str, Any]) -> None:
@@ -442,8 +546,16 @@ def test_no_statement_allows_everything(resources: dict[str, Any]) -> None:
             for action in as_list(statement["Action"]):
                 assert not action.endswith("*"), (name, action)
             for arn in as_list(resolve(statement["Resource"])):
+                if arn in DATA_KEYS + VOLUME_KEYS:
+                    continue  # the operator's own key ARNs, as given
                 assert arn.startswith(
-                    ("arn:aws:", "<GetAtt ", "<JobsTable.Arn>", "<ArtifactsBucket.Arn>")
+                    (
+                        "arn:aws:",
+                        "arn:*:s3:::",
+                        "<GetAtt ",
+                        "<JobsTable.Arn>",
+                        "<ArtifactsBucket.Arn>",
+                    )
                 ), (
                     name,
                     arn,
@@ -451,8 +563,8 @@ def test_no_statement_allows_everything(resources: dict[str, Any]) -> None:
                 if "*" in arn:
                     # wildcards only for this stage's jobs, models and objects in a named bucket
                     assert re.fullmatch(
-                        r"arn:aws:(sagemaker:[^*]+:(transform-job/tj-qa1-\*|model/\*)"
-                        r"|s3:::[a-z0-9.-]+/\*(\.transform-jobs/\*|\.out)?)"
+                        r"arn:aws:sagemaker:[^*]+:(transform-job/tj-qa1-\*|model/\*)"
+                        r"|arn:\*:s3:::[a-z0-9.-]+(/\*(\.transform-jobs/\*|\.out)?)?"
                         r"|<JobsTable\.Arn>/index/\*|<ArtifactsBucket\.Arn>/(manifests|jobs)/\*",
                         arn,
                     ), (name, arn)
@@ -476,7 +588,7 @@ def test_authorizer_can_only_read_the_jobs_table(resources: dict[str, Any]) -> N
     ("name", "queues"),
     [
         ("JobsApiFunction", ["LaunchQueue"]),
-        ("LaunchJobFunction", ["PrepareQueue"]),
+        ("LaunchJobFunction", ["PrepareQueue", "LaunchQueue"]),
         ("RecordStateChangeFunction", ["FinalizeQueue"]),
         ("DispatchJobsFunction", ["LaunchQueue"]),
         ("ReconcileJobsFunction", ["LaunchQueue", "PrepareQueue", "FinalizeQueue"]),
@@ -509,11 +621,13 @@ def test_record_state_change_has_only_table_access(resources: dict[str, Any]) ->
 # Each function's DynamoDB actions, exactly: no Scan, no BatchWrite, no DeleteItem on jobs.
 DYNAMODB_ACTIONS = {
     "AuthorizerFunction": {"JobsTable": {"GetItem"}},
+    # ConditionCheckItem only where the code makes a ConditionCheck: that is put_api_key, run by
+    # transform-jobs-admin with the operator's credentials, never by a function.
     "JobsApiFunction": {
-        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "ConditionCheckItem", "Query"},
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
         "IdempotencyTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
     },
-    "LaunchJobFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem", "ConditionCheckItem"}},
+    "LaunchJobFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem"}},
     "RecordStateChangeFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem"}},
     "DispatchJobsFunction": {"JobsTable": {"GetItem", "Query"}},
     "ReconcileJobsFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"}},
@@ -953,7 +1067,7 @@ def test_outputs(template: dict[str, Any]) -> None:
 def test_resumable_step_queues(resources: dict[str, Any], function: str, queue: str) -> None:
     """One step per invocation; a message comes back only after the function's whole timeout."""
     props = resources[queue]["Properties"]
-    assert props["VisibilityTimeout"] >= resources[function]["Properties"]["Timeout"]
+    assert props["VisibilityTimeout"] >= 6 * resources[function]["Properties"]["Timeout"]
     assert props["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [queue.replace("Queue", "DeadLetterQueue"), "Arn"]},
         # the same mapping as the functions' STEP_MAX_RECEIVES
@@ -995,8 +1109,8 @@ def test_artifacts_bucket_keeps_versions_a_week_and_logs_access(resources: dict[
 
     policy = resources["AccessLogsBucketPolicy"]["Properties"]
     assert policy["Bucket"] == {"Ref": "AccessLogsBucket"}
-    (statement,) = policy["PolicyDocument"]["Statement"]
-    assert statement["Effect"] == "Allow"
+    # one Allow (S3's log delivery); the Deny of plain HTTP is checked with the other bucket's
+    (statement,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert statement["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert statement["Action"] == "s3:PutObject"
     assert resolve(statement["Resource"]) == "<AccessLogsBucket.Arn>/artifacts/*"
@@ -1022,3 +1136,279 @@ def test_every_checkov_suppression_names_a_check_and_says_why(resources: dict[st
     # SQS queues are encrypted: the suppression of CKV_AWS_27 rests on SqsManagedSseEnabled.
     for name, queue in queues(resources).items():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True, name
+
+
+# ---------------------------------------------------------------- as AWS will run it
+
+
+def test_every_sqs_event_source_follows_lambdas_advice(
+    template: dict[str, Any], resources: dict[str, Any]
+) -> None:
+    """Visibility at least 6x the function's timeout and at least 5 receives: the poller's own
+    retries under throttling count as receives, and hide the message for that long."""
+    default_timeout = template["Globals"]["Function"]["Timeout"]
+    seen = set()
+    for name, fn in functions(resources).items():
+        for event in fn["Properties"].get("Events", {}).values():
+            if event["Type"] != "SQS":
+                continue
+            target = getatt_target(event["Properties"]["Queue"])
+            assert target is not None and target[1] == "Arn", name
+            queue = resources[target[0]]["Properties"]
+            timeout = fn["Properties"].get("Timeout", default_timeout)
+            assert queue["VisibilityTimeout"] >= 6 * timeout, (name, target[0])
+            # the local runtime insists on at least the timeout, as Lambda does
+            assert queue["VisibilityTimeout"] <= 12 * 3600, target[0]  # SQS's limit
+            assert int(resolve(queue["RedrivePolicy"]["maxReceiveCount"])) >= 5, target[0]
+            seen.add((name, target[0]))
+    assert seen == {
+        ("LaunchJobFunction", "LaunchQueue"),
+        ("PrepareJobFunction", "PrepareQueue"),
+        ("FinalizeJobFunction", "FinalizeQueue"),
+        ("DeliverWebhookFunction", "WebhookQueue"),
+    }
+
+
+def _kms_grants(resources: dict[str, Any], params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per function, each statement that grants a KMS action, by Sid."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, fn in functions(resources).items():
+        for statement in inline_statements(fn, params):
+            if any(a.startswith("kms:") for a in as_list(statement["Action"])):
+                found.setdefault(name, {})[statement["Sid"]] = resolve(statement, params)
+    return found
+
+
+def _data_object_access(resources: dict[str, Any]) -> dict[str, set[str]]:
+    """Per function, the S3 object actions it has on the data buckets (not the artifacts)."""
+    found: dict[str, set[str]] = {}
+    for name, fn in functions(resources).items():
+        for statement in inline_statements(fn):
+            arns = as_list(resolve(statement["Resource"]))
+            if any(arn.startswith("arn:*:s3:::") and "/" in arn for arn in arns):
+                found.setdefault(name, set()).update(as_list(statement["Action"]))
+    return found
+
+
+def test_data_bucket_keys_are_granted_to_exactly_the_functions_that_read_or_write_objects(
+    resources: dict[str, Any],
+) -> None:
+    via_s3 = {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    grants = {
+        name: sids
+        for name, sids in (
+            (name, {sid: s for sid, s in found.items() if s["Resource"] == DATA_KEYS})
+            for name, found in _kms_grants(resources, PARAMS).items()
+        )
+        if sids
+    }
+    # Derived from the S3 grants: reading an SSE-KMS object needs kms:Decrypt, writing one
+    # kms:GenerateDataKey, and a multipart upload both (S3 user guide, UsingKMSEncryption).
+    expected: dict[str, set[str]] = {}
+    for name, actions in _data_object_access(resources).items():
+        if "s3:GetObject" in actions:
+            expected.setdefault(name, set()).add("kms:Decrypt")
+        if "s3:PutObject" in actions:
+            expected.setdefault(name, set()).update({"kms:Decrypt", "kms:GenerateDataKey"})
+    assert {name: set(expected[name]) for name in expected} == {
+        "JobsApiFunction": {"kms:Decrypt"},  # presigned links are signed with its role
+        "LaunchJobFunction": {"kms:Decrypt"},
+        "PrepareJobFunction": {"kms:Decrypt", "kms:GenerateDataKey"},
+        "FinalizeJobFunction": {"kms:Decrypt", "kms:GenerateDataKey"},
+    }
+    assert set(grants) == set(expected)
+    for name, sids in grants.items():
+        (statement,) = sids.values()
+        assert set(as_list(statement["Action"])) == expected[name], name
+        assert statement.get("Condition") == via_s3, name
+
+    # Left empty, no function gets any KMS action on data keys (and nothing dangles).
+    unset = {**PARAMS, "DataKmsKeyArns": [""], "TransformVolumeKmsKeyArns": [""]}
+    leftover = {
+        name: sorted(sids)
+        for name, sids in _kms_grants(resources, unset).items()
+        if set(sids) - {"WebhookSecrets"}
+    }
+    assert leftover == {}
+
+
+def test_transform_volume_keys_may_only_be_granted_to_sagemaker_for_launch_job(
+    resources: dict[str, Any],
+) -> None:
+    """CreateTransformJob with TransformResources.VolumeKmsKeyId makes SageMaker create a grant
+    on the key as the caller (SageMaker API permissions reference)."""
+    found = [
+        (name, statement)
+        for name, sids in _kms_grants(resources, PARAMS).items()
+        for statement in sids.values()
+        if "kms:CreateGrant" in as_list(statement["Action"])
+    ]
+    assert len(found) == 1
+    ((name, statement),) = found
+    assert name == "LaunchJobFunction"
+    assert as_list(statement["Action"]) == ["kms:CreateGrant"]
+    assert statement["Resource"] == VOLUME_KEYS
+    assert statement["Condition"] == {
+        "Bool": {"kms:GrantIsForAWSResource": "true"},
+        "StringEquals": {"kms:ViaService": "sagemaker.us-east-1.amazonaws.com"},
+    }
+
+
+def test_webhook_secret_key_is_used_only_with_a_secrets_own_encryption_context(
+    resources: dict[str, Any],
+) -> None:
+    from transform_jobs.models.webhook import StoredWebhook
+    from transform_jobs.webhooks.delivery import secret_context
+
+    # the keys the code binds every secret to (kms_gateway is handed this context)
+    keys = sorted(secret_context(StoredWebhook.model_construct(TeamId="t", WebhookId="w")))
+    statements = {
+        name: sids["WebhookSecrets"]
+        for name, sids in _kms_grants(resources, PARAMS).items()
+        if "WebhookSecrets" in sids
+    }
+    assert set(statements) == {"WebhooksApiFunction", "DeliverWebhookFunction"}
+    for name, statement in statements.items():
+        assert statement["Resource"] == "<GetAtt WebhookSecretsKey.Arn>", name
+        # present (Null false) and nothing else (ForAllValues): an empty context fails the first
+        assert statement["Condition"] == {
+            "Null": {f"kms:EncryptionContext:{key}": "false" for key in keys},
+            "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": keys},
+        }, name
+
+
+def test_buckets_the_stack_creates_refuse_requests_without_tls(resources: dict[str, Any]) -> None:
+    buckets = {name for name, r in resources.items() if r["Type"] == "AWS::S3::Bucket"}
+    assert buckets == {"ArtifactsBucket", "AccessLogsBucket"}
+    for bucket in buckets:
+        (policy,) = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::S3::BucketPolicy" and r["Properties"]["Bucket"] == {"Ref": bucket}
+        ]
+        denials = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert denials == [
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [
+                    {"Fn::GetAtt": [bucket, "Arn"]},
+                    {"Fn::Sub": f"${{{bucket}.Arn}}/*"},
+                ],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ], bucket
+
+
+def test_arns_never_name_the_aws_partition() -> None:
+    """The stack and the code work in aws-cn and aws-us-gov too. ARNs built from a parameter list
+    by Fn::Join use "*" for the partition (a Join delimiter cannot hold ${AWS::Partition}; a role
+    acts only in its own partition, so the wildcard grants the same)."""
+    text = (REPO_ROOT / "template.yaml").read_text()
+    assert "arn:aws:" not in text
+    values = "\n".join(re.sub(r"(^|\s)#.*", "", line) for line in text.splitlines())
+    for arn in re.findall(r"arn:[^\s\"',\]]*", values):
+        assert arn.startswith(("arn:${AWS::Partition}:", "arn:*:s3:::")), arn
+    code = [
+        path
+        for folder in ("functions", "layers")
+        for path in (REPO_ROOT / folder).rglob("*.py")
+        if "__pycache__" not in path.parts
+    ]
+    assert len(code) > 20
+    assert [str(path) for path in code if "arn:aws:" in path.read_text()] == []
+
+
+README = (REPO_ROOT / "README.md").read_text()
+
+
+def _deploy_commands() -> list[list[str]]:
+    """The `sam deploy` commands in the README's Deploy section, as argument lists."""
+    section = README.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", section, re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            for part in line.split("&&"):
+                words = shlex.split(part)
+                if words[:2] == ["sam", "deploy"]:
+                    commands.append(words)
+    return commands
+
+
+def _overrides(words: list[str]) -> dict[str, str]:
+    start = words.index("--parameter-overrides") + 1
+    taken = []
+    for word in words[start:]:
+        if word.startswith("--"):
+            break
+        taken.append(word)
+    return dict(word.split("=", 1) for word in taken)
+
+
+def test_samconfig_and_the_documented_deploy_give_every_parameter_without_a_default(
+    template: dict[str, Any],
+) -> None:
+    params = template["Parameters"]
+    required = {name for name, spec in params.items() if "Default" not in spec}
+    assert required == {"DataBucketNames"}  # a bucket name has no honest default
+
+    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
+    configured = _overrides(
+        [
+            "--parameter-overrides",
+            *config["default"]["deploy"]["parameters"]["parameter_overrides"].split(),
+        ]
+    )
+    assert set(configured) <= set(params)
+    assert not required & set(configured), "samconfig must not carry a made-up bucket name"
+
+    commands = _deploy_commands()
+    assert [words for words in commands if "--guided" in words], "the interactive way"
+    unattended = [words for words in commands if "--parameter-overrides" in words]
+    assert unattended, "a way to deploy without a prompt"
+    for words in unattended:
+        assert "--no-confirm-changeset" in words  # samconfig asks for confirmation
+        given = _overrides(words)
+        assert set(given) <= set(params), words
+        # the command line replaces samconfig's list: it must repeat what samconfig sets
+        assert required | set(configured) <= set(given), words
+        assert re.fullmatch(params["Stage"]["AllowedPattern"], given["Stage"])
+        assert all(given["DataBucketNames"].split(","))
+
+
+def test_sam_translates_the_template_keeping_the_key_grants_conditional() -> None:
+    """SAM's own translator accepts the conditional policies and keeps them conditional."""
+    import boto3
+    from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+    from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+
+    document = json.loads(json.dumps(_load_template()))
+    for resource in document["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if key in props:  # what `sam package` leaves there
+                props[key] = f"s3://artifacts/{props[key].strip('/').replace('/', '-')}.zip"
+    translated = Translator(
+        None, Parser(), boto_session=boto3.Session(region_name="us-east-1")
+    ).translate(document, parameter_values={}, get_managed_policy_map=dict)
+    conditional = {}
+    for name, resource in translated["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            if "Fn::If" in policy:
+                condition, when_true, when_false = policy["Fn::If"]
+                assert when_false == {"Ref": "AWS::NoValue"}, name
+                sids = [s["Sid"] for s in when_true["PolicyDocument"]["Statement"]]
+                conditional.setdefault(name, []).append((condition, sids))
+    assert conditional == {
+        "JobsApiFunctionRole": [("HasDataKmsKeys", ["DecryptDataObjects"])],
+        "LaunchJobFunctionRole": [
+            ("HasDataKmsKeys", ["DecryptDataObjects"]),
+            ("HasTransformVolumeKmsKeys", ["TransformVolumeKeyGrants"]),
+        ],
+        "PrepareJobFunctionRole": [("HasDataKmsKeys", ["DataObjectKeys"])],
+        "FinalizeJobFunctionRole": [("HasDataKmsKeys", ["DataObjectKeys"])],
+    }

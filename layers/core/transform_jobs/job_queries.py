@@ -6,11 +6,11 @@ is NotFound, the same answer as for an id that does not exist.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
 
 from aws_lambda_powertools import Logger
 
-from transform_jobs import clock, repository, s3_gateway
+from transform_jobs import clock, repository, s3_gateway, work_area
 from transform_jobs.identifiers import is_job_id
 from transform_jobs.models.job import (
     Job,
@@ -23,7 +23,6 @@ from transform_jobs.models.job import (
 from transform_jobs.problems import BadRequest, FieldError, NotFound
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
-from transform_jobs.work_area import in_work_area
 
 logger = Logger(child=True)
 
@@ -59,8 +58,7 @@ def history(team_id: str, job_id: str) -> JobEventList:
 def outputs(team_id: str, job_id: str, *, limit: int, token: str | None) -> OutputList:
     """The `.out` objects under the job's S3OutputPath, with presigned GET links."""
     job = team_job(team_id, job_id)
-    output = S3Location.parse(job.Request.TransformOutput.S3OutputPath)
-    folder = S3Location(output.bucket, output.reach(folder=True))
+    folder = work_area.output_folder(job)
     if token is not None and not token.startswith(folder.key):
         raise BadRequest(
             "NextToken is not valid for this job's outputs.",
@@ -76,38 +74,62 @@ def outputs(team_id: str, job_id: str, *, limit: int, token: str | None) -> Outp
 
 def _listed_outputs(job: Job, folder: S3Location, *, limit: int, token: str | None) -> OutputList:
     expires_in = get_settings().presigned_url_seconds
-    expires_at = clock.now() + timedelta(seconds=expires_in)
     found: list[OutputObject] = []
     last_key: str | None = None
-    for entry in s3_gateway.list_objects(folder, start_after=token):
+    for entry in output_folder_objects(job, start_after=token):
         last_key = entry.key
         if not is_output_of(job, entry):
             continue
         location = S3Location(entry.bucket, entry.key)
+        link = s3_gateway.presign_get(location, expires_in=expires_in)
         found.append(
             OutputObject(
                 Key=entry.key[len(folder.key) :],
                 S3Uri=location.uri,
                 Size=entry.size,
                 LastModified=entry.last_modified or clock.now(),
-                Url=s3_gateway.presign_get(location, expires_in=expires_in),
-                UrlExpiresAt=expires_at,
+                Url=link.url,
+                UrlExpiresAt=link.expires_at,
             )
         )
         if len(found) == limit:
             break
-    more = len(found) == limit and last_key is not None and _has_more(job, folder, last_key)
+    more = len(found) == limit and last_key is not None and _has_more(job, last_key)
     return OutputList(Outputs=found, NextToken=last_key if more else None)
 
 
 def is_output_of(job: Job, entry: s3_gateway.S3Object) -> bool:
     """A `.out` object written since the job started (older ones belong to earlier jobs that
     used the same S3OutputPath), outside the service's work area."""
-    if not entry.key.endswith(".out") or in_work_area(job, entry.key):
+    if not entry.key.endswith(".out") or work_area.in_work_area(job, entry.key):
         return False
     return not (job.StartedAt and entry.last_modified and entry.last_modified < job.StartedAt)
 
 
-def _has_more(job: Job, folder: S3Location, after: str) -> bool:
-    listing = s3_gateway.list_objects(folder, start_after=after)
+# After every key under a prefix: U+10FFFF is the highest code point, and S3 orders keys by
+# their UTF-8 bytes (the order of Python's str comparison).
+_PAST_PREFIX = "\U0010ffff"
+
+
+def output_folder_objects(
+    job: Job, *, start_after: str | None = None
+) -> Iterator[s3_gateway.S3Object]:
+    """Objects under the job's S3OutputPath (after `start_after`), listed around the service's
+    work area: `.transform-jobs/` sorts before most output names and may hold many shards,
+    so the listing stops where it starts and a second listing starts after it."""
+    folder = work_area.output_folder(job)
+    work = work_area.work_root(job).key
+    if start_after is None or start_after < work:
+        for entry in s3_gateway.list_objects(folder, start_after=start_after):
+            if entry.key >= work:
+                break
+            yield entry
+    after_work = work + _PAST_PREFIX
+    for entry in s3_gateway.list_objects(folder, start_after=max(start_after or "", after_work)):
+        if not entry.key.startswith(work):  # a work key that itself holds U+10FFFF
+            yield entry
+
+
+def _has_more(job: Job, after: str) -> bool:
+    listing = output_folder_objects(job, start_after=after)
     return any(is_output_of(job, entry) for entry in listing)

@@ -8,6 +8,7 @@ dispatch_jobs; a cancel that lands while launching stops what was started.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -16,6 +17,7 @@ from transform_jobs import (
     clock,
     preflight,
     preparation,
+    queue_gateway,
     repository,
     s3_gateway,
     sagemaker_gateway,
@@ -23,11 +25,12 @@ from transform_jobs import (
 )
 from transform_jobs.job_events import fail, move
 from transform_jobs.job_status import JobStatus
-from transform_jobs.models.job import Job
+from transform_jobs.models.job import Job, ListingState
 from transform_jobs.models.plan import PlannedObject, PreparationPlan
 from transform_jobs.models.request import SERVICE_TAG_PREFIX
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
+from transform_jobs.work_budget import StepClock
 
 logger = Logger(child=True)
 
@@ -36,8 +39,12 @@ TEAM_TAG = f"{SERVICE_TAG_PREFIX}team"
 _LAUNCHABLE = (JobStatus.VALIDATING, JobStatus.PREPARING, JobStatus.QUEUED)
 
 
-def launch(job_id: str) -> JobStatus | None:
-    """Take the job as far as it can go now; returns its status, or None if it is unknown."""
+def launch(job_id: str, *, deadline: float | None = None) -> JobStatus | None:
+    """Take the job as far as it can go now; returns its status, or None if it is unknown.
+
+    An input listing that would run past `deadline` (time.monotonic()) is checkpointed and
+    continues in the next launch message, so the invocation never times out while listing.
+    """
     job = repository.update_job(
         job_id, lambda job: move(job, JobStatus.VALIDATING, source="launch")
     )
@@ -53,10 +60,13 @@ def launch(job_id: str) -> JobStatus | None:
     if team is None:
         return _fail(job_id, f"Team {job.TeamId!r} no longer exists.")
     if job.Status is JobStatus.VALIDATING:
+        step_clock = StepClock(deadline) if deadline is not None else None
         try:
-            result = preflight.run(team, job.Request)
+            result = preflight.run(team, job.Request, clock=step_clock, listed=_listed_so_far(job))
         except preflight.PreflightFailed as failure:
             return _fail(job_id, str(failure))
+        except preflight.ListingUnfinished as unfinished:
+            return _continue_listing(job, unfinished.objects)
         if result.header is not None:
             return _start_preparation(job_id, result, result.header)
         pinned = _pin_manifest(job_id, result.verified_manifest)
@@ -95,6 +105,9 @@ def _create(job: Job) -> JobStatus:
         return _queue(job.JobId, f"Waiting for capacity: SageMaker said {refusal}", release=True)
     except sagemaker_gateway.Rejected as refusal:
         return _fail(job.JobId, f"SageMaker refused the job: {refusal}")
+    except sagemaker_gateway.NotPermitted as denial:
+        # Not transient: failing now beats five identical attempts and a dead letter.
+        return _fail(job.JobId, _not_permitted_reason(job, denial))
     started = repository.update_job(job.JobId, lambda current: _started(current, arn))
     if started is not None:
         return started.Status
@@ -105,6 +118,18 @@ def _create(job: Job) -> JobStatus:
         logger.info("Job was cancelled or ended while launching; stopping it", job_id=job.JobId)
         sagemaker_gateway.stop_transform_job(job.SageMakerJobName)
     return current.Status if current else JobStatus.STOPPED
+
+
+def _not_permitted_reason(job: Job, denial: sagemaker_gateway.NotPermitted) -> str:
+    reason = f"SageMaker denied the service permission to start the job ({denial})."
+    if job.Request.TransformResources.VolumeKmsKeyId:
+        return (
+            f"{reason} TransformResources.VolumeKmsKeyId names a KMS key: it must be one of "
+            "the keys the service's operators allow (TransformVolumeKmsKeyArns), and its key "
+            "policy must let the service's role create grants on it. Use an allowed key, or "
+            "leave the field out."
+        )
+    return f"{reason} This is the service's configuration, not the request: contact its operators."
 
 
 def _started(job: Job, arn: str) -> repository.JobUpdate | None:
@@ -146,6 +171,41 @@ def _use_prepared_input(job: Job, request: dict[str, Any]) -> None:
     output["S3OutputPath"] = work_area.transform_output(job).uri
     if job.finalizes:
         output["AssembleWith"] = "Line"
+
+
+def _listed_so_far(job: Job) -> list[s3_gateway.S3Object]:
+    if job.Listing is None:
+        return []
+    saved = json.loads(
+        s3_gateway.read_all(S3Location(get_settings().artifacts_bucket, job.Listing.Key))
+    )
+    return [s3_gateway.S3Object(saved["Bucket"], key, size) for key, size in saved["Objects"]]
+
+
+def _continue_listing(job: Job, objects: list[s3_gateway.S3Object]) -> JobStatus:
+    """Checkpoints the listing and hands the job to the next launch invocation."""
+    step = (job.Listing.Step if job.Listing else 0) + 1
+    location = work_area.listing(job.JobId, step)
+    saved = {"Bucket": objects[0].bucket, "Objects": [[entry.key, entry.size] for entry in objects]}
+    s3_gateway.put_bytes(location, json.dumps(saved).encode(), content_type="application/json")
+
+    def decide(current: Job) -> repository.JobUpdate | None:
+        current_step = current.Listing.Step if current.Listing else 0
+        if current.Status is not JobStatus.VALIDATING or current_step != step - 1:
+            return None  # another invocation took this step, or the job moved on
+        current.Listing = ListingState(Step=step, Key=location.key, Objects=len(objects))
+        current.Progress.InputObjects = len(objects)
+        current.UpdatedAt = clock.now()  # news: reconcile leaves the job to its next message
+        return repository.JobUpdate(job=current)
+
+    if repository.update_job(job.JobId, decide) is None:
+        current = repository.get_job(job.JobId)
+        return current.Status if current else JobStatus.VALIDATING
+    queue_gateway.send_launch(job.JobId)
+    logger.info(
+        "Input listing continues in the next invocation", job_id=job.JobId, objects=len(objects)
+    )
+    return JobStatus.VALIDATING
 
 
 def _pin_manifest(job_id: str, manifest: bytes | None) -> str | None:

@@ -25,15 +25,27 @@ from transform_jobs.models.request import (
 from transform_jobs.models.team import Team
 from transform_jobs.s3_location import S3Location, overlap, within_any
 from transform_jobs.work_area import relative_name
+from transform_jobs.work_budget import StepClock
 
 SNIFF_BYTES = 64 * 1024
 MANIFEST_MAX_BYTES = 8 * 1024 * 1024
 MAX_COUNTED_OBJECTS = 100_000
+# Listed in every invocation however slow S3 answers (one page), so a listing always advances.
+MIN_LISTED_PER_STEP = 1000
 MB = 1024 * 1024
 
 
 class PreflightFailed(Exception):
     """The job cannot run as asked; the message is the job's failure reason."""
+
+
+class ListingUnfinished(Exception):
+    """The invocation's time ran out while listing the input: the objects listed so far, to
+    continue after the last of them in another invocation."""
+
+    def __init__(self, objects: list[s3_gateway.S3Object]) -> None:
+        super().__init__(f"{len(objects)} input objects listed so far")
+        self.objects = objects
 
 
 @dataclass(frozen=True)
@@ -63,9 +75,17 @@ class _Input:
     relative_to: str = ""
 
 
-def run(team: Team, request: JobRequest) -> PreflightResult:
+def run(
+    team: Team,
+    request: JobRequest,
+    *,
+    clock: StepClock | None = None,
+    listed: list[s3_gateway.S3Object] | None = None,
+) -> PreflightResult:
+    """The checks, continuing an input listing from the objects `listed` before. With a
+    `clock`, ListingUnfinished when it runs out before the listing is done."""
     _check_model(request.ModelName)
-    found = _list_input(team, request)
+    found = _list_input(team, request, clock=clock, listed=listed or [])
     if not found.objects:
         raise PreflightFailed(
             f"The input {request.TransformInput.DataSource.S3DataSource.S3Uri} holds no objects. "
@@ -93,19 +113,26 @@ def _check_model(name: str) -> None:
         )
 
 
-def _list_input(team: Team, request: JobRequest) -> _Input:
+def _list_input(
+    team: Team, request: JobRequest, *, clock: StepClock | None, listed: list[s3_gateway.S3Object]
+) -> _Input:
     source = request.TransformInput.DataSource.S3DataSource
     location = S3Location.parse(source.S3Uri)
     try:
         if source.S3DataType is S3DataType.MANIFEST_FILE:
             return _manifest_objects(team, request, location)
-        objects: list[s3_gateway.S3Object] = []
-        for entry in s3_gateway.list_objects(location):
+        objects = list(listed)
+        after = objects[-1].key if objects else None
+        this_step = 0
+        for entry in s3_gateway.list_objects(location, start_after=after):
             if entry.key.endswith("/") and entry.size == 0:
                 continue  # a console "folder" marker, which SageMaker skips too
             objects.append(entry)
             if len(objects) == MAX_COUNTED_OBJECTS:
-                break  # enough to launch; listing millions would outlast the function
+                break  # enough to launch; the count caps there
+            this_step += 1
+            if clock is not None and this_step >= MIN_LISTED_PER_STEP and clock.out_of_time:
+                raise ListingUnfinished(objects)
         return _Input(objects, len(objects), relative_to=location.key)
     except s3_gateway.ObjectMissing as error:
         raise PreflightFailed(

@@ -22,7 +22,7 @@ from transform_jobs import (
     sagemaker_gateway,
     work_area,
 )
-from transform_jobs.job_queries import is_output_of
+from transform_jobs.job_queries import is_output_of, output_folder_objects
 from transform_jobs.job_status import JobStatus, SageMakerStatus
 from transform_jobs.models.job import Job
 from transform_jobs.settings import get_settings
@@ -106,8 +106,7 @@ def _refresh_progress(job: Job) -> None:
         folder = work_area.transform_output(job)
         done = sum(1 for entry in s3_gateway.list_objects(folder) if entry.key.endswith(".out"))
     else:
-        folder = work_area.output_folder(job)
-        done = sum(1 for entry in s3_gateway.list_objects(folder) if is_output_of(job, entry))
+        done = sum(1 for entry in output_folder_objects(job) if is_output_of(job, entry))
 
     def decide(current: Job) -> repository.JobUpdate | None:
         if current.Status is not job.Status:

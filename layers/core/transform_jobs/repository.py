@@ -26,6 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from transform_jobs import clock
+from transform_jobs.item_size import item_bytes
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobEvent, JobResource
 from transform_jobs.models.team import Team
@@ -146,9 +147,20 @@ def _history_puts(job: Job, entries: list[HistoryEntry], *, version: int) -> lis
     ]
 
 
+def _first_entry(job: Job) -> HistoryEntry:
+    return HistoryEntry(status=job.Status, previous=None, source="api", at=job.CreatedAt)
+
+
+def new_job_item_bytes(job: Job) -> int:
+    """The size DynamoDB counts for the larger of the two items creating the job writes: the
+    job (its request as a map) and its first history item (the job as JSON text)."""
+    history = _history_item(job, _first_entry(job), version=1, position=0)
+    return max(item_bytes(_job_item(job, version=1)), item_bytes(history))
+
+
 def create_job(job: Job) -> None:
     """Store a new job with its first history entry, atomically."""
-    entry = HistoryEntry(status=job.Status, previous=None, source="api", at=job.CreatedAt)
+    entry = _first_entry(job)
     items: list[Any] = [
         {
             "Put": {

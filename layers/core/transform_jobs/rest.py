@@ -114,7 +114,8 @@ def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
     and multipart bodies too, and fails on bytes that are not UTF-8."""
     problem = request_body.problem_with(event)
     if problem is None:
-        return app.resolve(request_body.with_canonical_content_type(event), context)
+        routed = without_base_path(request_body.with_canonical_content_type(event))
+        return app.resolve(routed, context)
     answer = http_problems.response(problem, str(event.get("path") or ""))
     return {
         "statusCode": answer.status_code,
@@ -122,6 +123,38 @@ def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) ->
         "body": answer.body,
         "isBase64Encoded": False,
     }
+
+
+def without_base_path(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with `path` as the API declares it, for the resolver to route.
+
+    Behind a custom domain whose API mapping has a base path, API Gateway puts that base path in
+    front of `path` (https://api.example.com/batch/v1/jobs gives `/batch/v1/jobs`), while
+    `resource` is the matched route as declared (`/v1/jobs`): the route's path is the last as
+    many segments of `path` as `resource` has. Derived per request rather than configured
+    (Powertools' strip_prefixes), so a mapping added or renamed later needs no deployment.
+    requestContext.path keeps what the caller used, for the links the API gives back.
+    """
+    path, resource = str(event.get("path") or ""), str(event.get("resource") or "")
+    declared = [part for part in resource.split("/") if part]
+    if not declared or any(part.endswith("+}") for part in declared):
+        return event  # no resource, or a greedy one: the segments do not line up
+    segments = [part for part in path.split("/") if part]
+    extra = len(segments) - len(declared)
+    if extra <= 0:
+        return event
+    base = "/" + "/".join(segments[:extra])
+    if not path.startswith(base + "/"):
+        return event
+    return {**event, "path": path[len(base) :]}
+
+
+def base_path(app: APIGatewayRestResolver) -> str:
+    """What the caller's URL path has in front of the API's own path: the stage on the
+    execute-api URL (`/prod`), a custom domain's base path (`/batch`), or nothing."""
+    event = app.current_event
+    full, own = event.request_context.path or event.path, event.path
+    return full[: -len(own)] if own and full.endswith(own) else ""
 
 
 def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:

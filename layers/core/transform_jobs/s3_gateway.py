@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from transform_jobs import clock
 from transform_jobs.s3_location import S3Location
+from transform_jobs.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -32,10 +34,20 @@ class ObjectMissing(Exception):
 
 
 @cache
+def _session() -> boto3.session.Session:
+    """The session the client signs with: its credentials bound how long a presigned link lasts."""
+    return boto3.session.Session()
+
+
+@cache
 def _client() -> S3Client:
-    # Virtual-host addressing breaks on local endpoints; path style works everywhere.
-    return boto3.client(
-        "s3", config=Config(s3={"addressing_style": "path"}, signature_version="s3v4")
+    # Virtual-hosted addressing in AWS, the form S3 documents as current (path style is
+    # deprecated), on the region's own host (botocore still uses the path for bucket names with
+    # dots, which no TLS certificate covers); path style only for a local stand-in behind an
+    # endpoint override, whose bucket names are no host names.
+    style: Literal["path", "virtual"] = "path" if get_settings().s3_endpoint_override else "virtual"
+    return _session().client(
+        "s3", config=Config(s3={"addressing_style": style}, signature_version="s3v4")
     )
 
 
@@ -90,10 +102,38 @@ def put_bytes(location: S3Location, body: bytes, *, content_type: str) -> None:
     )
 
 
-def presign_get(location: S3Location, *, expires_in: int) -> str:
-    return _client().generate_presigned_url(
+@dataclass(frozen=True)
+class PresignedUrl:
+    url: str
+    expires_at: datetime
+
+
+def presign_get(location: S3Location, *, expires_in: int) -> PresignedUrl:
+    """A GET link valid for `expires_in` seconds, or less: a link signed with temporary
+    credentials (a role's session) stops working when they expire, so it is signed for, and
+    reports, whichever comes first."""
+    signed_at = clock.now()
+    expires_at = signed_at + timedelta(seconds=expires_in)
+    credentials_end = _credentials_expiry()
+    if credentials_end is not None and credentials_end < expires_at:
+        expires_at = credentials_end
+        expires_in = max(1, int((credentials_end - signed_at).total_seconds()))
+    url = _client().generate_presigned_url(
         "get_object", Params={"Bucket": location.bucket, "Key": location.key}, ExpiresIn=expires_in
     )
+    return PresignedUrl(url, expires_at)
+
+
+def _credentials_expiry() -> datetime | None:
+    """When the signing credentials expire; None for credentials the SDK knows no end of
+    (long-term keys, or session credentials given without one)."""
+    credentials = _session().get_credentials()
+    if credentials is None:
+        return None
+    credentials.get_frozen_credentials()  # refreshes credentials that are about to expire
+    # botocore keeps the expiry of refreshable credentials only in this attribute.
+    expiry = getattr(credentials, "_expiry_time", None)
+    return expiry if isinstance(expiry, datetime) else None
 
 
 STREAM_CHUNK_BYTES = 1024 * 1024

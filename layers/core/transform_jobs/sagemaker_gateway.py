@@ -14,6 +14,9 @@ if TYPE_CHECKING:
 
 # Throttling and account limits are capacity problems: the job waits in Queued and retries.
 _NO_CAPACITY = frozenset({"ResourceLimitExceeded", "ThrottlingException", "Throttling"})
+# A denial (of sagemaker:CreateTransformJob or AddTags, or of kms:CreateGrant on the volume key)
+# is the same on every attempt.
+_NOT_PERMITTED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
 class JobNameTaken(Exception):
@@ -28,15 +31,28 @@ class Rejected(Exception):
     """SageMaker refused the request itself; the message is SageMaker's."""
 
 
+class NotPermitted(Exception):
+    """The service's role may not do this (IAM, or a KMS key policy); retrying will not help."""
+
+
 @cache
 def _client() -> SageMakerClient:
     return boto3.client("sagemaker", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
 def _not_found(error: ClientError) -> bool:
+    """A model or transform job that does not exist.
+
+    The API model declares ResourceNotFound for DescribeTransformJob, but SageMaker answers a
+    missing model or job with ValidationException ("Could not find model ...", "Could not find
+    requested job with name ..."), the same code as for a malformed request; only the message
+    tells them apart, so it is matched on its fixed opening words and nothing else.
+    """
     code = error.response["Error"]["Code"]
+    if code == "ResourceNotFound":
+        return True
     message = error.response["Error"].get("Message", "")
-    return code in ("ResourceNotFound", "ValidationException") and "ould not find" in message
+    return code == "ValidationException" and message.lower().startswith("could not find")
 
 
 def describe_model(name: str) -> dict[str, Any] | None:
@@ -63,6 +79,8 @@ def create_transform_job(request: dict[str, Any]) -> str:
             raise NoCapacity(message) from None
         if code in ("ValidationException", "ResourceNotFound"):
             raise Rejected(message) from None
+        if code in _NOT_PERMITTED:
+            raise NotPermitted(message) from None
         raise
 
 

@@ -23,7 +23,7 @@ class Settings(BaseModel):
     work_slice_seconds: int = Field(default=0, ge=0)
     # After this many receives of a step's message, the job fails instead of retrying (the
     # prepare and finalize queues' maxReceiveCount).
-    step_max_receives: int = Field(default=3, ge=1)
+    step_max_receives: int = Field(default=5, ge=1)
     # Verified manifests are pinned under manifests/ here (a bucket teams cannot write).
     artifacts_bucket: str = ""
     # After this many receives of a launch message, the job fails instead of retrying (the
@@ -32,6 +32,9 @@ class Settings(BaseModel):
     service_max_running_jobs: int = Field(default=20, ge=1)
     reconcile_after_seconds: int = Field(default=900, ge=0)
     presigned_url_seconds: int = Field(default=3600, ge=1, le=604800)
+    # boto3's own endpoint overrides: set only in local mode, where S3 is a stand-in on loopback.
+    aws_endpoint_url_s3: str = ""
+    aws_endpoint_url: str = ""
     # Idempotency keys are honoured for this long (DESIGN: 24 hours).
     idempotency_ttl_seconds: int = Field(default=86400, ge=60)
     # Webhooks: the KMS key for signing secrets, the delivery queue, the retry waits (seconds
@@ -50,6 +53,10 @@ class Settings(BaseModel):
     # for this long.
     webhook_disable_after_seconds: int = Field(default=5 * 86400, ge=60)
     webhook_secret_overlap_seconds: int = Field(default=86400, ge=0)
+
+    @property
+    def s3_endpoint_override(self) -> str:
+        return self.aws_endpoint_url_s3 or self.aws_endpoint_url
 
     @property
     def job_name_prefix(self) -> str:

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import P
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from transform_jobs import clock, queue_gateway, repository, team_access
+from transform_jobs import clock, queue_gateway, repository, request_size, team_access
 from transform_jobs.identifiers import new_job_id
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobResource
@@ -41,18 +41,19 @@ class Submission(BaseModel):
 def submit(team_id: str, request: JobRequest, idempotency_key: str | None = None) -> JobResource:
     """Accept a job; with an Idempotency-Key, the same key and body give the same job."""
     if idempotency_key is None:
-        return _submit(team_id, request)
+        return _submit(team_id, request, idempotent=False)
     submission = Submission(TeamId=team_id, IdempotencyKey=idempotency_key, Request=request)
     result: JobResource = _idempotent_submit()(submission=submission)
     return result
 
 
-def _submit(team_id: str, request: JobRequest) -> JobResource:
+def _submit(team_id: str, request: JobRequest, *, idempotent: bool) -> JobResource:
     team = repository.get_team(team_id)
     if team is None:
         raise Forbidden(f"Team {team_id!r} is not registered with the service.")
     team_access.check_request(team, request)
     job = new_job(team_id, request)
+    request_size.check(job, idempotency_key=idempotent)
     job_id = job.JobId
     repository.create_job(job)
     try:
@@ -110,6 +111,6 @@ def _idempotent_submit() -> Any:
         output_serializer=PydanticSerializer(model=JobResource),
     )
     def submit_once(submission: Submission) -> JobResource:
-        return _submit(submission.TeamId, submission.Request)
+        return _submit(submission.TeamId, submission.Request, idempotent=True)
 
     return submit_once

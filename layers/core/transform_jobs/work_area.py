@@ -20,8 +20,13 @@ def output_folder(job: Job) -> S3Location:
     return S3Location(output.bucket, output.reach(folder=True))
 
 
+def work_root(job: Job) -> S3Location:
+    """The folder holding the work areas of every job that writes to this S3OutputPath."""
+    return output_folder(job).child(f"{WORK_FOLDER}/")
+
+
 def work_prefix(job: Job) -> S3Location:
-    return output_folder(job).child(f"{WORK_FOLDER}/{job.JobId}/")
+    return work_root(job).child(f"{job.JobId}/")
 
 
 def shards_prefix(job: Job) -> S3Location:
@@ -55,11 +60,17 @@ def reassembled_output(job: Job, relative: str) -> S3Location:
 
 
 def in_work_area(job: Job, key: str) -> bool:
-    return key.startswith(output_folder(job).key + WORK_FOLDER + "/")
+    return key.startswith(work_root(job).key)
 
 
 def plan(job_id: str, version: str) -> S3Location:
     return S3Location(get_settings().artifacts_bucket, f"jobs/{job_id}/plan-{version}.json")
+
+
+def listing(job_id: str, step: int) -> S3Location:
+    """The input objects a launch listed up to a checkpoint (one object per step: a late
+    duplicate of an earlier step cannot overwrite a later one)."""
+    return S3Location(get_settings().artifacts_bucket, f"jobs/{job_id}/listing-{step}.json")
 
 
 def relative_name(key: str, prefix_key: str) -> str:

@@ -45,6 +45,16 @@ class PreparationState(BaseModel):
     Done: bool = False
 
 
+class ListingState(BaseModel):
+    """An input listing that continues in another launch invocation: the objects listed so far
+    are in the artifacts bucket under Key (never shown to teams). Step advances with every
+    checkpoint, so of two invocations continuing the same one only one records its next step."""
+
+    Step: int
+    Key: str
+    Objects: int
+
+
 class FinalizationState(BaseModel):
     """Where reassembly stands: a checkpoint after an uploaded part (or a finished file)."""
 
@@ -81,6 +91,7 @@ class Job(BaseModel):
     SeenEventIds: list[str] = Field(default_factory=list)
     Preparation: PreparationState | None = None
     Finalization: FinalizationState | None = None
+    Listing: ListingState | None = None
 
     @property
     def prepares(self) -> bool:
