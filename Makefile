@@ -18,7 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local bench-load clean run demo invoke iam-report
+.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local bench-load bench-smoke clean run demo invoke iam-report
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,8 +62,13 @@ openapi: venv ## regenerate docs/openapi.json from the code, and the Python clie
 build: venv ## sam build (arm64 layers with python3.13 .pyc)
 	PATH="$(BUILD_PATH)" $(BIN)/sam build
 
+# The benchmarks' smoke runs that start whole stacks of their own (some three minutes on two
+# cores, with little the e2e tests do not cover) are left to bench-smoke, to keep CI in time.
 test: lint typecheck validate checkov node_modules/.installed ## lint, type checks, template checks and the whole test suite
-	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -n 2 --dist loadgroup
+	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not stack_benchmark"
+
+bench-smoke: venv node_modules/.installed ## the benchmarks' smoke runs on whole local stacks (bench-local, bench-load, small)
+	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -m stack_benchmark tests/build
 
 FUZZ_EXAMPLES ?= 200
 fuzz: venv node_modules/.installed ## schemathesis on a fresh local stack, stateful phase too (FUZZ_SEED=n FUZZ_EXAMPLES=n)

@@ -13,6 +13,7 @@ from tests.build.benchmark_runs import need_node_modules, run_benchmark
 
 
 @pytest.mark.build
+@pytest.mark.stack_benchmark
 def test_the_load_benchmark_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     need_node_modules()
     output = tmp_path / "load.json"

@@ -12,6 +12,7 @@ from tests.build.benchmark_runs import need_node_modules, run_benchmark
 
 
 @pytest.mark.build
+@pytest.mark.stack_benchmark
 def test_the_local_stack_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     need_node_modules()
     output = tmp_path / "local.json"
