@@ -329,9 +329,10 @@ def test_one_reconcile_sweep_repairs_a_job_whose_terminal_event_was_lost_and_not
 # ---------------------------------------------------------------- a receiver down for long
 
 # Retries 1, 1, 4 and 10 s apart; a queue message carries at most 2 s, so the last two waits
-# are the sweeper's, which runs every second and steps in 3 s after a delivery is due.
+# are the sweeper's, which runs every second and steps in 6 s after a delivery is due (long
+# enough that a message the queue carries, late on a busy machine, is not mistaken for it).
 RETRY_SCHEDULE = (1, 1, 4, 10)
-QUEUE_DELAY_S, SWEEP_GRACE_S = 2, 3
+QUEUE_DELAY_S, SWEEP_GRACE_S = 2, 6
 OUTAGE_SETTINGS = {
     "LOCAL_WEBHOOK_RETRY_SCHEDULE": ",".join(map(str, RETRY_SCHEDULE)),
     "LOCAL_WEBHOOK_MAX_QUEUE_DELAY_SECONDS": str(QUEUE_DELAY_S),
