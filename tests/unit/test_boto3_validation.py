@@ -16,12 +16,20 @@ from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
 
 from tests.support.sagemaker import SageMakerStub
-from transform_jobs import kms_gateway, queue_gateway, s3_gateway, sagemaker_gateway, table
+from transform_jobs import (
+    api_key_repository,
+    kms_gateway,
+    queue_gateway,
+    s3_gateway,
+    sagemaker_gateway,
+    table,
+)
 from transform_jobs.settings import get_settings
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "core" / "transform_jobs"
 CLIENTS: dict[str, Callable[[], Any]] = {
     "table": table.client,
+    "api_key_repository": api_key_repository._client,
     "kms_gateway": kms_gateway._client,
     "queue_gateway": queue_gateway._client,
     "s3_gateway": s3_gateway._client,
@@ -29,11 +37,13 @@ CLIENTS: dict[str, Callable[[], Any]] = {
 }
 
 
-def test_every_module_that_imports_boto3_is_checked_here() -> None:
+def test_every_module_that_makes_a_client_is_checked_here() -> None:
+    """Clients come from boto3, or from botocore's own session where boto3 would cost too much
+    to import (api_key_repository)."""
     importers = {
         path.stem
         for path in PACKAGE.rglob("*.py")
-        if re.search(r"^(import|from) boto3\b", path.read_text(), re.MULTILINE)
+        if re.search(r"^(import|from) (boto3|botocore\.session)\b", path.read_text(), re.MULTILINE)
     }
     assert importers == set(CLIENTS)
 

@@ -13,7 +13,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from local.iam.hook import AUDIT, Authorizer, register
+from local.iam.policies import function_policies, static_context
+from local.runtime.template import load_template
+from transform_jobs import api_key_repository
 
+ROOT = Path(__file__).resolve().parents[2]
 PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/app-FnRole/app-Fn"
 TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/items"
 # Nothing listens on the discard port: a call that is let through fails to connect at once.
@@ -173,3 +177,33 @@ def test_a_call_with_no_known_action_is_refused(usage: Path) -> None:
     error = error_of(lambda_client.list_functions)
     assert error["Code"] == "AccessDeniedException"
     assert "lambda:ListFunctions" in error["Message"]
+
+
+def test_the_authorizers_role_lets_its_key_lookup_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The authorizer's lookup (a client of botocore's own, not boto3's) is checked like any other
+    call, and template.yaml's role for it allows the GetItem on the jobs table, and only there."""
+    template = load_template(ROOT / "template.yaml")
+    context = static_context(template, {"DataBucketNames": "transform-jobs-data"})
+    role = function_policies(template, context)["AuthorizerFunction"]
+    authorizer = Authorizer(json.loads(role.document(context, mode="enforce", kms_keys={})))
+    original = botocore.session.Session.__init__
+
+    def init(self: botocore.session.Session, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        register(self, authorizer)
+
+    def look_up_in(table: str) -> None:
+        monkeypatch.setenv("TABLE_NAME", table)
+        api_key_repository._client.cache_clear()
+        api_key_repository.team_for_key_hash("ab" * 32)
+
+    monkeypatch.setattr(botocore.session.Session, "__init__", init)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", NOWHERE)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    try:
+        with pytest.raises(EndpointConnectionError):  # allowed, so sent
+            look_up_in(context.refs["JobsTable"])
+        with pytest.raises(ClientError, match="not authorized to perform: dynamodb:GetItem"):
+            look_up_in("another-table")
+    finally:
+        api_key_repository._client.cache_clear()

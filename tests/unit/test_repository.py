@@ -7,7 +7,7 @@ import pytest
 
 from tests.support.jobs import make_job
 from tests.support.teams import register_team
-from transform_jobs import repository
+from transform_jobs import api_key_repository, repository, settings
 from transform_jobs.job_events import move
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job
@@ -96,6 +96,22 @@ def test_an_api_key_needs_an_existing_team(aws: dict[str, str]) -> None:
     with pytest.raises(ClientError, match="TransactionCanceled"):
         repository.put_api_key(key_hash="ab" * 32, key_id="abababababab", team_id="ghost")
     assert repository.team_for_key_hash("ab" * 32) is None
+
+
+@pytest.mark.parametrize("value", [None, "", "transform-jobs-prod"])
+def test_the_key_lookup_reads_the_table_name_the_settings_read(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
+    """api_key_repository reads TABLE_NAME without pydantic (for the authorizer's cold start)."""
+    if value is None:
+        monkeypatch.delenv("TABLE_NAME", raising=False)
+    else:
+        monkeypatch.setenv("TABLE_NAME", value)
+    settings.get_settings.cache_clear()
+    try:
+        assert api_key_repository.table_name() == settings.get_settings().table_name
+    finally:
+        settings.get_settings.cache_clear()
 
 
 def test_updating_a_team_keeps_its_running_count(aws: dict[str, str]) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from transform_jobs import api_keys, repository
+from transform_jobs import api_key_repository, api_keys
 
 
 def team_for(authorization_header: str | None) -> str | None:
     key = api_keys.bearer_key(authorization_header)
-    return repository.team_for_key_hash(api_keys.key_hash(key)) if key else None
+    return api_key_repository.team_for_key_hash(api_keys.key_hash(key)) if key else None

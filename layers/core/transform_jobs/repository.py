@@ -11,7 +11,8 @@ Keys (template.yaml declares the table and its indexes):
 
 Every job write is conditional on the Version that was read (optimistic locking), so state logic
 lives in plain Python (job_status, state_changes) and the table guarantees that two writers never
-both win. Only this module and the gateways touch boto3.
+both win. Only this module, api_key_repository (the key lookup, which the authorizer imports
+alone) and the gateways touch boto3.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from transform_jobs import clock
+from transform_jobs import api_key_repository, clock
 from transform_jobs.item_size import item_bytes
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobEvent, JobResource
@@ -530,11 +531,8 @@ def put_api_key(*, key_hash: str, key_id: str, team_id: str) -> None:
 
 
 def team_for_key_hash(key_hash: str) -> str | None:
-    reply = _client().get_item(
-        TableName=_table(), Key=_to_item({"PK": f"APIKEY#{key_hash}", "SK": "APIKEY"})
-    )
-    item = reply.get("Item")
-    return str(item["TeamId"]["S"]) if item else None
+    # The lookup lives apart so that the authorizer can import it without this module.
+    return api_key_repository.team_for_key_hash(key_hash)
 
 
 def delete_api_key(*, team_id: str, key_id: str) -> bool:

@@ -1,7 +1,8 @@
 """The service's DynamoDB table: its lazily made client, item (de)serialisation and page tokens.
 
 Shared by the repositories (repository for jobs, teams and keys; webhook_repository for
-subscriptions and deliveries); nothing else touches boto3 for DynamoDB.
+subscriptions and deliveries); only api_key_repository, the authorizer's one GetItem, keeps a
+client of its own (without boto3).
 """
 
 from __future__ import annotations
