@@ -54,6 +54,11 @@ FUNCTIONS_DIR = ROOT / "functions"
 DEV_REQUIREMENTS = ROOT / "requirements-dev.txt"
 CACHE_ROOT = ROOT / ".local" / "bench-cache"
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "cold_start.json"
+# The yardstick every function's init is compared with, in the same run (see its docstring).
+COOKBOOK = "cookbook"
+COOKBOOK_DIR = ROOT / "benchmarks" / "cookbook_handler"
+# Issue target: each function's init at most half the cookbook handler's, in both variants.
+TARGET_RATIO = 0.5
 
 # Bump when the way this script builds or lays out a cached directory changes.
 CACHE_FORMAT = "1"
@@ -64,10 +69,13 @@ ACCOUNT_ID = "123456789012"
 BUILD_TIMEOUT_S = 1800
 SAMPLE_TIMEOUT_S = 120
 VARIANTS = ("pyc", "no-pyc")
+YARDSTICK = {variant: f"{COOKBOOK} {variant}" for variant in VARIANTS}
+KINDS = (*VARIANTS, *YARDSTICK.values(), "baseline")
 RESULT_PREFIX = "COLD_START_RESULT "
 
 # Runs in a fresh python3.13 per sample. argv: handler module, handler attribute, then the
-# sys.path entries (function code, core layer, deps layer, runtime). Only the import is timed;
+# sys.path entries (function code, core layer, deps layer, runtime, and for the cookbook handler
+# the packages it needs beyond the deps layer). Only the import is timed;
 # the audit hook turns any attempt to reach the network during init into a failed sample.
 DRIVER = r"""
 import sys, time
@@ -89,7 +97,7 @@ if not callable(getattr(_app, _attr, None)):
 _counts = {}
 for _name, _mod in list(sys.modules.items()):
     _file = getattr(_mod, "__file__", None) or ""
-    for _label, _root in zip(("function", "core", "deps", "runtime"), _roots):
+    for _label, _root in zip(("function", "core", "deps", "runtime", "extra"), _roots):
         if _file.startswith(_root + os.sep):
             _entry = _counts.setdefault(_label, {"py_modules": 0, "with_pyc": 0, "other": 0})
             if not _file.endswith(".py"):  # extension modules
@@ -289,6 +297,26 @@ class Function:
     module: str
     attr: str
     env: dict[str, str]
+    code_dir: Path | None = None  # default: functions/<name>
+
+    @property
+    def code(self) -> Path:
+        return self.code_dir or FUNCTIONS_DIR / self.name
+
+
+def cookbook_function(functions: list[Function]) -> Function:
+    """The yardstick, given the environment of the API function it stands beside (the Lambda
+    variables and Powertools settings of the template's Globals) plus its own table and queue."""
+    api = next((f for f in functions if f.name == "jobs_api"), functions[0])
+    env = {key: value for key, value in api.env.items() if key.startswith(("AWS_", "POWERTOOLS_"))}
+    env |= {key: api.env[key] for key in ("_HANDLER", "TZ", "LANG") if key in api.env}
+    env |= {
+        "AWS_LAMBDA_FUNCTION_NAME": "transform-jobs-CookbookHandler",
+        "IDEMPOTENCY_TABLE_NAME": "bench-IdempotencyTable",
+        "ORDERS_TABLE_NAME": "bench-OrdersTable",
+        "ORDERS_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/bench-Orders",
+    }
+    return Function(COOKBOOK, "CookbookHandler", "app", "handler", env, COOKBOOK_DIR)
 
 
 def _resolve(value: Any, template: dict[str, Any]) -> str:
@@ -426,6 +454,7 @@ class Layers:
     deps: Path  # each is the directory that goes on sys.path (…/python)
     core: Path
     runtime: Path
+    cookbook: Path  # what the cookbook handler needs beyond the deps layer (the X-Ray SDK)
 
 
 def build_all(python: Path, version: str, deps_platform: str, rebuild: bool) -> Layers:
@@ -463,6 +492,19 @@ def build_all(python: Path, version: str, deps_platform: str, rebuild: bool) -> 
             env=env,
         )  # fmt: skip
 
+    def cookbook(out: Path) -> None:
+        site = out / "python"
+        run_build_step(
+            [py, "-m", "pip", "install", "--quiet", "--no-compile", "--only-binary=:all:",
+             "--no-deps", "--target", str(site), "-r", str(COOKBOOK_DIR / "requirements.txt")],
+            env=env,
+        )  # fmt: skip
+        run_build_step(
+            [py, "-m", "compileall", "-f", "-q", "-j0",
+             "--invalidation-mode", "unchecked-hash", str(site)],
+            env=env,
+        )  # fmt: skip
+
     deps_key = cache_key(
         interpreter, deps_platform, DEPS_DIR / "requirements.txt", DEPS_DIR / "Makefile"
     )
@@ -470,6 +512,10 @@ def build_all(python: Path, version: str, deps_platform: str, rebuild: bool) -> 
         deps=cached_build("deps", deps_key, deps, rebuild) / "python",
         core=cached_build("core", cache_key(interpreter, CORE_DIR), core, rebuild) / "python",
         runtime=cached_build("runtime", cache_key(interpreter, *pins), runtime, rebuild) / "python",
+        cookbook=cached_build(
+            "cookbook", cache_key(interpreter, COOKBOOK_DIR / "requirements.txt"), cookbook, rebuild
+        )
+        / "python",
     )
 
 
@@ -512,9 +558,7 @@ class Series:
 @dataclass
 class FunctionResult:
     function: Function
-    series: dict[str, Series] = field(
-        default_factory=lambda: {kind: Series() for kind in (*VARIANTS, "baseline")}
-    )
+    series: dict[str, Series] = field(default_factory=lambda: {kind: Series() for kind in KINDS})
     modules: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
@@ -523,6 +567,13 @@ class FunctionResult:
 
     def ratio(self) -> float:
         return self.median("no-pyc") / self.median("pyc")
+
+    def to_cookbook(self, variant: str) -> float:
+        """This function's init over the cookbook handler's, from the same rounds."""
+        return self.median(variant) / self.median(YARDSTICK[variant])
+
+    def meets_target(self) -> bool:
+        return all(self.to_cookbook(variant) <= TARGET_RATIO for variant in VARIANTS)
 
 
 def sample_env(function: Function, home: Path) -> dict[str, str]:
@@ -577,34 +628,46 @@ def measure(
         deps=strip_pycache(layers.deps, scratch / "no-pyc" / "deps" / "python"),
         core=strip_pycache(layers.core, scratch / "no-pyc" / "core" / "python"),
         runtime=layers.runtime,  # the Lambda runtime's boto3 ships compiled
+        cookbook=strip_pycache(layers.cookbook, scratch / "no-pyc" / "cookbook" / "python"),
     )
     roots = {"pyc": layers, "no-pyc": no_pyc}
     home = scratch / "home"
     home.mkdir()
     results = []
+    # Private copies of the code, so nothing stale from the working tree's __pycache__ is used;
+    # like /var/task after `sam build`, they have no .pyc in either variant.
+    cookbook = cookbook_function(functions)
+    cookbook_code = strip_pycache(cookbook.code, scratch / "functions" / cookbook.name)
+
+    def driver(function: Function, code: Path, variant: str) -> list[str]:
+        layer = roots[variant]
+        extra = [str(layer.cookbook)] if function.name == COOKBOOK else []
+        return [
+            "-c", DRIVER, function.module, function.attr,
+            str(code), str(layer.core), str(layer.deps), str(layer.runtime), *extra,
+        ]  # fmt: skip
+
     for function in functions:
-        # A private copy of the function's code, so nothing stale from the working tree's
-        # __pycache__ is used; like /var/task after `sam build`, it has no .pyc in either variant.
-        code = strip_pycache(FUNCTIONS_DIR / function.name, scratch / "functions" / function.name)
+        code = strip_pycache(function.code, scratch / "functions" / function.name)
         env = sample_env(function, home)
-        argv = {
-            kind: [
-                "-c", DRIVER, function.module, function.attr,
-                str(code), str(roots[kind].core), str(roots[kind].deps), str(roots[kind].runtime),
-            ]
+        # The cookbook handler runs in the same rounds as each function, so the ratio compares
+        # samples taken under the same machine load.
+        argv = {kind: (driver(function, code, kind), env) for kind in VARIANTS}
+        argv |= {
+            YARDSTICK[kind]: (driver(cookbook, cookbook_code, kind), sample_env(cookbook, home))
             for kind in VARIANTS
-        }  # fmt: skip
-        argv["baseline"] = ["-c", "pass"]
+        }
+        argv["baseline"] = (["-c", "pass"], env)
         result = FunctionResult(function)
         results.append(result)
-        kinds = [*VARIANTS, "baseline"]
+        kinds = list(KINDS)
         print(f"{function.name}: ", end="", file=sys.stderr, flush=True)
         try:
             for round_ in range(warmup + runs):
                 # Rotate the order each round so no variant always runs first (or last).
                 shift = round_ % len(kinds)
                 for kind in kinds[shift:] + kinds[:shift]:
-                    wall_ms, report = run_sample(python, argv[kind], env, code)
+                    wall_ms, report = run_sample(python, *argv[kind], code)
                     if round_ < warmup:
                         continue
                     series = result.series[kind]
@@ -623,7 +686,9 @@ def measure(
             print(result.error, file=sys.stderr)
             continue
         print(
-            f" pyc {result.median('pyc'):.1f} ms, no-pyc {result.median('no-pyc'):.1f} ms",
+            f" pyc {result.median('pyc'):.1f} ms ({result.to_cookbook('pyc'):.2f}× cookbook),"
+            f" no-pyc {result.median('no-pyc'):.1f} ms"
+            f" ({result.to_cookbook('no-pyc'):.2f}× cookbook)",
             file=sys.stderr,
         )
     return results
@@ -639,22 +704,37 @@ def _runs(count: int, noun: str = "run") -> str:
 def markdown(results: list[FunctionResult], runs: int, warmup: int, python_label: str) -> str:
     lines = [
         f"Init time: `import app` in a fresh {python_label} process, median of {_runs(runs)}"
-        f" ({_runs(warmup, 'warm-up run')} discarded).",
+        f" ({_runs(warmup, 'warm-up run')} discarded). `× cookbook`: the function's median over"
+        " the cookbook handler's (benchmarks/cookbook_handler), measured in the same rounds;"
+        f" target ≤ {TARGET_RATIO:.2f}× in both variants.",
         "",
-        "| function | pyc median ms | no-pyc median ms | ratio |",
-        "|---|---:|---:|---:|",
+        "| function | pyc ms | cookbook pyc ms | × cookbook (pyc) | no-pyc ms"
+        " | cookbook no-pyc ms | × cookbook (no-pyc) | no-pyc ÷ pyc | target |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     baseline = []
     for result in results:
         name = result.function.name
         if result.error is not None:
-            lines.append(f"| {name} | import failed | import failed | – |")
+            lines.append(f"| {name} | import failed | | | | | | | – |")
             continue
-        lines.append(
-            f"| {name} | {result.median('pyc'):.1f} | {result.median('no-pyc'):.1f}"
-            f" | {result.ratio():.2f}× |"
-        )
+        cells = [name]
+        for variant in VARIANTS:
+            cells += [
+                f"{result.median(variant):.1f}",
+                f"{result.median(YARDSTICK[variant]):.1f}",
+                f"{result.to_cookbook(variant):.2f}×",
+            ]
+        cells += [f"{result.ratio():.2f}×", "met" if result.meets_target() else "**missed**"]
+        lines.append("| " + " | ".join(cells) + " |")
         baseline.append(f"{name} {statistics.median(result.series['baseline'].process_ms):.1f}")
+    measured = [result for result in results if result.error is None]
+    missed = [result.function.name for result in measured if not result.meets_target()]
+    lines += [
+        "",
+        f"Target (each function ≤ {TARGET_RATIO:.2f}× the cookbook handler, pyc and no-pyc): "
+        + (f"**missed** by {', '.join(missed)}." if missed else f"met by all {len(measured)}."),
+    ]
     failures = [result for result in results if result.error is not None]
     if failures:
         lines.append("")
@@ -717,6 +797,8 @@ def report_json(
                 "pyc": "layers as the Makefiles build them (unchecked-hash .pyc)",
                 "no-pyc": "same files with every __pycache__ removed",
                 "both": "PYTHONDONTWRITEBYTECODE=1, runtime boto3 precompiled",
+                "cookbook": "benchmarks/cookbook_handler in each variant, same rounds",
+                "target_ratio_to_cookbook": TARGET_RATIO,
             },
             "git": git_state(),
         },
@@ -726,6 +808,7 @@ def report_json(
                 ("deps", layers.deps),
                 ("core", layers.core),
                 ("runtime", layers.runtime),
+                ("cookbook", layers.cookbook),
             )
         },
         "functions": {
@@ -741,6 +824,13 @@ def report_json(
                 "pyc": result.series["pyc"].summary(),
                 "no-pyc": result.series["no-pyc"].summary(),
                 "baseline_python_c_pass": result.series["baseline"].summary(),
+                "cookbook": {
+                    variant: result.series[YARDSTICK[variant]].summary() for variant in VARIANTS
+                },
+                "ratio_to_cookbook": None
+                if result.error
+                else {variant: result.to_cookbook(variant) for variant in VARIANTS},
+                "target_met": None if result.error else result.meets_target(),
                 "modules_loaded": result.modules,
             }
             for result in results

@@ -47,6 +47,7 @@ def _reset_process_caches() -> None:
     """Settings and lazy clients are per process in Lambda; per test here."""
     from transform_jobs import (
         api_key_repository,
+        aws_clients,
         kms_gateway,
         launch,  # noqa: F401 (imported for its module graph)
         queue_gateway,
@@ -59,6 +60,7 @@ def _reset_process_caches() -> None:
 
     for cached in (
         settings.get_settings,
+        aws_clients.session,
         repository._client,
         api_key_repository._client,
         kms_gateway._client,

@@ -13,19 +13,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from transform_jobs import cancel, http_problems, job_queries, rest, submission
+from transform_jobs import cancel, job_queries, rest, submission
 from transform_jobs.identifiers import JOB_ID_PATTERN
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
 from transform_jobs.models.request import JobRequest
-from transform_jobs.problems import Conflict, FieldError, InvalidRequest
 from transform_jobs.repository import JobFilter
 
 logger = Logger()
@@ -145,21 +140,6 @@ def job_outputs(
 @app.get("/v1/health", summary="Liveness (no key needed)")
 def health() -> dict[str, str]:
     return {"Status": "ok"}
-
-
-@app.exception_handler(IdempotencyValidationError)
-def idempotency_key_reused(_: IdempotencyValidationError) -> Response[str]:
-    reuse = InvalidRequest(
-        "This Idempotency-Key was used with a different request body in the last 24 hours.",
-        [FieldError("Idempotency-Key", "use a new key for a different request")],
-    )
-    return http_problems.response(reuse, app.current_event.path)
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def idempotency_in_flight(_: IdempotencyAlreadyInProgressError) -> Response[str]:
-    busy = Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
-    return http_problems.response(busy, app.current_event.path)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs.models.events import TransformJobStateChange
@@ -18,9 +17,9 @@ metrics = Metrics()
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@event_parser(model=TransformJobStateChange)
-def handler(event: TransformJobStateChange, context: LambdaContext) -> dict[str, Any]:
-    report = SageMakerReport.of_event(event)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # A malformed event raises here: Lambda retries it, then the rule's dead-letter queue keeps it.
+    report = SageMakerReport.of_event(TransformJobStateChange.model_validate(event))
     changed = apply(report)
     logger.info(
         "State change",

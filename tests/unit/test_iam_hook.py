@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from local.iam.hook import AUDIT, Authorizer, register
 from local.iam.policies import function_policies, static_context
 from local.runtime.template import load_template
-from transform_jobs import api_key_repository
+from transform_jobs import api_key_repository, aws_clients
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/app-FnRole/app-Fn"
@@ -180,8 +180,8 @@ def test_a_call_with_no_known_action_is_refused(usage: Path) -> None:
 
 
 def test_the_authorizers_role_lets_its_key_lookup_through(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The authorizer's lookup (a client of botocore's own, not boto3's) is checked like any other
-    call, and template.yaml's role for it allows the GetItem on the jobs table, and only there."""
+    """The authorizer's lookup is checked like any other call, and template.yaml's role for it
+    allows the GetItem on the jobs table, and only there."""
     template = load_template(ROOT / "template.yaml")
     context = static_context(template, {"DataBucketNames": "transform-jobs-data"})
     role = function_policies(template, context)["AuthorizerFunction"]
@@ -194,6 +194,7 @@ def test_the_authorizers_role_lets_its_key_lookup_through(monkeypatch: pytest.Mo
 
     def look_up_in(table: str) -> None:
         monkeypatch.setenv("TABLE_NAME", table)
+        aws_clients.session.cache_clear()  # a session made from now on carries the hook
         api_key_repository._client.cache_clear()
         api_key_repository.team_for_key_hash("ab" * 32)
 
@@ -206,4 +207,5 @@ def test_the_authorizers_role_lets_its_key_lookup_through(monkeypatch: pytest.Mo
         with pytest.raises(ClientError, match="not authorized to perform: dynamodb:GetItem"):
             look_up_in("another-table")
     finally:
+        aws_clients.session.cache_clear()
         api_key_repository._client.cache_clear()

@@ -1,9 +1,9 @@
 """Which team an API key hash belongs to: one GetItem on the jobs table, and nothing more.
 
 The authorizer imports only this of the core's storage, so it stays small: a low-level DynamoDB
-client straight from botocore (importing boto3 would load its resource layer too), made on first
-use, no item (de)serialiser and no pydantic. repository writes and revokes the keys, in the same
-item layout (PK=APIKEY#<sha256 of the key>, SK=APIKEY, TeamId).
+client from aws_clients (botocore, made on first use), no item (de)serialiser and no pydantic.
+repository writes and revokes the keys, in the same item layout (PK=APIKEY#<sha256 of the key>,
+SK=APIKEY, TeamId).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from functools import cache
 from typing import TYPE_CHECKING, cast
 
-import botocore.session
+from transform_jobs import aws_clients
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 
 @cache
 def _client() -> DynamoDBClient:
-    # The same client boto3.client("dynamodb") makes (boto3 adds nothing to DynamoDB clients,
-    # only to its resources): region, credentials and endpoint come from the environment.
-    return cast("DynamoDBClient", botocore.session.Session().create_client("dynamodb"))
+    return cast("DynamoDBClient", aws_clients.client("dynamodb"))
 
 
 def table_name() -> str:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import base64
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-import boto3
-
+from transform_jobs import aws_clients
 from transform_jobs.settings import get_settings
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 
 @cache
 def _client() -> KMSClient:
-    return boto3.client("kms")
+    return cast("KMSClient", aws_clients.client("kms"))
 
 
 def encrypt(plaintext: str, context: dict[str, str]) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from transform_jobs import aws_clients
 from transform_jobs.settings import get_settings
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 @cache
 def _client() -> SQSClient:
-    return boto3.client("sqs")
+    return cast("SQSClient", aws_clients.client("sqs"))
 
 
 class LaunchNotQueued(Exception):

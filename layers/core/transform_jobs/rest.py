@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, BeforeValidator
 
@@ -54,15 +53,6 @@ def new_app() -> APIGatewayRestResolver:
     """A resolver whose every error is problem+json (validation, unknown routes, bugs)."""
     app = APIGatewayRestResolver(
         enable_validation=True, json_body_deserializer=request_body.parse_json
-    )
-    app.configure_openapi(
-        title="transform-jobs",
-        version="1.0.0",
-        description=(
-            "Run Amazon SageMaker Batch Transform jobs through one validated, team-scoped API."
-        ),
-        security_schemes={"apiKey": HTTPBearer(description="Authorization: Bearer <api key>")},
-        security=[{"apiKey": []}],
     )
 
     def problem(error: Problem) -> Response[str]:
@@ -167,8 +157,26 @@ def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
     )
 
 
+def _describe(app: APIGatewayRestResolver) -> None:
+    """The document's title and security scheme. Set only when the document is made (a 405, or
+    the build): Powertools' OpenAPI models, which the scheme needs, take a fifth of an API
+    function's Init to import, and validating requests does not use them."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer  # noqa: PLC0415
+
+    app.configure_openapi(
+        title="transform-jobs",
+        version="1.0.0",
+        description=(
+            "Run Amazon SageMaker Batch Transform jobs through one validated, team-scoped API."
+        ),
+        security_schemes={"apiKey": HTTPBearer(description="Authorization: Bearer <api key>")},
+        security=[{"apiKey": []}],
+    )
+
+
 @cache
 def _path_patterns(app: APIGatewayRestResolver) -> list[tuple[re.Pattern[str], list[str]]]:
+    _describe(app)
     paths = app.get_openapi_schema().paths or {}
     patterns = []
     for template, item in paths.items():
@@ -267,6 +275,7 @@ def openapi_document(
     method) to the path parameters its success answer supplies (runtime expressions); each
     operation taking those parameters gets an OpenAPI link from it.
     """
+    _describe(app)
     document: dict[str, Any] = json.loads(app.get_openapi_json_schema())
     problem_content = {
         http_problems.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDocument"}}

@@ -7,13 +7,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from transform_jobs import clock
+from transform_jobs import aws_clients, clock
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
 
@@ -33,10 +31,8 @@ class ObjectMissing(Exception):
     """The object or its bucket does not exist, or the service may not read it."""
 
 
-@cache
-def _session() -> boto3.session.Session:
-    """The session the client signs with: its credentials bound how long a presigned link lasts."""
-    return boto3.session.Session()
+# The session the client signs with: its credentials bound how long a presigned link lasts.
+_session = aws_clients.session
 
 
 @cache
@@ -46,9 +42,8 @@ def _client() -> S3Client:
     # dots, which no TLS certificate covers); path style only for a local stand-in behind an
     # endpoint override, whose bucket names are no host names.
     style: Literal["path", "virtual"] = "path" if get_settings().s3_endpoint_override else "virtual"
-    return _session().client(
-        "s3", config=Config(s3={"addressing_style": style}, signature_version="s3v4")
-    )
+    options = aws_clients.config(s3={"addressing_style": style}, signature_version="s3v4")
+    return cast("S3Client", aws_clients.client("s3", options))
 
 
 def list_objects(

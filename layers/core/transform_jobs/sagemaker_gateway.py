@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
+
+from transform_jobs import aws_clients
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.client import SageMakerClient
@@ -37,7 +37,8 @@ class NotPermitted(Exception):
 
 @cache
 def _client() -> SageMakerClient:
-    return boto3.client("sagemaker", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    retries = aws_clients.config(retries={"mode": "standard", "max_attempts": 3})
+    return cast("SageMakerClient", aws_clients.client("sagemaker", retries))
 
 
 def _not_found(error: ClientError) -> bool:

@@ -7,16 +7,9 @@ If the message is lost, the job stays Submitted and reconcile_jobs hands it over
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from transform_jobs import clock, queue_gateway, repository, request_size, team_access
@@ -24,10 +17,18 @@ from transform_jobs.identifiers import new_job_id
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobResource
 from transform_jobs.models.request import JobRequest
-from transform_jobs.problems import Forbidden
+from transform_jobs.problems import Conflict, FieldError, Forbidden, InvalidRequest
 from transform_jobs.settings import get_settings
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 logger = Logger(child=True)
+
+# Powertools idempotency (and the boto3 client its DynamoDB store makes) is imported by the first
+# submission that carries an Idempotency-Key: every other request of the API does without it.
+_lambda_context: list[LambdaContext] = []
 
 
 class Submission(BaseModel):
@@ -42,8 +43,25 @@ def submit(team_id: str, request: JobRequest, idempotency_key: str | None = None
     """Accept a job; with an Idempotency-Key, the same key and body give the same job."""
     if idempotency_key is None:
         return _submit(team_id, request, idempotent=False)
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
     submission = Submission(TeamId=team_id, IdempotencyKey=idempotency_key, Request=request)
-    result: JobResource = _idempotent_submit()(submission=submission)
+    if _lambda_context:
+        _idempotency_config().register_lambda_context(_lambda_context[-1])
+    try:
+        result: JobResource = _idempotent_submit()(submission=submission)
+    except IdempotencyValidationError:
+        raise InvalidRequest(
+            "This Idempotency-Key was used with a different request body in the last 24 hours.",
+            [FieldError("Idempotency-Key", "use a new key for a different request")],
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly."
+        ) from None
     return result
 
 
@@ -82,6 +100,8 @@ def new_job(team_id: str, request: JobRequest) -> Job:
 
 @cache
 def _idempotency_config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig  # noqa: PLC0415
+
     return IdempotencyConfig(
         event_key_jmespath="[TeamId, IdempotencyKey]",
         payload_validation_jmespath="Request",
@@ -91,8 +111,9 @@ def _idempotency_config() -> IdempotencyConfig:
 
 
 def register_lambda_context(context: LambdaContext) -> None:
-    """Lets idempotency expire an in-flight record when the invocation would have timed out."""
-    _idempotency_config().register_lambda_context(context)
+    """Lets idempotency expire an in-flight record when the invocation would have timed out
+    (handed over at the submission, so a request without a key never loads idempotency)."""
+    _lambda_context[:] = [context]
 
 
 @cache
@@ -102,6 +123,14 @@ def _idempotent_submit() -> Any:
     The key is the team and its Idempotency-Key, so two teams never share a job; the body is the
     payload check, so the same key with another body is refused (IdempotencyValidationError).
     """
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (  # noqa: PLC0415
+        PydanticSerializer,
+    )
+
     store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
 
     @idempotent_function(

@@ -11,17 +11,19 @@ import base64
 import binascii
 import json
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
 
+from transform_jobs import aws_clients
+from transform_jobs.dynamodb_values import serialize
 from transform_jobs.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-_serializer = TypeSerializer()
+# Powertools' copy of boto3's deserializer (DynamoDB numbers as Decimal), which importing
+# boto3.dynamodb.types would load all of boto3 for.
 _deserializer = TypeDeserializer()
 
 
@@ -31,7 +33,7 @@ class InvalidPageToken(ValueError):
 
 @cache
 def client() -> DynamoDBClient:
-    return boto3.client("dynamodb")
+    return cast("DynamoDBClient", aws_clients.client("dynamodb"))
 
 
 def name() -> str:
@@ -39,7 +41,7 @@ def name() -> str:
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {key: _serializer.serialize(value) for key, value in values.items() if value is not None}
+    return {key: serialize(value) for key, value in values.items() if value is not None}
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -1,12 +1,16 @@
-"""The EventBridge event SageMaker publishes when a transform job changes status."""
+"""The EventBridge event SageMaker publishes when a transform job changes status.
+
+The envelope is declared here rather than taken from Powertools' parser (EventBridgeModel):
+importing the parser package builds every event model it ships, some fifty, which took longer
+than the rest of record_state_change's Init. The fields and names are EventBridge's own.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from transform_jobs import clock
 from transform_jobs.job_status import SageMakerStatus
@@ -39,5 +43,21 @@ class TransformJobDetail(BaseModel):
     TransformEndTime: Timestamp | None = None
 
 
-class TransformJobStateChange(EventBridgeModel):
+class EventBridgeEvent(BaseModel):
+    """An EventBridge event as a rule's Lambda target receives it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    replay_name: str | None = Field(None, alias="replay-name")
+
+
+class TransformJobStateChange(EventBridgeEvent):
     detail: TransformJobDetail

@@ -3,6 +3,8 @@ approved (the TLS name and Host header stay the URL's host), never following red
 
 urllib3 (which botocore already brings into every Lambda) does the HTTP; pinning the address
 is done by giving it the address as the host and the real name for SNI and certificate checks.
+It is imported by the first POST, not during Init: the functions that import this module for
+the delivery logic often send nothing in an invocation.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
-
-import urllib3
-from urllib3.exceptions import HTTPError
+from typing import TYPE_CHECKING
 
 from transform_jobs.webhooks.schedule import parse_retry_after
 from transform_jobs.webhooks.url_safety import Target
+
+if TYPE_CHECKING:
+    import urllib3
 
 TIMEOUT_S = 15.0  # success is a 2xx within this
 USER_AGENT = "transform-jobs-webhooks/1"
@@ -42,6 +45,8 @@ class Outcome:
 
 
 def _pool(target: Target, address: str) -> urllib3.HTTPConnectionPool:
+    import urllib3  # noqa: PLC0415 (see the module docstring)
+
     timeout = urllib3.Timeout(total=TIMEOUT_S)
     if target.scheme == "https":
         return urllib3.HTTPSConnectionPool(
@@ -58,6 +63,8 @@ def _pool(target: Target, address: str) -> urllib3.HTTPConnectionPool:
 
 def post(target: Target, body: str, headers: dict[str, str], now: datetime) -> Outcome:
     """POSTs `body` (sent as its exact UTF-8 bytes, with a Content-Length) to the target."""
+    from urllib3.exceptions import HTTPError, NewConnectionError  # noqa: PLC0415
+
     payload = body.encode()
     request_headers = {
         **headers,
@@ -81,7 +88,7 @@ def post(target: Target, body: str, headers: dict[str, str], now: datetime) -> O
                     preload_content=True,
                     chunked=False,
                 )
-        except urllib3.exceptions.NewConnectionError as error:
+        except NewConnectionError as error:
             last_error = f"could not connect to {address}: {error}"
             continue
         except HTTPError as error:

@@ -7,8 +7,6 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from standardwebhooks.webhooks import Webhook
-
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 SECRET_BYTES = 32  # the standard asks for at least 24 random bytes
 
@@ -24,6 +22,9 @@ def signed_headers(
     (two while a rotated secret is still honoured), over exactly `body` as sent (UTF-8)."""
     if not secrets_in_use:
         raise ValueError("a delivery needs at least one signing secret")
+    # Imported here: of the functions that import this module, only a delivery signs anything.
+    from standardwebhooks.webhooks import Webhook  # noqa: PLC0415
+
     signatures = [
         Webhook(secret).sign(msg_id=webhook_id, timestamp=sent_at, data=body)
         for secret in secrets_in_use
