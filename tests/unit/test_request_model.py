@@ -824,3 +824,18 @@ def test_input_preparation_refuses_an_output_kms_key() -> None:
     error = single_refusal(csv_free(InputPreparation={}, TransformOutput__KmsKeyId="alias/team-a"))
     assert error["ctx"]["field"] == "TransformOutput.KmsKeyId"
     assert "default encryption key on the bucket" in error["msg"]
+
+
+@pytest.mark.parametrize("accept", [DELETE, None, ""], ids=["absent", "null", "empty"])
+def test_reassemble_without_accept_asks_the_model_for_csv(accept: Any) -> None:
+    request = JobRequest.model_validate(
+        csv_free(InputPreparation={"Reassemble": True}, TransformOutput__Accept=accept)
+    )
+    assert request.TransformOutput.Accept == "text/csv"
+
+
+def test_accept_stays_unset_without_reassemble() -> None:
+    request = JobRequest.model_validate(
+        csv_free(InputPreparation={"Reassemble": False}, TransformOutput__Accept=DELETE)
+    )
+    assert request.TransformOutput.Accept is None

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fake_api import API, REQUEST, FakeApi, job, problem
@@ -154,6 +155,40 @@ def test_list_as_json_for_scripts(api: FakeApi, capsys: pytest.CaptureFixture[st
     listed = json.loads(capsys.readouterr().out)
     assert [item["Status"] for item in listed] == ["Completed"]
     assert dict(api.requests[0].url.params) == {"Status": "Completed"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--output", "json", "list"],
+        ["list", "--output", "json"],
+        ["--api-key", "tjk_other", "list", "--output", "json"],
+        ["list", "--api-url", API + "/", "--output", "json", "--api-key", "tjk_other"],
+    ],
+    ids=["before", "after", "split", "all-after"],
+)
+def test_global_options_go_before_or_after_the_command(
+    api: FakeApi, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def connect(url: str, key: str) -> Any:
+        seen.append((url.rstrip("/"), key))
+        return api.client()
+
+    api.json(200, {"Jobs": [job(status="Completed")]})
+    assert main(["--api-url", API, "--api-key", "tjk_secret", *argv], connect=connect) == 0
+    assert [item["Status"] for item in json.loads(capsys.readouterr().out)] == ["Completed"]
+    expected_key = "tjk_other" if "tjk_other" in argv else "tjk_secret"
+    assert seen == [(API, expected_key)]
+
+
+def test_an_option_after_a_webhooks_action_is_global_too(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.json(200, {"Webhooks": []})
+    assert run(api, "webhooks", "list", "--output", "json") == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:

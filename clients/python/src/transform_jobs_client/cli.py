@@ -356,28 +356,43 @@ def cmd_webhooks(client: TransformJobs, args: argparse.Namespace, printer: Print
 # ---------------------------------------------------------------------------- arguments
 
 
+def _global_options(*, after_command: bool) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if after_command else {}
+    options.add_argument("--api-url", help="the API's URL, with its stage (e.g. .../dev)", **unset)
+    options.add_argument("--api-key", help="the team's API key", **unset)
+    options.add_argument(
+        "--output",
+        choices=["text", "json"],
+        help="text (default) or json",
+        **(unset or {"default": "text"}),
+    )
+    return options
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="transform-jobs",
         description="Run SageMaker Batch Transform jobs through the transform-jobs service.",
         epilog="The API URL and key come from --api-url/--api-key, TRANSFORM_JOBS_API_URL and "
         "TRANSFORM_JOBS_API_KEY, or .local/stack.json of a clone with `make run` up.",
+        parents=[_global_options(after_command=False)],
     )
-    top.add_argument("--api-url", help="the API's URL, with its stage (e.g. .../dev)")
-    top.add_argument("--api-key", help="the team's API key")
-    top.add_argument(
-        "--output", choices=["text", "json"], default="text", help="text (default) or json"
-    )
+    # The global options work after the command too (`list --output json`), as in the AWS CLI:
+    # each command's parser knows them, with no default of its own to overwrite the top's.
+    after = _global_options(after_command=True)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    submit = commands.add_parser("submit", help="submit a job (a CreateTransformJob request)")
+    submit = commands.add_parser(
+        "submit", parents=[after], help="submit a job (a CreateTransformJob request)"
+    )
     submit.add_argument("job_file", help="the request as a JSON file, or - for stdin")
     submit.add_argument("--wait", action="store_true", help="follow the job until it ends")
     submit.add_argument("--timeout", type=float, help="with --wait: give up after so many s")
     submit.add_argument("--idempotency-key", help="default: a new one per submission")
     submit.set_defaults(run=cmd_submit)
 
-    wait = commands.add_parser("wait", help="follow a job until it ends")
+    wait = commands.add_parser("wait", parents=[after], help="follow a job until it ends")
     wait.add_argument("job_id")
     wait.add_argument("--timeout", type=float, help="give up after so many seconds")
     wait.set_defaults(run=cmd_wait)
@@ -387,11 +402,11 @@ def parser() -> argparse.ArgumentParser:
         ("cancel", cmd_cancel, "cancel a job (repeatable)"),
         ("events", cmd_events, "a job's history"),
     ):
-        command = commands.add_parser(name, help=text)
+        command = commands.add_parser(name, parents=[after], help=text)
         command.add_argument("job_id")
         command.set_defaults(run=run)
 
-    listing = commands.add_parser("list", help="the team's jobs, newest first")
+    listing = commands.add_parser("list", parents=[after], help="the team's jobs, newest first")
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--model", help="only jobs of this model")
     listing.add_argument("--created-after", help="ISO 8601 time")
@@ -399,21 +414,25 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, help="at most so many jobs")
     listing.set_defaults(run=cmd_list)
 
-    outputs = commands.add_parser("outputs", help="a job's outputs (presigned links)")
+    outputs = commands.add_parser(
+        "outputs", parents=[after], help="a job's outputs (presigned links)"
+    )
     outputs.add_argument("job_id")
     outputs.add_argument("--download", metavar="DIR", help="download them into DIR")
     outputs.set_defaults(run=cmd_outputs)
 
-    webhooks = commands.add_parser("webhooks", help="webhook subscriptions")
+    webhooks = commands.add_parser("webhooks", parents=[after], help="webhook subscriptions")
     webhooks.set_defaults(run=cmd_webhooks)
     actions = webhooks.add_subparsers(dest="webhook_command", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="subscribe a URL (the secret is shown once)")
+    create = actions.add_parser(
+        "create", parents=[after], help="subscribe a URL (the secret is shown once)"
+    )
     create.add_argument("--url", required=True)
     create.add_argument(
         "--events", required=True, help=f"comma-separated: {', '.join(EVENT_TYPES)}"
     )
     create.add_argument("--description")
-    actions.add_parser("list", help="the team's subscriptions")
+    actions.add_parser("list", parents=[after], help="the team's subscriptions")
     for name, text in (
         ("get", "show a subscription"),
         ("delete", "delete a subscription"),
@@ -421,16 +440,16 @@ def parser() -> argparse.ArgumentParser:
         ("test", "send a webhook.test event now"),
         ("deliveries", "the delivery log, newest first"),
     ):
-        action = actions.add_parser(name, help=text)
+        action = actions.add_parser(name, parents=[after], help=text)
         action.add_argument("webhook_id")
-    update = actions.add_parser("update", help="change a subscription")
+    update = actions.add_parser("update", parents=[after], help="change a subscription")
     update.add_argument("webhook_id")
     update.add_argument("--url")
     update.add_argument("--events", help=f"comma-separated: {', '.join(EVENT_TYPES)}")
     update.add_argument("--description")
     update.add_argument("--enable", dest="state", action="store_const", const="enable")
     update.add_argument("--disable", dest="state", action="store_const", const="disable")
-    redeliver = actions.add_parser("redeliver", help="send a delivery again")
+    redeliver = actions.add_parser("redeliver", parents=[after], help="send a delivery again")
     redeliver.add_argument("webhook_id")
     redeliver.add_argument("delivery_id")
     return top

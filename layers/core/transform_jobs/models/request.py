@@ -469,6 +469,11 @@ class JobRequest(_Strict):
                 fit=max(1, MAX_CONCURRENCY_TIMES_PAYLOAD_MB // concurrency),
                 field="MaxPayloadInMB",
             )
+        preparation = self.InputPreparation
+        if preparation is not None and preparation.Reassemble and not self.TransformOutput.Accept:
+            # Reassembly joins CSV answers only: an unset Accept means that one (a different
+            # Accept is still refused below, naming the field).
+            self.TransformOutput.Accept = "text/csv"
         if self.DataProcessing is not None and self.DataProcessing.is_active:
             self._check_data_processing()
         if self.InputPreparation is not None:
