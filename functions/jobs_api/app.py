@@ -6,6 +6,7 @@ calls one function of the core and shapes the reply. Every error is application/
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,14 +15,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from transform_jobs import cancel, job_queries, rest, submission
+from transform_jobs import cancel, http_problems, job_queries, job_validation, rest, submission
 from transform_jobs.identifiers import JOB_ID_PATTERN
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
 from transform_jobs.models.request import JobRequest
+from transform_jobs.models.validation import Finding, InputSummary, JobValidation
+from transform_jobs.problems import FieldError
 from transform_jobs.repository import JobFilter
+
+# What a validation may spend on the launch's checks (listing a long input, mostly): API Gateway
+# answers 504 after 29 s, and the function stops at 25.
+VALIDATION_SECONDS = 15.0
 
 logger = Logger()
 metrics = Metrics()
@@ -72,6 +79,44 @@ def submit_job(
     job = submission.submit(_team(), request, idempotency_key)
     metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
     return Response(202, "application/json", job, headers={"Location": _location(job.JobId)})
+
+
+@app.post(
+    "/v1/jobs/validate",
+    summary="Check a job request without starting it",
+    description=(
+        "Runs every check of POST /v1/jobs and of the launch (the model, the input listing, the "
+        "manifest, the header, the payload fit, InputPreparation's columns) and stores and starts "
+        "nothing. The body is a job request as for POST /v1/jobs; any JSON value is accepted, and "
+        "what breaks a rule is reported in Errors rather than refused."
+    ),
+    responses=_responses((200, JobValidation, "The findings; Valid when the job would start"), 400),
+)
+def validate_job(
+    body: Annotated[Any, Body(description="A job request (JobRequest)")],
+) -> JobValidation:
+    _only_query()
+    try:
+        request = JobRequest.model_validate(body)
+    except ValidationError as invalid:
+        errors = http_problems.field_errors(
+            [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
+        )
+        return JobValidation(Valid=False, Errors=[_finding(e) for e in errors], Warnings=[])
+    found = job_validation.check(_team(), request, deadline=time.monotonic() + VALIDATION_SECONDS)
+    summary = None
+    if found.objects is not None:
+        summary = InputSummary(Objects=found.objects, Bytes=found.size)
+    return JobValidation(
+        Valid=found.valid,
+        Errors=[_finding(e) for e in found.errors],
+        Warnings=[_finding(w) for w in found.warnings],
+        Input=summary,
+    )
+
+
+def _finding(error: FieldError) -> Finding:
+    return Finding(field=error.field, reason=error.reason)
 
 
 @app.get(

@@ -110,8 +110,16 @@ BUDGETS = {
             "submission",
             "team_access",
             "work_area",
+            # POST /v1/jobs/validate runs the launch's preflight.
+            "job_validation",
+            "models.validation",
+            "preflight",
+            "csv_columns",
+            "csv_header",
+            "csv_records",
+            "work_budget",
         ),
-        absent=NEVER_AT_INIT,
+        absent=(*NEVER_AT_INIT, "aws_lambda_powertools.utilities.batch"),
     ),
     "webhooks_api": ImportBudget(
         core_modules=core(

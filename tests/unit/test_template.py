@@ -454,6 +454,7 @@ def test_sagemaker_access_is_scoped_to_this_stages_jobs_and_models(
                 assert arns == [TRANSFORM_JOB_ARN], name
             seen |= {(name, a) for a in actions}
     assert seen == {
+        ("JobsApiFunction", "sagemaker:DescribeModel"),
         ("JobsApiFunction", "sagemaker:StopTransformJob"),
         ("JobsApiFunction", "sagemaker:DescribeTransformJob"),
         ("LaunchJobFunction", "sagemaker:DescribeModel"),
@@ -868,6 +869,7 @@ def test_routes_and_auth(resources: dict[str, Any]) -> None:
         ("GET", "/v1/jobs"): (jobs, None),
         ("GET", "/v1/jobs/{jobId}"): (jobs, None),
         ("POST", "/v1/jobs/{jobId}/cancel"): (jobs, None),
+        ("POST", "/v1/jobs/validate"): (jobs, None),
         ("GET", "/v1/jobs/{jobId}/events"): (jobs, None),
         ("GET", "/v1/jobs/{jobId}/outputs"): (jobs, None),
         ("GET", "/v1/health"): (jobs, {"Authorizer": "NONE"}),

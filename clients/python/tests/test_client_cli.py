@@ -217,3 +217,27 @@ def test_a_stack_file_that_is_not_an_object_is_a_configuration_error(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(config.NotConfigured, match="JSON object"):
         config.resolve()
+
+
+def test_validate_exits_0_when_valid_and_1_with_each_error(
+    api: FakeApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    request = tmp_path / "job.json"
+    request.write_text(json.dumps(REQUEST))
+    api.json(
+        200, {"Valid": True, "Errors": [], "Warnings": [], "Input": {"Objects": 3, "Bytes": 2048}}
+    )
+    assert run(api, "validate", str(request)) == 0
+    assert "Input: 3 objects, 2,048 bytes" in capsys.readouterr().out
+    api.json(
+        200,
+        {
+            "Valid": False,
+            "Errors": [{"field": "ModelName", "reason": "Model 'churn-xgb' does not exist"}],
+            "Warnings": [],
+        },
+    )
+    assert run(api, "validate", str(request)) == 1
+    assert "error   ModelName: Model 'churn-xgb' does not exist" in capsys.readouterr().out
+    assert [r.url.path for r in api.requests] == ["/dev/v1/jobs/validate"] * 2
+    assert json.loads(api.requests[0].content) == REQUEST

@@ -35,8 +35,16 @@ MIN_LISTED_PER_STEP = 1000
 MB = 1024 * 1024
 
 
+URI_FIELD = "TransformInput.DataSource.S3DataSource.S3Uri"
+
+
 class PreflightFailed(Exception):
-    """The job cannot run as asked; the message is the job's failure reason."""
+    """The job cannot run as asked; the message is the job's failure reason, and `field` the
+    part of the request to fix."""
+
+    def __init__(self, reason: str, *, field: str = URI_FIELD) -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 class ListingUnfinished(Exception):
@@ -96,7 +104,8 @@ def run(
         if found.count >= MAX_COUNTED_OBJECTS:
             raise PreflightFailed(
                 f"The input holds {MAX_COUNTED_OBJECTS:,} objects or more; InputPreparation "
-                "prepares at most that many per job. Split the input into several jobs."
+                "prepares at most that many per job. Split the input into several jobs.",
+                field="InputPreparation",
             )
         header = _decide_header(request.InputPreparation, found.objects[0])
         return PreflightResult(found.count, found.manifest, named, header)
@@ -109,7 +118,8 @@ def _check_model(name: str) -> None:
     if sagemaker_gateway.describe_model(name) is None:
         raise PreflightFailed(
             f"Model {name!r} does not exist in SageMaker in this account and region. Create it "
-            "(CreateModel) or fix ModelName."
+            "(CreateModel) or fix ModelName.",
+            field="ModelName",
         )
 
 
@@ -190,7 +200,8 @@ def _check_payload_fits(request: JobRequest, objects: list[s3_gateway.S3Object])
             f"s3://{too_big.bucket}/{too_big.key} is {too_big.size / MB:.1f} MB, but with "
             "SplitType "
             f"None each object is one request and MaxPayloadInMB is {limit}. Set SplitType to Line "
-            "(or RecordIO/TFRecord) so records are batched, or raise MaxPayloadInMB (at most 100)."
+            "(or RecordIO/TFRecord) so records are batched, or raise MaxPayloadInMB (at most 100).",
+            field="MaxPayloadInMB",
         )
 
 
@@ -224,10 +235,13 @@ def _decide_header(preparation: InputPreparation, first: s3_gateway.S3Object) ->
         except MissingColumns as missing:
             raise PreflightFailed(
                 f"The header of {location.uri} {missing}. Fix InputPreparation.Columns to name "
-                "the header's columns in the order the model was trained on."
+                "the header's columns in the order the model was trained on.",
+                field="InputPreparation.Columns",
             ) from None
         except BadRecord as error:
-            raise PreflightFailed(f"The header row of {location.uri} {error}.") from None
+            raise PreflightFailed(
+                f"The header row of {location.uri} {error}.", field="InputPreparation.Header"
+            ) from None
     return HeaderDecision(True, note)
 
 
@@ -263,7 +277,8 @@ def _check_csv_header(request: JobRequest, first: s3_gateway.S3Object) -> None:
         except zlib.error:
             raise PreflightFailed(
                 f"{location.uri} is not gzip data, but CompressionType is Gzip. Set "
-                "CompressionType to None, or compress the input with gzip."
+                "CompressionType to None, or compress the input with gzip.",
+                field="TransformInput.CompressionType",
             ) from None
     text = sample.decode("utf-8-sig", errors="replace")
     lines = text.splitlines()

@@ -171,6 +171,23 @@ def cmd_submit(client: TransformJobs, args: argparse.Namespace, printer: Printer
     return _wait_and_report(client, job.JobId, args.timeout, printer)
 
 
+def cmd_validate(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    """Exit 0 when the job would start, 1 when a check failed (each printed with its field)."""
+    report = client.validate(_read_request(args.job_file))
+    printer.value(report, _validation_text)
+    return 0 if report.Valid else 1
+
+
+def _validation_text(report: Any) -> str:
+    lines = ["Valid: the job would start." if report.Valid else "Not valid:"]
+    lines += [f"  error   {item.field}: {item.reason}" for item in report.Errors]
+    lines += [f"  warning {item.field}: {item.reason}" for item in report.Warnings]
+    if report.Input is not None:
+        size = "" if report.Input.Bytes is None else f", {report.Input.Bytes:,} bytes"
+        lines.append(f"Input: {report.Input.Objects:,} objects{size}")
+    return "\n".join(lines)
+
+
 def cmd_wait(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
     return _wait_and_report(client, args.job_id, args.timeout, printer)
 
@@ -391,6 +408,12 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--timeout", type=float, help="with --wait: give up after so many s")
     submit.add_argument("--idempotency-key", help="default: a new one per submission")
     submit.set_defaults(run=cmd_submit)
+
+    validate = commands.add_parser(
+        "validate", parents=[after], help="check a job request without starting it"
+    )
+    validate.add_argument("job_file", help="the request as a JSON file, or - for stdin")
+    validate.set_defaults(run=cmd_validate)
 
     wait = commands.add_parser("wait", parents=[after], help="follow a job until it ends")
     wait.add_argument("job_id")

@@ -136,6 +136,12 @@ class TransformJobs:
         answer = self._call("POST", "v1/jobs", json=_body(request), headers=headers)
         return _parsed(models.JobResource, answer)
 
+    def validate(self, request: models.JobRequest | Mapping[str, Any]) -> models.JobValidation:
+        """POST /v1/jobs/validate: every check of a submission and its launch, nothing started.
+        A request that breaks a rule comes back with Valid false and its Errors (no exception)."""
+        answer = self._call("POST", "v1/jobs/validate", json=_body(request), replayable=True)
+        return _parsed(models.JobValidation, answer)
+
     def get(self, job_id: str) -> models.JobResource:
         return _parsed(models.JobResource, self._call("GET", f"v1/jobs/{job_id}"))
 

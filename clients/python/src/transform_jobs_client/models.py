@@ -152,6 +152,17 @@ class FieldProblem(BaseModel):
     """
 
 
+class Finding(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    field: Annotated[str, Field(title="Field")]
+    """
+    The request field to fix, as in a 422's errors
+    """
+    reason: Annotated[str, Field(title="Reason")]
+
+
 class HeaderMode(OpenStrEnum):
     Auto = "Auto"
     Present = "Present"
@@ -220,6 +231,20 @@ class InputPreparationModel(BaseModel):
     """
 
 
+class InputSummary(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    Bytes: Annotated[int | None, Field(title="Bytes")]
+    """
+    Their total size; null for a manifest, whose entries are not listed
+    """
+    Objects: Annotated[int, Field(title="Objects")]
+    """
+    Input objects found (listed, or named by the manifest)
+    """
+
+
 class JobProgress(BaseModel):
     """
     Input objects found at launch, and output objects written so far; for a job with
@@ -272,6 +297,28 @@ class JobStatus(OpenStrEnum):
     Completed = "Completed"
     Failed = "Failed"
     Stopped = "Stopped"
+
+
+class JobValidation(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    Errors: Annotated[list[Finding], Field(title="Errors")]
+    """
+    What stops the job, each naming its field and fix
+    """
+    Input: InputSummary | None = None
+    """
+    The input as the checks found it (absent when they did not get there)
+    """
+    Valid: Annotated[bool, Field(title="Valid")]
+    """
+    True when POST /v1/jobs would accept the request and launch it
+    """
+    Warnings: Annotated[list[Finding], Field(title="Warnings")]
+    """
+    What the job would run with but you may not want
+    """
 
 
 class JoinSourceModel(OpenStrEnum):
