@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import urllib3
 
@@ -54,22 +55,26 @@ class ModelClient:
 
     def invoke(
         self,
-        body: bytes | Iterable[bytes],
+        body: bytes | Iterable[bytes] | Sequence[bytes | memoryview],
         *,
         content_type: str | None,
         accept: str | None,
+        length: int | None = None,
     ) -> bytes:
         """The model's answer to one request; retried InvocationsMaxRetries times on failure.
 
-        An iterable body is sent with chunked encoding (MaxPayloadInMB 0) and, being a stream,
-        cannot be replayed: it gets one attempt.
+        A body given as pieces with their total `length` is sent as they are, with that
+        Content-Length, and replayed like bytes. Any other iterable body is sent with chunked
+        encoding (MaxPayloadInMB 0) and, being a stream, cannot be replayed: it gets one attempt.
         """
         headers = {}
         if content_type:
             headers["Content-Type"] = content_type
         if accept:
             headers["Accept"] = accept
-        streamed = not isinstance(body, bytes)
+        if length is not None:
+            headers["Content-Length"] = str(length)
+        streamed = not isinstance(body, bytes) and length is None
         attempts = 1 if streamed else 1 + self.max_retries
         failures: list[_Failure] = []
         for _ in range(attempts):
@@ -77,7 +82,8 @@ class ModelClient:
                 reply = self._pool.request(
                     "POST",
                     f"{self.url}/invocations",
-                    body=body,
+                    # Pieces may be memoryviews: sent as they are (sendall takes any buffer).
+                    body=cast("bytes | Iterable[bytes]", body),
                     headers=headers,
                     timeout=self._timeout,
                     retries=False,

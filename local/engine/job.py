@@ -133,12 +133,14 @@ class TransformJob:
     def _run(self) -> list[str]:
         # A request the engine cannot act on fails before any model starts.
         DataProcessing.from_request(self.spec.request)
+        instances = max(1, self.spec.instance_count)
+        # The model processes boot (a fraction of a second to minutes) while the input is listed.
+        launched = [self._launch_model(index) for index in range(instances)]
         inputs = list_inputs(self.spec)
         self.progress.add(objects_total=len(inputs))
         if not inputs:
             raise ObjectFailed(f"No input objects under {self.spec.input_uri}")
-        instances = max(1, self.spec.instance_count)
-        models = [self._start_model(index) for index in range(instances)]
+        models = [self._await_healthy(running) for running in launched]
         parameters = effective_parameters(self.spec, self._container_parameters(models[0]))
         shares = [inputs[index::instances] for index in range(instances)]
         failures: list[str] = []
@@ -171,6 +173,10 @@ class TransformJob:
             return None
 
     def _start_model(self, index: int) -> RunningModel:
+        return self._await_healthy(self._launch_model(index))
+
+    def _launch_model(self, index: int) -> RunningModel:
+        """The model's process started, not yet answering; stop() ends it from here on."""
         if self._stop.is_set():
             raise JobStopped
         model_dir = self._model_dir()
@@ -186,6 +192,9 @@ class TransformJob:
         )
         with self._lock:
             self._models.append(running)
+        return running
+
+    def _await_healthy(self, running: RunningModel) -> RunningModel:
         if self._stop.is_set():
             raise JobStopped
         running.wait_healthy(self.healthy_within_s)

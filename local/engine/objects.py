@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from local.engine import s3_store
-from local.engine.batching import Batch, RecordTooLarge, batches, line_batches
+from local.engine.batching import Batch, LinePieces, RecordTooLarge, batches, line_pieces
 from local.engine.data_processing import (
     DataProcessing,
     DataProcessingError,
@@ -39,7 +39,7 @@ class JobStopped(Exception):
 class BatchFailed(Exception):
     """One request's records got no usable answer; the message names them and says why."""
 
-    def __init__(self, batch: Batch, problem: str) -> None:
+    def __init__(self, batch: Batch | LinePieces, problem: str) -> None:
         last = batch.first + batch.count - 1
         records = f"record {batch.first}" if batch.count == 1 else f"records {batch.first}..{last}"
         super().__init__(f"{records}: {problem}")
@@ -62,7 +62,7 @@ def answered_records(answer: bytes) -> int:
     return answer.count(b"\n") + (1 if answer and not answer.endswith(b"\n") else 0)
 
 
-def blank_records(batch: Batch) -> int:
+def blank_records(batch: Batch | LinePieces) -> int:
     """Records of a Line batch that hold nothing but whitespace (counted only on the rare path
     where an answer looks short)."""
     return sum(1 for line in batch.body.split(b"\n")[: batch.count] if not line.strip())
@@ -169,18 +169,24 @@ class ObjectTransform:
         if self.parameters.max_payload_mb == 0 and whole_object and self.processing is None:
             self._transform_streamed(chunks, writer)
             return
-        inflight: deque[tuple[Future[bytes], Batch, list[bytes]]] = deque()
+        inflight: deque[tuple[Future[bytes], Batch | LinePieces, list[bytes]]] = deque()
         try:
             for batch, inputs in self._batches(chunks):
                 if self.stop.is_set():
                     raise JobStopped
                 while len(inflight) >= self.parameters.max_concurrent:
                     self._collect(inflight.popleft(), writer)
+                body: bytes | tuple[bytes | memoryview, ...]
+                if isinstance(batch, LinePieces):  # sent unjoined, with its Content-Length
+                    body, length = batch.pieces, batch.size
+                else:
+                    body, length = batch.body, None
                 future = self.pool.submit(
                     self.client.invoke,
-                    batch.body,
+                    body,
                     content_type=self.spec.content_type,
                     accept=self.spec.accept,
+                    length=length,
                 )
                 inflight.append((future, batch, inputs))
             while inflight:
@@ -190,7 +196,7 @@ class ObjectTransform:
             for future, _, _ in inflight:
                 future.cancel()
 
-    def _batches(self, chunks: Iterator[bytes]) -> Iterator[tuple[Batch, list[bytes]]]:
+    def _batches(self, chunks: Iterator[bytes]) -> Iterator[tuple[Batch | LinePieces, list[bytes]]]:
         """Batches, each with the unfiltered input records it holds when a join needs them."""
         limit = self.parameters.max_payload_bytes
         if (
@@ -199,8 +205,8 @@ class ObjectTransform:
             and self.parameters.batch_strategy == "MultiRecord"
             and limit
         ):
-            for batch in line_batches(chunks, max_payload_bytes=limit):
-                yield batch, []
+            for pieces in line_pieces(chunks, max_payload_bytes=limit):
+                yield pieces, []
             return
         records = split_records(chunks, self.spec.split_type, max_record_bytes=limit)
         if self.processing is None:
@@ -228,7 +234,9 @@ class ObjectTransform:
             yield batch, [kept.popleft() for _ in range(batch.count)]
 
     def _collect(
-        self, entry: tuple[Future[bytes], Batch, list[bytes]], writer: s3_store.OutputWriter
+        self,
+        entry: tuple[Future[bytes], Batch | LinePieces, list[bytes]],
+        writer: s3_store.OutputWriter,
     ) -> None:
         future, batch, inputs = entry
         try:
@@ -239,7 +247,7 @@ class ObjectTransform:
         writer.write(assembled)
         self.progress.add(records_done=batch.count, bytes_out=len(assembled))
 
-    def _assemble(self, answer: bytes, batch: Batch, inputs: list[bytes]) -> bytes:
+    def _assemble(self, answer: bytes, batch: Batch | LinePieces, inputs: list[bytes]) -> bytes:
         line = self.spec.assemble_with == "Line"
         if self.processing is None:
             self._check_answered_all(answer, batch)
@@ -259,7 +267,7 @@ class ObjectTransform:
         body = separator.join(part.rstrip(b"\n") for part in joined)
         return body + separator if line else body
 
-    def _check_answered_all(self, answer: bytes, batch: Batch) -> None:
+    def _check_answered_all(self, answer: bytes, batch: Batch | LinePieces) -> None:
         """A batch answered with fewer lines than it had records leaves no way to tell which
         records lost theirs: every output line after the gap would sit beside the wrong input.
         A one-record batch is never short: AssembleWith Line gives even an empty answer its line.

@@ -2,6 +2,10 @@
 
 The one module of the engine that touches boto3. Endpoints come from the standard variables
 (AWS_ENDPOINT_URL_S3 and friends), so the same code reads AWS, moto or a local S3 server.
+
+The client is botocore's, made on first use: `boto3.client()` makes the same one after loading
+boto3's resource layer and s3transfer (a tenth of a second), which only `download()` needs, and
+a job starts its model processes before its first S3 call, so they boot while botocore loads.
 """
 
 from __future__ import annotations
@@ -11,10 +15,8 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
@@ -39,14 +41,16 @@ class StoredObject:
 
 @cache
 def client() -> S3Client:
-    return boto3.client(
-        "s3",
-        config=Config(
-            s3={"addressing_style": "path"},
-            retries={"mode": "standard", "max_attempts": 5},
-            max_pool_connections=32,
-        ),
+    """Region, credentials and endpoint from the environment, as boto3's default session."""
+    from botocore.config import Config  # noqa: PLC0415 (first use, see the module docstring)
+    from botocore.session import Session  # noqa: PLC0415
+
+    config = Config(
+        s3={"addressing_style": "path"},
+        retries={"mode": "standard", "max_attempts": 5},
+        max_pool_connections=32,
     )
+    return cast("S3Client", Session().create_client("s3", config=config))
 
 
 def list_prefix(bucket: str, prefix: str) -> Iterator[StoredObject]:
@@ -83,8 +87,12 @@ def iter_chunks(bucket: str, key: str, *, chunk_size: int = READ_CHUNK) -> Itera
 
 
 def download(bucket: str, key: str, path: str) -> None:
+    """A whole object to a file, in parallel ranged GETs (boto3's transfer manager)."""
+    from boto3.s3.transfer import S3Transfer  # noqa: PLC0415 (only a model download needs it)
+
     try:
-        client().download_file(bucket, key, path)
+        with S3Transfer(client()) as transfer:
+            transfer.download_file(bucket, key, path)
     except (ClientError, BotoCoreError) as error:
         raise StoreError(f"cannot download s3://{bucket}/{key}: {error}") from error
 

@@ -459,3 +459,51 @@ def test_blank_lines_a_model_skips_do_not_count_as_records_left_unanswered(
     job = run(spec, scripted(tmp_path, "--skip-blank-lines"), tmp_path)
     assert job.outcome.status == "Completed", job.outcome.failure_reason
     assert get(s3, "out/a.csv.out") == b"1\n2\n3\n"
+
+
+def test_model_processes_boot_while_the_input_is_listed(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local.engine import job as job_module
+
+    put(s3, "in/a.csv", b"1\n")
+    spec = request(TransformResources={"InstanceType": "ml.m5.xlarge", "InstanceCount": 2})
+    job = TransformJob(
+        TransformSpec.from_request(spec), scripted(tmp_path), work_dir=tmp_path / "w"
+    )
+    list_inputs = job_module.list_inputs
+    running_while_listing: list[int] = []
+
+    def listing(spec: TransformSpec) -> list[Any]:
+        running_while_listing.extend(m.pid for m in job._models if m.ended() is None)
+        return list_inputs(spec)
+
+    monkeypatch.setattr(job_module, "list_inputs", listing)
+    job.run()
+    assert job.outcome.status == "Completed", job.outcome.failure_reason
+    assert len(running_while_listing) == 2
+
+
+def test_no_input_objects_fails_the_job_and_stops_the_models_it_started(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local.engine import job as job_module
+
+    job = TransformJob(
+        TransformSpec.from_request(request()), scripted(tmp_path), work_dir=tmp_path / "w"
+    )
+    list_inputs = job_module.list_inputs
+    started: list[int] = []
+
+    def listing(spec: TransformSpec) -> list[Any]:
+        started.extend(m.pid for m in job._models)
+        return list_inputs(spec)
+
+    monkeypatch.setattr(job_module, "list_inputs", listing)
+    job.run()
+    assert job.outcome.status == "Failed"
+    assert job.outcome.failure_reason == f"No input objects under s3://{BUCKET}/in/"
+    assert started
+    for pid in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -250,3 +250,90 @@ def test_line_batches_refuse_a_line_over_the_limit_naming_it() -> None:
     with pytest.raises(RecordTooLarge) as refused:
         list(line_batches(chunks, max_payload_bytes=10))
     assert refused.value.position == 2
+
+
+def _line_batches_reference(chunks: Iterable[bytes], limit: int) -> Iterator[Batch]:
+    """line_batches as first written: a growing buffer, cut at its last b"\\n" within the limit."""
+    buffer = bytearray()
+    first = 0
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) > limit:
+            cut = buffer.rfind(b"\n", 0, limit)
+            if cut < 0:
+                end = buffer.find(b"\n")
+                raise RecordTooLarge(first, end + 1 if end >= 0 else len(buffer), limit)
+            body = bytes(buffer[: cut + 1])
+            del buffer[: cut + 1]
+            yield Batch(body, first, body.count(b"\n"))
+            first += body.count(b"\n")
+    if buffer:
+        body = bytes(buffer)
+        yield Batch(body, first, body.count(b"\n") + (0 if body.endswith(b"\n") else 1))
+
+
+def _outcome(found: Iterator[Batch]) -> tuple[list[Batch], tuple[int, int] | None]:
+    """The batches until an error, and the error's (position, size) if one came."""
+    taken: list[Batch] = []
+    try:
+        taken.extend(found)
+    except RecordTooLarge as error:
+        return taken, (error.position, error.size)
+    return taken, None
+
+
+@given(
+    lines=st.lists(
+        st.binary(max_size=90).map(lambda b: b.replace(b"\n", b"")), min_size=1, max_size=60
+    ),
+    endings=st.sampled_from([b"\n", b"\r\n"]),
+    final_newline=st.booleans(),
+    limit=st.integers(min_value=1, max_value=300),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=30),
+)
+def test_line_batches_match_the_growing_buffer_reference_records_over_the_limit_included(
+    lines: list[bytes], endings: bytes, final_newline: bool, limit: int, cuts: list[int]
+) -> None:
+    from local.engine.batching import line_batches
+
+    data = endings.join(lines) + (endings if final_newline else b"")
+    # Chunks of any size, empty ones included, as a stream may deliver them.
+    points = sorted({0, len(data), *(cut for cut in cuts if cut <= len(data))})
+    chunks = [data[start:end] for start, end in pairwise(points)] + [b""]
+    chunks.insert(len(chunks) // 2, b"")
+
+    expected = _outcome(_line_batches_reference(chunks, limit))
+    found = _outcome(line_batches(chunks, max_payload_bytes=limit))
+
+    assert found == expected
+    if expected[1] is None:
+        assert b"".join(batch.body for batch in found[0]) == data
+
+
+def test_line_batches_cut_a_record_spanning_many_chunks_at_its_end() -> None:
+    from local.engine.batching import line_batches
+
+    data = b"a" * 9 + b"\n" + b"b" * 25 + b"\n" + b"c\n"
+    chunks = [data[i : i + 4] for i in range(0, len(data), 4)]
+
+    found = list(line_batches(chunks, max_payload_bytes=30))
+
+    assert found == [
+        Batch(b"a" * 9 + b"\n", 0, 1),
+        Batch(b"b" * 25 + b"\n" + b"c\n", 1, 2),
+    ]
+
+
+def test_line_pieces_are_the_chunks_themselves_with_the_batch_size_and_count() -> None:
+    from local.engine.batching import line_pieces
+
+    chunks = [b"a,1\nb,2\n", b"c,3\nd,4\n", b"e,5\nf"]
+
+    found = list(line_pieces(chunks, max_payload_bytes=12))
+
+    assert [(b"".join(p.pieces), p.size, p.first, p.count) for p in found] == [
+        (b"a,1\nb,2\nc,3\n", 12, 0, 3),
+        (b"d,4\ne,5\nf", 9, 3, 3),
+    ]
+    assert found[0].pieces[0] is chunks[0]  # whole chunks are sent as they were read
+    assert all(piece for batch in found for piece in batch.pieces)  # never an empty piece
