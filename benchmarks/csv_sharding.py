@@ -12,8 +12,11 @@ uses). Then, each in its own process (so peak RSS is its own):
 - `reassemble`: finalize_job's reassembly of the shard outputs (an echo model's: each output row
   is its shard row, copied server-side) into one joined `.out`, as a multipart upload.
 
-The job table and queues are the template's, on a moto server. Ratios are time / csv.reader time
-over the same bytes. `--output` writes JSON; Markdown goes to stdout.
+The job table and queues are the template's, on a moto server. Each step's ratio is its
+throughput over csv.reader's on the same bytes (step MB/s over csv.reader MB/s, so higher is
+faster), printed with its target; memory flatness is each step's peak RSS at the largest size
+over the smallest. The prepared shards are read back and checked against the input, so a fast
+wrong answer cannot pass. `--output` writes JSON; Markdown goes to stdout.
 
     python benchmarks/csv_sharding.py --sizes 100MB,2GB --output results/csv.json
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
@@ -57,6 +61,9 @@ COLUMNS = ["id", "f1", "f2", "f3", "f4", "f5", "category", "note"]
 REORDERED = ["note", "f5", "f3", "f1", "category"]
 # Seconds a 15-minute step works before its checkpoint (work_budget.SAFETY_MARGIN_S).
 STEP_SECONDS = 900 - 120
+STEPS = ("csv.reader", "prepare", "prepare-reorder", "reassemble")
+# Throughput a step must reach, as a multiple of csv.reader's over the same bytes.
+TARGETS = {"prepare": 3.0, "prepare-reorder": 1.0, "reassemble": 1.0}
 
 
 def parse_size(text: str) -> int:
@@ -67,8 +74,9 @@ def parse_size(text: str) -> int:
     return int(text)
 
 
-def generate(path: Path, size: int, seed: int = 7) -> int:
-    """A CSV of about `size` bytes: a 4 MB block of varied rows, repeated; returns data rows."""
+def generate(path: Path, size: int, seed: int = 7) -> tuple[int, int, str]:
+    """A CSV of about `size` bytes: a 4 MB block of varied rows, repeated. Returns the data
+    rows, and the size and SHA-256 of the bytes after the header (what the shards must hold)."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     lines = []
     for n in range(60_000):
@@ -82,12 +90,14 @@ def generate(path: Path, size: int, seed: int = 7) -> int:
     block = "".join(lines).encode()
     rows_per_block = len(lines)
     rows = 0
+    digest = hashlib.sha256()
     with path.open("wb") as out:
         out.write((",".join(COLUMNS) + "\r\n").encode())
         written = 0
         while written < size:
             if written + len(block) <= size:
                 out.write(block)
+                digest.update(block)
                 written += len(block)
                 rows += rows_per_block
                 continue
@@ -96,10 +106,11 @@ def generate(path: Path, size: int, seed: int = 7) -> int:
                 if written + len(encoded) > size:
                     break
                 out.write(encoded)
+                digest.update(encoded)
                 written += len(encoded)
                 rows += 1
             break
-    return rows
+    return rows, written, digest.hexdigest()
 
 
 # ---------------------------------------------------------------------- children (one per step)
@@ -118,14 +129,18 @@ def child_reader(key: str) -> dict[str, Any]:
             return len(data)
 
     s3 = boto3.client("s3", config=Config(s3={"addressing_style": "path"}))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"]
     stream = io.BufferedReader(Raw(), buffer_size=MB)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
     next(reader)
     rows = sum(1 for _ in reader)
-    return {"seconds": time.perf_counter() - started, "rows": rows}
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "rows": rows,
+    }
 
 
 def _job(key: str, columns: list[str] | None) -> str:
@@ -162,7 +177,7 @@ def _job(key: str, columns: list[str] | None) -> str:
 
 def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
     job_id = _job(key, columns)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     steps = 0
     while True:
         job = repository.get_job(job_id)
@@ -175,6 +190,7 @@ def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu_started,
         "job_id": job_id,
         "status": job.Status.value,
         "reason": job.StatusReason,
@@ -186,7 +202,7 @@ def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
 
 
 def child_reassemble(job_id: str) -> dict[str, Any]:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     while True:
         job = repository.get_job(job_id)
         assert job is not None  # noqa: S101
@@ -196,6 +212,7 @@ def child_reassemble(job_id: str) -> dict[str, Any]:
         reassembly.finalize(job_id, step, deadline=float("inf"))
     return {
         "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
         "status": job.Status.value,
         "reason": job.StatusReason,
         "files": job.Progress.OutputObjects,
@@ -265,6 +282,8 @@ class Stand:
         return backend.client(service, **config)
 
     def child(self, mode: str, argument: str) -> dict[str, Any]:
+        """Runs one step in a fresh process; with the CPU seconds s3rver spent meanwhile."""
+        s3rver_before = cpu_seconds(self.s3.process.pid)
         reply = subprocess.run(
             [sys.executable, __file__, "--child", mode, argument],
             env=self.env,
@@ -275,11 +294,21 @@ class Stand:
         if reply.returncode != 0:
             raise RuntimeError(f"{mode} failed:\n{reply.stderr[-3000:]}")
         result: dict[str, Any] = json.loads(reply.stdout.strip().splitlines()[-1])
+        result["s3rver_cpu_seconds"] = cpu_seconds(self.s3.process.pid) - s3rver_before
         return result
 
     def stop(self) -> None:
         self.s3.stop()
         self.moto.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process so far (from /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def echo_model(stand: Stand, job_id: str) -> None:
@@ -312,9 +341,34 @@ def finalizing(stand: Stand, job_id: str) -> None:
     )
 
 
-def measure(stand: Stand, scratch: Path, label: str, size: int) -> dict[str, Any]:
+def check_shards(stand: Stand, job_id: str, size: int, digest: str) -> dict[str, Any]:
+    """The shards, read back in order, must be the input's bytes after its header (the data has
+    no blank lines and ends with a line end, so they pass untouched)."""
+    s3 = stand.client("s3")
+    prefix = f"out/.transform-jobs/{job_id}/input/"
+    keys = [
+        entry["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+        for entry in page.get("Contents", [])
+    ]
+    found, total = hashlib.sha256(), 0
+    for key in sorted(keys):
+        for chunk in s3.get_object(Bucket=BUCKET, Key=key)["Body"].iter_chunks(MB):
+            found.update(chunk)
+            total += len(chunk)
+    if total != size or found.hexdigest() != digest:
+        raise RuntimeError(
+            f"the {len(keys)} shards hold {total} bytes ({found.hexdigest()[:12]}), expected "
+            f"the {size} bytes after the header ({digest[:12]})"
+        )
+    return {"shard_objects": len(keys), "shard_bytes": total, "shards_match_input": True}
+
+
+def measure(
+    stand: Stand, scratch: Path, label: str, size: int, wanted: tuple[str, ...] = STEPS
+) -> dict[str, Any]:
     path = scratch / f"{label}.csv"
-    rows = generate(path, size)
+    rows, data_bytes, digest = generate(path, size)
     key = f"in-{label}/data.csv"
     stand.client("s3").upload_file(str(path), BUCKET, key)
     actual = path.stat().st_size
@@ -322,40 +376,79 @@ def measure(stand: Stand, scratch: Path, label: str, size: int) -> dict[str, Any
     result: dict[str, Any] = {"bytes": actual, "rows": rows, "steps": {}}
     steps = result["steps"]
     steps["csv.reader"] = stand.child("reader", key)
-    steps["prepare"] = stand.child("prepare", key)
-    steps["prepare-reorder"] = stand.child("prepare-reorder", key)
-    job_id = steps["prepare"]["job_id"]
-    echo_model(stand, job_id)
-    finalizing(stand, job_id)
-    steps["reassemble"] = stand.child("reassemble", job_id)
+    if "prepare" in wanted or "reassemble" in wanted:
+        steps["prepare"] = stand.child("prepare", key)
+        steps["prepare"] |= check_shards(stand, steps["prepare"]["job_id"], data_bytes, digest)
+    if "prepare-reorder" in wanted:
+        steps["prepare-reorder"] = stand.child("prepare-reorder", key)
+    if "reassemble" in wanted:
+        job_id = steps["prepare"]["job_id"]
+        echo_model(stand, job_id)
+        finalizing(stand, job_id)
+        steps["reassemble"] = stand.child("reassemble", job_id)
     baseline = steps["csv.reader"]["seconds"]
     for name, step in steps.items():
         step["mb_per_s"] = actual / MB / step["seconds"]
-        step["ratio_to_csv_reader"] = step["seconds"] / baseline
+        # Throughput over csv.reader's: above 1 is faster than the baseline.
+        step["throughput_vs_csv_reader"] = baseline / step["seconds"]
+        if name in TARGETS:
+            step["target"] = TARGETS[name]
+            step["met"] = step["throughput_vs_csv_reader"] >= TARGETS[name]
         if name != "csv.reader":
             step["mb_per_15_min_step"] = step["mb_per_s"] * STEP_SECONDS
+    if steps["csv.reader"]["rows"] != rows:
+        raise RuntimeError(f"csv.reader: {steps['csv.reader']['rows']} rows, expected {rows}")
     for name in ("prepare", "prepare-reorder"):
-        if steps[name]["rows"] != rows or steps["csv.reader"]["rows"] != rows:
+        if name in steps and steps[name]["rows"] != rows:
             raise RuntimeError(f"{name}: {steps[name]['rows']} rows, expected {rows}")
-    if steps["reassemble"]["status"] != "Completed":
+    if "reassemble" in steps and steps["reassemble"]["status"] != "Completed":
         raise RuntimeError(f"reassembly ended {steps['reassemble']}")
     return result
 
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| size | step | seconds | MB/s | × csv.reader | peak RSS MB | MB per 15-min step |",
-        "|---|---|---|---|---|---|---|",
+        "| size | step | seconds | MB/s | × csv.reader (MB/s ÷ its MB/s) | target | "
+        "peak RSS MB | MB per 15-min step |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, result in results.items():
         for name, step in result["steps"].items():
             per_step = step.get("mb_per_15_min_step")
-            lines.append(
-                f"| {label} | {name} | {step['seconds']:.1f} | {step['mb_per_s']:.1f} | "
-                f"{step['ratio_to_csv_reader']:.2f} | {step['peak_rss_mb']:.0f} | "
-                f"{'' if per_step is None else f'{per_step:,.0f}'} |"
+            target = (
+                f"≥ {step['target']:g}× {'met' if step['met'] else '**missed**'}"
+                if "target" in step
+                else ""
             )
+            lines.append(
+                f"| {label} | {name} | {step['seconds']:.2f} | {step['mb_per_s']:.1f} | "
+                f"{step['throughput_vs_csv_reader']:.2f}× | {target} | "
+                f"{step['peak_rss_mb']:.0f} | {'' if per_step is None else f'{per_step:,.0f}'} |"
+            )
+    flatness = memory_flatness(results)
+    if flatness:
+        lines += [
+            "",
+            f"Peak RSS, {flatness['sizes']}: "
+            + ", ".join(f"{name} {ratio:.2f}×" for name, ratio in flatness["steps"].items()),
+        ]
     return "\n".join(lines)
+
+
+def memory_flatness(results: dict[str, Any]) -> dict[str, Any] | None:
+    """Each step's peak RSS at the largest size over the smallest (1.0: flat)."""
+    if len(results) < 2:
+        return None
+    by_size = sorted(results.items(), key=lambda item: item[1]["bytes"])
+    (small_label, small), (large_label, large) = by_size[0], by_size[-1]
+    return {
+        "sizes": f"{large_label} ÷ {small_label}",
+        "steps": {
+            name: large["steps"][name]["peak_rss_mb"] / step["peak_rss_mb"]
+            for name, step in small["steps"].items()
+            if name in large["steps"]
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -365,17 +458,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100MB,2GB", help="comma-separated, e.g. 100MB,2GB")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--steps",
+        default=",".join(STEPS[1:]),
+        help="comma-separated steps besides csv.reader (reassemble needs prepare's shards)",
+    )
     options = parser.parse_args(args)
+    wanted = tuple(options.steps.split(","))
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="csv-sharding-") as scratch:
         stand = Stand(Path(scratch))
         try:
             for label in options.sizes.split(","):
-                results[label] = measure(stand, Path(scratch), label, parse_size(label))
+                results[label] = measure(stand, Path(scratch), label, parse_size(label), wanted)
                 print(f"{label} done", file=sys.stderr)
         finally:
             stand.stop()
-    report = {"results": results, "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
+    report = {
+        "results": results,
+        "targets": TARGETS,
+        "memory_flatness": memory_flatness(results),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
     if options.output:
         options.output.parent.mkdir(parents=True, exist_ok=True)
         options.output.write_text(json.dumps(report, indent=2) + "\n")

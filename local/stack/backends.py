@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "node_modules"
+S3RVER_ENTRY = Path(__file__).resolve().with_name("s3rver.js")
 REGION = "us-east-1"
 READY_TIMEOUT_S = 60.0
 
@@ -185,19 +186,19 @@ def start_s3(
     data_dir: Path, *, log_dir: Path | None = None, node_modules: Path = NODE_MODULES
 ) -> Backend:
     """s3rver keeping buckets and objects in `data_dir` (its log goes beside it, not inside, so
-    the directory holds only buckets)."""
+    the directory holds only buckets), started by s3rver.js beside this module, which adds the
+    UploadPartCopy that s3rver lacks."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = (log_dir or data_dir.parent) / f"{data_dir.name}.s3rver.log"
     _need_node_modules(node_modules, "s3rver")
-    s3rver = node_modules / ".bin" / "s3rver"
     node = shutil.which("node")
     if node is None:
         raise FileNotFoundError("node is not on PATH: s3rver needs Node.js")
     port = free_port()
     argv = [
         node,
-        str(s3rver.resolve()),
+        str(S3RVER_ENTRY),
         "-d",
         str(data_dir),
         "-a",
@@ -217,6 +218,7 @@ def start_s3(
         probe_service="s3",
         services=("s3",),
         probe_config={"s3": {"addressing_style": "path"}},
+        env={**os.environ, "S3RVER_NODE_MODULES": str(Path(node_modules).resolve())},
     )
 
 

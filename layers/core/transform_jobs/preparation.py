@@ -1,9 +1,11 @@
 """The Preparing phase (prepare_job): CSV input cut into shards SageMaker can split safely.
 
-Each input file is streamed and split at true record boundaries (csv_records); its header is
-kept aside, its columns selected and reordered by name, and its rows written into shards of
-whole records, each within MaxPayloadInMB, under the job's work area. The transform then runs
-on the shards: SplitType Line when no cell spans lines, else None (one shard per request).
+Each input file is streamed and cut at true record boundaries; its header is kept aside, and
+its rows go into shards of whole records, each within MaxPayloadInMB, under the job's work
+area. Rows that pass as they are never cross the network twice: the shards' byte ranges are
+found a chunk at a time (csv_shards) and copied inside S3. Columns selected and reordered by
+name need every row parsed (csv_records, csv_columns) and written. The transform then runs on
+the shards: SplitType Line when no cell spans lines, else None (one shard per request).
 
 Work is resumable: a checkpoint (file, byte offset, shards so far) is taken at shard boundaries
 every half minute and when the invocation's time runs short, and a message for the next
@@ -13,14 +15,17 @@ step done twice writes the same shards; a step counter in the job makes the seco
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import dataclass
-from itertools import accumulate, chain
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import accumulate
 
 from aws_lambda_powertools import Logger
 
-from transform_jobs import clock, queue_gateway, repository, s3_gateway, work_area
+from transform_jobs import clock, csv_shards, queue_gateway, repository, s3_gateway, work_area
 from transform_jobs.csv_columns import (
     BadRecord,
     ColumnSelection,
@@ -28,7 +33,7 @@ from transform_jobs.csv_columns import (
     cells,
     is_blank,
 )
-from transform_jobs.csv_records import UnterminatedQuote, record_batches
+from transform_jobs.csv_records import RecordSplitter, UnterminatedQuote, record_batches
 from transform_jobs.job_events import fail, move
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, PreparationState
@@ -44,6 +49,13 @@ MB = 1024 * 1024
 # SageMaker's own default when MaxPayloadInMB is not given (0 means "unlimited" to SageMaker,
 # which only a streaming request could honour; a shard must still be bounded).
 DEFAULT_PAYLOAD_MB = 6
+# Chunks of the input read ahead by a thread while the current ones are scanned.
+READ_AHEAD_CHUNKS = 4
+# Shards copied inside S3 at once (each copy is a few requests that mostly wait), and how
+# many may wait for a worker before the scan waits for them.
+COPY_WORKERS = 4
+COPIES_QUEUED = 8
+HEADER_PIECE_BYTES = 16 * 1024
 
 
 class PreparationFailed(Exception):
@@ -90,6 +102,33 @@ def load_plan(key: str) -> PreparationPlan:
     return PreparationPlan.model_validate_json(raw)
 
 
+class _Copies:
+    """Shards being copied inside S3, a few at a time, while the scan goes on. A checkpoint
+    waits for them: it only ever covers shards that exist. A copy that fails aborts its own
+    upload; its error is raised by the wait."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+
+    def submit(self, copy: Callable[[], None]) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(COPY_WORKERS, thread_name_prefix="shard-copy")
+        while len(self._pending) >= COPIES_QUEUED:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(copy))
+
+    def wait(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Lets the copies under way end (a failed step leaves no upload open)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        self._pending.clear()
+
+
 @dataclass
 class _Work:
     """One invocation's share of the preparation."""
@@ -98,6 +137,7 @@ class _Work:
     state: PreparationState
     plan: PreparationPlan
     clock: StepClock
+    copies: _Copies = field(default_factory=_Copies)
 
     @property
     def out_of_time(self) -> bool:
@@ -117,9 +157,15 @@ def prepare(job_id: str, step: int, *, deadline: float) -> JobStatus | None:
         finished = _run(work)
     except PreparationFailed as failure:
         return _fail(job_id, str(failure))
+    except s3_gateway.ObjectMissing as error:  # an input gone while its shards were copied
+        return _fail(
+            job_id, f"{error}. The input changed after the job was checked; submit it again."
+        )
     except _Superseded:
         current = repository.get_job(job_id)
         return current.Status if current else None
+    finally:
+        work.copies.close()
     if finished:
         queue_gateway.send_launch(job_id)
     else:
@@ -267,17 +313,21 @@ def _prepare_object(work: _Work, item: PlannedObject) -> bool:
     if work.state.Offset == 0:
         item.Header, item.Rows, item.Shards = None, 0, []
     try:
-        batches = record_batches(
-            s3_gateway.stream(location, offset=work.state.Offset), offset=work.state.Offset
-        )
-        if work.state.HeaderPresent and work.state.Offset == 0:
-            item.Header, batches = _take_header(work, batches)
-        sharder = _Sharder(work, item, _selection(work, item))
-        for records, start in batches:
-            if not sharder.add(records, start):
-                return False
-        sharder.finish()
-        return True
+        with contextlib.closing(
+            s3_gateway.stream(location, offset=work.state.Offset, read_ahead=READ_AHEAD_CHUNKS)
+        ) as stream:
+            chunks: Iterator[bytes] = stream
+            if work.state.HeaderPresent and work.state.Offset == 0:
+                item.Header, chunks = _take_header(work, chunks)
+            selection = _selection(work, item)
+            if selection is None or selection.identity:
+                return _shard_as_is(work, item, location, chunks)
+            sharder = _Sharder(work, item, selection)
+            for records, start in record_batches(chunks, offset=work.state.Offset):
+                if not sharder.add(records, start):
+                    return False
+            sharder.finish()
+            return True
     except UnterminatedQuote as error:
         raise PreparationFailed(
             f"{item.uri} is not valid CSV: {error}. Fix the file and submit again."
@@ -288,21 +338,92 @@ def _prepare_object(work: _Work, item: PlannedObject) -> bool:
         ) from None
 
 
-def _take_header(
-    work: _Work, batches: Iterator[tuple[list[bytes], int]]
-) -> tuple[bytes | None, Iterator[tuple[list[bytes], int]]]:
-    """The file's first non-blank record, and the records after it; the checkpoint offset
-    moves past it, so a resumed step never reads it as data."""
-    for records, start in batches:
-        end = start
-        for index, record in enumerate(records):
-            end += len(record)
-            if not is_blank(record):
-                work.state.Offset = end
-                rest = records[index + 1 :]
-                return record, chain([(rest, end)] if rest else [], batches)
-        work.state.Offset = end
+def _shard_as_is(
+    work: _Work, item: PlannedObject, location: S3Location, chunks: Iterator[bytes]
+) -> bool:
+    """Rows that pass as they are: the shards' byte ranges are found a chunk at a time, and
+    each shard whose bytes are exactly a range of the input is copied inside S3 (the rest,
+    with blank lines inside or a last row without its line end, is read again and written)."""
+    state, limit = work.state, shard_limit_bytes(work.job)
+    try:
+        for span in csv_shards.spans(
+            chunks, offset=state.Offset, limit=limit, rows_before=item.Rows
+        ):
+            target = work_area.shard(work.job, item.Relative, len(item.Shards))
+            if span.exact:
+                work.copies.submit(_copy(location, span, target))
+            else:
+                _write_span(location, span, target)
+            item.Shards.append(Shard(Rows=span.rows, FirstRow=item.Rows + 1))
+            item.Rows += span.rows
+            state.SpansLines = state.SpansLines or span.spans_lines
+            state.Offset, state.ShardsWritten = span.end, state.ShardsWritten + 1
+            if work.clock.checkpoint_due():
+                _checkpoint(work)
+                if work.out_of_time:
+                    return False
+    except csv_shards.RecordTooLarge as error:
+        raise PreparationFailed(
+            f"Data row {error.row} of {item.uri} is {error.size / MB:.1f} MB as the model gets "
+            f"it, larger than MaxPayloadInMB ({limit // MB} MB), so no request can hold it. "
+            "Raise MaxPayloadInMB (at most 100) or shorten the row."
+        ) from None
+    return True  # copies still under way are waited for by the next checkpoint
+
+
+def _copy(location: S3Location, span: csv_shards.Span, target: S3Location) -> Callable[[], None]:
+    def copy() -> None:
+        s3_gateway.copy_range(location, span.start, span.end, target, content_type="text/csv")
+
+    return copy
+
+
+def _write_span(location: S3Location, span: csv_shards.Span, target: S3Location) -> None:
+    """The shard of a span whose bytes are not the shard as they are: blank lines dropped, and
+    a line end after a last row without one."""
+    writer = ObjectWriter(target)
+    last = b""
+    chunks = s3_gateway.stream(location, offset=span.start, end=span.end)
+    for records, _ in record_batches(chunks, offset=span.start):
+        block = b"".join(record for record in records if not is_blank(record))
+        if block:
+            writer.write(block)
+            last = block
+    if not last.endswith(b"\n"):
+        writer.write(b"\n")
+    writer.close()
+
+
+def _take_header(work: _Work, chunks: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
+    """The file's first non-blank record, and the bytes after it; the checkpoint offset moves
+    past it, so a resumed step never reads it as data."""
+    splitter = RecordSplitter()
+    seen = bytearray()  # the object's bytes so far (the header is near their start)
+    for chunk in chunks:
+        # In small pieces: the splitter returns every record of what it is fed, one by one.
+        for at in range(0, len(chunk), HEADER_PIECE_BYTES):
+            piece = chunk[at : at + HEADER_PIECE_BYTES]
+            seen += piece
+            records = splitter.feed(piece)
+            end = splitter.offset - sum(map(len, records))
+            for record in records:
+                end += len(record)
+                if not is_blank(record):
+                    work.state.Offset = end
+                    rest = bytes(seen[end:]) + chunk[at + HEADER_PIECE_BYTES :]
+                    return record, _then(rest, chunks)
+            work.state.Offset = end
+    for record in splitter.finish():  # a header without a line end, and nothing after it
+        work.state.Offset = splitter.offset
+        if not is_blank(record):
+            return record, iter(())
     return None, iter(())
+
+
+def _then(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
 
 
 def _selection(work: _Work, item: PlannedObject) -> ColumnSelection | None:
@@ -326,6 +447,7 @@ def _selection(work: _Work, item: PlannedObject) -> ColumnSelection | None:
 def _checkpoint(work: _Work) -> None:
     """Saves the plan so far, then advances the job's step; raises _Superseded if another
     invocation or a status change got there first."""
+    work.copies.wait()  # the plan names shards: they must all be there
     state = work.state
     version = f"{state.ObjectIndex}-{state.Offset}" + ("-done" if state.Done else "")
     location = work_area.plan(work.job.JobId, version)

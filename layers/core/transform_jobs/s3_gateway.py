@@ -1,9 +1,13 @@
 """S3: listing inputs and outputs, reading objects (whole, their first bytes, or streamed from an
-offset), writing them (at once or as multipart uploads), presigning outputs."""
+offset), writing them (at once, as multipart uploads, or as a copy of another object's byte
+range made inside S3), presigning outputs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import contextlib
+import queue
+import threading
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -134,11 +138,20 @@ def _credentials_expiry() -> datetime | None:
 STREAM_CHUNK_BYTES = 1024 * 1024
 
 
-def stream(location: S3Location, *, offset: int = 0) -> Iterator[bytes]:
-    """The object's bytes from `offset` to its end, in chunks (never the whole object at once)."""
+def stream(
+    location: S3Location, *, offset: int = 0, end: int | None = None, read_ahead: int = 0
+) -> Generator[bytes, None, None]:
+    """The object's bytes from `offset` to `end` (its end when None), in chunks (never the
+    whole object at once). With `read_ahead`, a thread reads up to that many chunks ahead, so
+    the transfer (whose socket reads release the GIL) overlaps the caller's work on them."""
+    chunks = _stream(location, offset, end)
+    return _read_ahead(chunks, read_ahead) if read_ahead else chunks
+
+
+def _stream(location: S3Location, offset: int, end: int | None) -> Generator[bytes, None, None]:
     kwargs: dict[str, Any] = {"Bucket": location.bucket, "Key": location.key}
-    if offset:
-        kwargs["Range"] = f"bytes={offset}-"
+    if offset or end is not None:
+        kwargs["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
     try:
         reply = _client().get_object(**kwargs)
     except ClientError as error:
@@ -153,6 +166,47 @@ def stream(location: S3Location, *, offset: int = 0) -> Iterator[bytes]:
         yield from body.iter_chunks(STREAM_CHUNK_BYTES)
     finally:
         body.close()
+
+
+_DONE = object()
+
+
+def _read_ahead(chunks: Generator[bytes, None, None], depth: int) -> Generator[bytes, None, None]:
+    ahead: queue.Queue[object] = queue.Queue(depth)
+    stop = threading.Event()
+
+    def pump() -> None:
+        item: object = _DONE
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    with contextlib.suppress(queue.Full):
+                        ahead.put(chunk, timeout=0.1)
+                        break
+                if stop.is_set():
+                    return
+        except BaseException as error:  # handed to the reader, raised there
+            item = error
+        finally:
+            chunks.close()
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ahead.put(item, timeout=0.1)
+                return
+
+    reader = threading.Thread(target=pump, name="s3-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        reader.join()
 
 
 def read_all(location: S3Location) -> bytes:
@@ -206,6 +260,33 @@ def complete_upload(location: S3Location, upload_id: str, etags: Sequence[str]) 
     except ClientError as error:
         if error.response["Error"]["Code"] == "NoSuchUpload":
             raise UploadGone(f"upload {upload_id} of {location.uri} is gone") from None
+        raise
+
+
+def copy_range(
+    source: S3Location, start: int, end: int, target: S3Location, *, content_type: str
+) -> None:
+    """Makes `target` the bytes [start, end) of `source`, copied inside S3: no byte crosses
+    the network. A multipart upload of one part (UploadPartCopy takes a byte range of up to 5
+    GiB, and the last part may be of any size); aborted if anything fails."""
+    upload_id = start_upload(target, content_type=content_type)
+    try:
+        reply = _client().upload_part_copy(
+            Bucket=target.bucket,
+            Key=target.key,
+            UploadId=upload_id,
+            PartNumber=1,
+            CopySource={"Bucket": source.bucket, "Key": source.key},
+            CopySourceRange=f"bytes={start}-{end - 1}",
+        )
+        complete_upload(target, upload_id, [str(reply["CopyPartResult"]["ETag"])])
+    except BaseException as error:
+        with contextlib.suppress(Exception):
+            abort_upload(target, upload_id)
+        if isinstance(error, ClientError):
+            code = error.response["Error"]["Code"]
+            if code in ("NoSuchKey", "NoSuchBucket", "AccessDenied", "403", "404"):
+                raise ObjectMissing(f"cannot read {source.uri}: {code}") from None
         raise
 
 
