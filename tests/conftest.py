@@ -69,6 +69,9 @@ def _reset_process_caches() -> None:
         queue_gateway._client,
         submission._idempotent_submit,
         submission._idempotency_config,
+        submission._idempotent_rerun,
+        submission._rerun_idempotency_config,
+        submission._store,
     ):
         # A test may have swapped one for a stub; monkeypatch restores it afterwards.
         getattr(cached, "cache_clear", lambda: None)()

@@ -21,7 +21,7 @@ from transform_jobs import cancel, http_problems, job_queries, job_validation, r
 from transform_jobs.identifiers import JOB_ID_PATTERN
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
-from transform_jobs.models.request import JobRequest
+from transform_jobs.models.request import JobRequest, RerunOverrides
 from transform_jobs.models.validation import Finding, InputSummary, JobValidation
 from transform_jobs.problems import FieldError
 from transform_jobs.repository import JobFilter
@@ -156,6 +156,36 @@ def cancel_job(job_id: JobId) -> JobResource:
     _only_query()
     job = cancel.cancel(job_queries.team_job(_team(), job_id))
     return JobResource.of(job)
+
+
+@app.post(
+    "/v1/jobs/<jobId>/rerun",
+    status_code=202,
+    summary="Run a job again, on a new model or elsewhere",
+    description=(
+        "A new job with the original's request, changed by the body's overrides (all optional). "
+        "Its outputs go to <original S3OutputPath>/reruns/<new job id>/ unless "
+        "TransformOutput.S3OutputPath says where, never over the original's. The new job is "
+        "checked like any submission and carries RerunOf."
+    ),
+    responses=_responses(
+        (202, JobResource, "Accepted: the new job, Submitted"), 400, 403, 404, 409
+    ),
+)
+def rerun_job(
+    job_id: JobId,
+    overrides: Annotated[RerunOverrides | None, Body()] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
+) -> Response[JobResource]:
+    _only_query()
+    try:
+        job = submission.rerun(_team(), job_id, overrides or RerunOverrides(), idempotency_key)
+    except ValidationError as invalid:  # the overrides and the original together break a rule
+        raise http_problems.from_validation(
+            [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
+        ) from None
+    metrics.add_metric(name="JobsRerun", unit=MetricUnit.Count, value=1)
+    return Response(202, "application/json", job, headers={"Location": _location(job.JobId)})
 
 
 @app.get(

@@ -33,6 +33,7 @@ def test_document_describes_every_route_with_bearer_auth_except_health() -> None
         "/v1/jobs/{jobId}",
         "/v1/jobs/{jobId}/cancel",
         "/v1/jobs/validate",
+        "/v1/jobs/{jobId}/rerun",
         "/v1/jobs/{jobId}/events",
         "/v1/jobs/{jobId}/outputs",
         "/v1/health",

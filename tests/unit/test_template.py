@@ -870,6 +870,7 @@ def test_routes_and_auth(resources: dict[str, Any]) -> None:
         ("GET", "/v1/jobs/{jobId}"): (jobs, None),
         ("POST", "/v1/jobs/{jobId}/cancel"): (jobs, None),
         ("POST", "/v1/jobs/validate"): (jobs, None),
+        ("POST", "/v1/jobs/{jobId}/rerun"): (jobs, None),
         ("GET", "/v1/jobs/{jobId}/events"): (jobs, None),
         ("GET", "/v1/jobs/{jobId}/outputs"): (jobs, None),
         ("GET", "/v1/health"): (jobs, {"Authorizer": "NONE"}),

@@ -241,3 +241,28 @@ def test_validate_exits_0_when_valid_and_1_with_each_error(
     assert "error   ModelName: Model 'churn-xgb' does not exist" in capsys.readouterr().out
     assert [r.url.path for r in api.requests] == ["/dev/v1/jobs/validate"] * 2
     assert json.loads(api.requests[0].content) == REQUEST
+
+
+def test_rerun_sends_only_the_overrides_given(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.json(202, job())
+    api.json(202, job())
+    assert run(api, "rerun", "j-1", "--model", "churn-xgb-v2", "--env", "A=1", "--env", "B=") == 0
+    assert run(api, "rerun", "j-1") == 0
+    first, second = api.requests
+    assert first.url.path == "/dev/v1/jobs/j-1/rerun"
+    assert json.loads(first.content) == {
+        "ModelName": "churn-xgb-v2",
+        "Environment": {"A": "1", "B": ""},
+    }
+    assert json.loads(second.content) == {}
+    assert first.headers["Idempotency-Key"] != second.headers["Idempotency-Key"]
+
+
+def test_rerun_refuses_half_a_resource_change_without_calling(
+    api: FakeApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(api, "rerun", "j-1", "--instance-type", "ml.m5.xlarge") == 2
+    assert "go together" in capsys.readouterr().err
+    assert api.requests == []

@@ -6,17 +6,18 @@ If the message is lost, the job stays Submitted and reconcile_jobs hands it over
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
-from transform_jobs import clock, queue_gateway, repository, request_size, team_access
+from transform_jobs import clock, job_queries, queue_gateway, repository, request_size, team_access
 from transform_jobs.identifiers import new_job_id
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobResource
-from transform_jobs.models.request import JobRequest
+from transform_jobs.models.request import JobRequest, RerunOverrides
 from transform_jobs.problems import Conflict, FieldError, Forbidden, InvalidRequest
 from transform_jobs.settings import get_settings
 
@@ -39,20 +40,56 @@ class Submission(BaseModel):
     Request: JobRequest
 
 
+class Rerun(BaseModel):
+    """What identifies a rerun for idempotency: the team, its key, the job and the changes."""
+
+    TeamId: str
+    IdempotencyKey: str
+    JobId: str
+    Overrides: RerunOverrides
+
+
 def submit(team_id: str, request: JobRequest, idempotency_key: str | None = None) -> JobResource:
     """Accept a job; with an Idempotency-Key, the same key and body give the same job."""
     if idempotency_key is None:
         return _submit(team_id, request, idempotent=False)
+    submission = Submission(TeamId=team_id, IdempotencyKey=idempotency_key, Request=request)
+    return _once(_idempotency_config(), lambda: _idempotent_submit()(submission=submission))
+
+
+def rerun(
+    team_id: str, job_id: str, overrides: RerunOverrides, idempotency_key: str | None = None
+) -> JobResource:
+    """A new job with the original's request and `overrides`, carrying RerunOf; its outputs go
+    under <original S3OutputPath>/reruns/<new job id>/ unless the overrides say where. With an
+    Idempotency-Key, the same key, job and overrides give the same new job."""
+    if idempotency_key is None:
+        return _rerun(team_id, job_id, overrides, idempotent=False)
+    rerun = Rerun(TeamId=team_id, IdempotencyKey=idempotency_key, JobId=job_id, Overrides=overrides)
+    return _once(_rerun_idempotency_config(), lambda: _idempotent_rerun()(rerun=rerun))
+
+
+def _rerun(
+    team_id: str, job_id: str, overrides: RerunOverrides, *, idempotent: bool
+) -> JobResource:
+    original = job_queries.team_job(team_id, job_id)
+    new_id = new_job_id()
+    base = original.Request.TransformOutput.S3OutputPath.rstrip("/")
+    request = overrides.applied_to(original.Request, f"{base}/reruns/{new_id}/")
+    return _submit(team_id, request, idempotent=idempotent, job_id=new_id, rerun_of=job_id)
+
+
+def _once(config: IdempotencyConfig, call: Callable[[], JobResource]) -> JobResource:
+    """An idempotent call, its two refusals as the API's 422 and 409."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
     )
 
-    submission = Submission(TeamId=team_id, IdempotencyKey=idempotency_key, Request=request)
     if _lambda_context:
-        _idempotency_config().register_lambda_context(_lambda_context[-1])
+        config.register_lambda_context(_lambda_context[-1])
     try:
-        result: JobResource = _idempotent_submit()(submission=submission)
+        result: JobResource = call()
     except IdempotencyValidationError:
         raise InvalidRequest(
             "This Idempotency-Key was used with a different request body in the last 24 hours.",
@@ -65,12 +102,19 @@ def submit(team_id: str, request: JobRequest, idempotency_key: str | None = None
     return result
 
 
-def _submit(team_id: str, request: JobRequest, *, idempotent: bool) -> JobResource:
+def _submit(
+    team_id: str,
+    request: JobRequest,
+    *,
+    idempotent: bool,
+    job_id: str | None = None,
+    rerun_of: str | None = None,
+) -> JobResource:
     team = repository.get_team(team_id)
     if team is None:
         raise Forbidden(f"Team {team_id!r} is not registered with the service.")
     team_access.check_request(team, request)
-    job = new_job(team_id, request)
+    job = new_job(team_id, request, job_id=job_id, rerun_of=rerun_of)
     request_size.check(job, idempotency_key=idempotent)
     job_id = job.JobId
     repository.create_job(job)
@@ -83,10 +127,12 @@ def _submit(team_id: str, request: JobRequest, *, idempotent: bool) -> JobResour
     return JobResource.of(job)
 
 
-def new_job(team_id: str, request: JobRequest) -> Job:
+def new_job(
+    team_id: str, request: JobRequest, *, job_id: str | None = None, rerun_of: str | None = None
+) -> Job:
     """A job as submitted: Submitted, with the SageMaker name the service gives it."""
     now = clock.now()
-    job_id = new_job_id()
+    job_id = job_id or new_job_id()
     return Job(
         JobId=job_id,
         TeamId=team_id,
@@ -95,16 +141,26 @@ def new_job(team_id: str, request: JobRequest) -> Job:
         UpdatedAt=now,
         SageMakerJobName=f"{get_settings().job_name_prefix}{job_id}",
         Request=request,
+        RerunOf=rerun_of,
     )
 
 
 @cache
 def _idempotency_config() -> IdempotencyConfig:
+    return _config(payload="Request")
+
+
+@cache
+def _rerun_idempotency_config() -> IdempotencyConfig:
+    return _config(payload="[JobId, Overrides]")
+
+
+def _config(*, payload: str) -> IdempotencyConfig:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig  # noqa: PLC0415
 
     return IdempotencyConfig(
         event_key_jmespath="[TeamId, IdempotencyKey]",
-        payload_validation_jmespath="Request",
+        payload_validation_jmespath=payload,
         expires_after_seconds=get_settings().idempotency_ttl_seconds,
         raise_on_no_idempotency_key=True,
     )
@@ -123,19 +179,14 @@ def _idempotent_submit() -> Any:
     The key is the team and its Idempotency-Key, so two teams never share a job; the body is the
     payload check, so the same key with another body is refused (IdempotencyValidationError).
     """
-    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
-        DynamoDBPersistenceLayer,
-        idempotent_function,
-    )
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function  # noqa: PLC0415
     from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (  # noqa: PLC0415
         PydanticSerializer,
     )
 
-    store = DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
-
     @idempotent_function(
         data_keyword_argument="submission",
-        persistence_store=store,
+        persistence_store=_store(),
         config=_idempotency_config(),
         output_serializer=PydanticSerializer(model=JobResource),
     )
@@ -143,3 +194,33 @@ def _idempotent_submit() -> Any:
         return _submit(submission.TeamId, submission.Request, idempotent=True)
 
     return submit_once
+
+
+@cache
+def _idempotent_rerun() -> Any:
+    """Powertools idempotency around _rerun: the same key, job and overrides give one new job
+    (its id, and so its default output path, are made once)."""
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function  # noqa: PLC0415
+    from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import (  # noqa: PLC0415
+        PydanticSerializer,
+    )
+
+    @idempotent_function(
+        data_keyword_argument="rerun",
+        persistence_store=_store(),
+        config=_rerun_idempotency_config(),
+        output_serializer=PydanticSerializer(model=JobResource),
+    )
+    def rerun_once(rerun: Rerun) -> JobResource:
+        return _rerun(rerun.TeamId, rerun.JobId, rerun.Overrides, idempotent=True)
+
+    return rerun_once
+
+
+@cache
+def _store() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+        DynamoDBPersistenceLayer,
+    )
+
+    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)

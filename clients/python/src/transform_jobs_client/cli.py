@@ -188,6 +188,33 @@ def _validation_text(report: Any) -> str:
     return "\n".join(lines)
 
 
+def cmd_rerun(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    overrides: dict[str, Any] = {}
+    if args.model:
+        overrides["ModelName"] = args.model
+    if args.output_path:
+        overrides["TransformOutput"] = {"S3OutputPath": args.output_path}
+    if args.env:
+        pairs = [item.partition("=") for item in args.env]
+        if any(not sep or not name for name, sep, _ in pairs):
+            raise UsageError("--env takes NAME=VALUE")
+        overrides["Environment"] = {name: value for name, _, value in pairs}
+    if args.instance_type or args.instance_count:
+        if not (args.instance_type and args.instance_count):
+            raise UsageError("--instance-type and --instance-count go together")
+        overrides["TransformResources"] = {
+            "InstanceType": args.instance_type,
+            "InstanceCount": args.instance_count,
+        }
+    if args.job_name:
+        overrides["TransformJobName"] = args.job_name
+    job = client.rerun(args.job_id, overrides, idempotency_key=args.idempotency_key)
+    if not args.wait:
+        printer.value(job, _job_text)
+        return 0
+    return _wait_and_report(client, job.JobId, args.timeout, printer)
+
+
 def cmd_wait(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
     return _wait_and_report(client, args.job_id, args.timeout, printer)
 
@@ -387,6 +414,32 @@ def _global_options(*, after_command: bool) -> argparse.ArgumentParser:
     return options
 
 
+def _add_validate_and_rerun(commands: Any, after: argparse.ArgumentParser) -> None:
+    validate = commands.add_parser(
+        "validate", parents=[after], help="check a job request without starting it"
+    )
+    validate.add_argument("job_file", help="the request as a JSON file, or - for stdin")
+    validate.set_defaults(run=cmd_validate)
+    rerun = commands.add_parser(
+        "rerun", parents=[after], help="run a job again (a new model, elsewhere)"
+    )
+    rerun.add_argument("job_id")
+    rerun.add_argument("--model", help="the new ModelName")
+    rerun.add_argument(
+        "--output-path", help="S3OutputPath (default: <original>/reruns/<new job id>/)"
+    )
+    rerun.add_argument(
+        "--env", action="append", metavar="NAME=VALUE", help="Environment (repeat; replaces all)"
+    )
+    rerun.add_argument("--instance-type")
+    rerun.add_argument("--instance-count", type=int)
+    rerun.add_argument("--job-name", help="the new job's TransformJobName")
+    rerun.add_argument("--wait", action="store_true", help="follow the new job until it ends")
+    rerun.add_argument("--timeout", type=float, help="with --wait: give up after so many s")
+    rerun.add_argument("--idempotency-key", help="default: a new one per rerun")
+    rerun.set_defaults(run=cmd_rerun)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="transform-jobs",
@@ -409,11 +462,7 @@ def parser() -> argparse.ArgumentParser:
     submit.add_argument("--idempotency-key", help="default: a new one per submission")
     submit.set_defaults(run=cmd_submit)
 
-    validate = commands.add_parser(
-        "validate", parents=[after], help="check a job request without starting it"
-    )
-    validate.add_argument("job_file", help="the request as a JSON file, or - for stdin")
-    validate.set_defaults(run=cmd_validate)
+    _add_validate_and_rerun(commands, after)
 
     wait = commands.add_parser("wait", parents=[after], help="follow a job until it ends")
     wait.add_argument("job_id")

@@ -84,7 +84,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, moment.timestamp() - time.time())
 
 
-def _body(request: models.JobRequest | Mapping[str, Any]) -> dict[str, Any]:
+def _body(request: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(request, BaseModel):
         return request.model_dump(mode="json", by_alias=True, exclude_unset=True)
     return dict(request)
@@ -141,6 +141,21 @@ class TransformJobs:
         A request that breaks a rule comes back with Valid false and its Errors (no exception)."""
         answer = self._call("POST", "v1/jobs/validate", json=_body(request), replayable=True)
         return _parsed(models.JobValidation, answer)
+
+    def rerun(
+        self,
+        job_id: str,
+        overrides: models.RerunOverrides | Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> models.JobResource:
+        """POST /v1/jobs/{jobId}/rerun: a new job with the original's request and `overrides`
+        (ModelName, TransformOutput.S3OutputPath, Environment, TransformResources,
+        TransformJobName); its outputs go under <original output>/reruns/<new id>/ by default."""
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        body = _body(overrides) if overrides is not None else {}
+        answer = self._call("POST", f"v1/jobs/{job_id}/rerun", json=body, headers=headers)
+        return _parsed(models.JobResource, answer)
 
     def get(self, job_id: str) -> models.JobResource:
         return _parsed(models.JobResource, self._call("GET", f"v1/jobs/{job_id}"))

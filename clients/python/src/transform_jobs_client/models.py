@@ -379,6 +379,18 @@ class ProblemDocument(BaseModel):
     type: Annotated[str | None, Field(title="Type")] = "about:blank"
 
 
+class ModelNameModel(RootModel[str]):
+    root: Annotated[
+        str,
+        Field(
+            max_length=63,
+            min_length=1,
+            pattern="^[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?$",
+            title="Modelname",
+        ),
+    ]
+
+
 class RotatedSecret(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
@@ -576,6 +588,20 @@ class WebhookWithSecret(BaseModel):
     WebhookId: Annotated[str, Field(title="Webhookid")]
 
 
+class FieldOutputOverride(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    S3OutputPath: Annotated[
+        str,
+        Field(
+            examples=["s3://my-bucket/team-a/input/"],
+            max_length=1024,
+            title="S3Outputpath",
+        ),
+    ]
+
+
 class DataProcessingModel(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
@@ -646,6 +672,32 @@ class OutputList(BaseModel):
     )
     NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
     Outputs: Annotated[list[OutputObject], Field(title="Outputs")]
+
+
+class RerunOverrides(BaseModel):
+    """
+    What a rerun may change of the original request; everything else is the original's.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    Environment: Annotated[
+        dict[str, EnvironmentAdditionalProperty] | None, Field(title="Environment")
+    ] = None
+    """
+    Replaces the original's Environment as a whole
+    """
+    ModelName: Annotated[ModelNameModel | None, Field(title="Modelname")] = None
+    TransformJobName: Annotated[
+        TransformJobNameModel | None,
+        Field(title="Transformjobname"),
+    ] = None
+    TransformOutput: FieldOutputOverride | None = None
+    """
+    Where the outputs go; default <original S3OutputPath>/reruns/<new job id>/
+    """
+    TransformResources: Annotated[TransformResourcesModel | None, Field()] = None
 
 
 class S3DataSourceModel(BaseModel):
@@ -739,6 +791,10 @@ class JobResource(BaseModel):
     JobId: Annotated[str, Field(title="Jobid")]
     Progress: JobProgress
     Request: JobRequest
+    RerunOf: Annotated[str | None, Field(title="Rerunof")] = None
+    """
+    The job this one runs again, when it is a rerun.
+    """
     SageMakerJobArn: Annotated[str | None, Field(title="Sagemakerjobarn")] = None
     SageMakerJobName: Annotated[str, Field(title="Sagemakerjobname")]
     StartedAt: Annotated[AwareDatetime | None, Field(title="Startedat")] = None

@@ -85,6 +85,7 @@ class Job(BaseModel):
     SageMakerJobArn: str | None = None
     Progress: JobProgress = Field(default_factory=JobProgress)
     Request: JobRequest
+    RerunOf: str | None = None  # the job this one runs again (POST /v1/jobs/{jobId}/rerun)
     PinnedManifestUri: str | None = None
     CancelRequested: bool = False
     HoldsCapacity: bool = False
@@ -120,6 +121,9 @@ class JobResource(BaseModel):
     SageMakerJobArn: str | None = None
     Progress: JobProgress
     Request: JobRequest
+    RerunOf: str | None = Field(
+        default=None, description="The job this one runs again, when it is a rerun."
+    )
 
     @classmethod
     def of(cls, job: Job) -> JobResource:
@@ -136,6 +140,7 @@ class JobResource(BaseModel):
             SageMakerJobArn=job.SageMakerJobArn,
             Progress=job.Progress,
             Request=job.Request,
+            RerunOf=job.RerunOf,
         )
 
 

@@ -579,3 +579,49 @@ class JobRequest(_Strict):
         request["TransformJobName"] = job_name
         request["Tags"] = [*request.get("Tags", []), *tags]
         return request
+
+
+class _OutputOverride(_Strict):
+    S3OutputPath: S3Uri
+
+
+class RerunOverrides(_Strict):
+    """What a rerun may change of the original request; everything else is the original's."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"ModelName": "churn-xgb-v2"},
+                {
+                    "ModelName": "churn-xgb-v2",
+                    "TransformOutput": {"S3OutputPath": "s3://acme-ml/churn/out-v2/"},
+                    "TransformResources": {"InstanceType": "ml.m5.2xlarge", "InstanceCount": 2},
+                },
+            ]
+        }
+    )
+
+    ModelName: str | None = Field(default=None, min_length=1, max_length=63, pattern=_MODEL_NAME)
+    TransformOutput: _OutputOverride | None = Field(
+        default=None,
+        description="Where the outputs go; default <original S3OutputPath>/reruns/<new job id>/",
+    )
+    Environment: dict[str, Annotated[str, Field(max_length=10240)]] | None = Field(
+        default=None, description="Replaces the original's Environment as a whole"
+    )
+    TransformResources: _TransformResources | None = None
+    TransformJobName: str | None = Field(
+        default=None, min_length=1, max_length=63, pattern=_JOB_NAME
+    )
+
+    def applied_to(self, original: JobRequest, default_output: str) -> JobRequest:
+        """The original request with these changes, checked by every rule of a request
+        (pydantic's ValidationError when the two together break one)."""
+        request = original.model_dump(mode="json", exclude_none=True)
+        request["TransformOutput"]["S3OutputPath"] = (
+            self.TransformOutput.S3OutputPath if self.TransformOutput else default_output
+        )
+        changes = self.model_dump(
+            mode="json", exclude_none=True, exclude={"TransformOutput"}, exclude_unset=True
+        )
+        return JobRequest.model_validate(request | changes)
