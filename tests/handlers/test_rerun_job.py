@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.conftest import BUCKET
@@ -121,3 +122,19 @@ def test_the_same_idempotency_key_gives_the_same_rerun(
     assert again[2]["JobId"] == first[2]["JobId"]
     assert again[2]["Request"]["TransformOutput"] == first[2]["Request"]["TransformOutput"]
     assert other[0] == 422 and other[2]["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_the_originals_outputs_do_not_list_its_reruns(
+    api: ApiCaller, original: dict[str, Any]
+) -> None:
+    _, _, job = rerun(api, original["JobId"])
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="team-a/out/a.csv.out", Body=b"1\n")
+    s3.put_object(Bucket=BUCKET, Key=f"team-a/out/reruns/{job['JobId']}/a.csv.out", Body=b"2\n")
+    s3.put_object(Bucket=BUCKET, Key="team-a/out/reruns/notes/b.csv.out", Body=b"3\n")
+
+    listed = api.call("GET", f"/v1/jobs/{original['JobId']}/outputs")[2]["Outputs"]
+    rerun_listed = api.call("GET", f"/v1/jobs/{job['JobId']}/outputs")[2]["Outputs"]
+
+    assert sorted(output["Key"] for output in listed) == ["a.csv.out", "reruns/notes/b.csv.out"]
+    assert [output["Key"] for output in rerun_listed] == ["a.csv.out"]

@@ -103,6 +103,8 @@ def is_output_of(job: Job, entry: s3_gateway.S3Object) -> bool:
     used the same S3OutputPath), outside the service's work area."""
     if not entry.key.endswith(".out") or work_area.in_work_area(job, entry.key):
         return False
+    if work_area.in_rerun_output(job, entry.key):
+        return False  # a rerun's, written beside this job's
     return not (job.StartedAt and entry.last_modified and entry.last_modified < job.StartedAt)
 
 

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
-from transform_jobs import clock, job_queries, queue_gateway, repository, request_size, team_access
+from transform_jobs import (
+    clock,
+    job_queries,
+    queue_gateway,
+    repository,
+    request_size,
+    team_access,
+    work_area,
+)
 from transform_jobs.identifiers import new_job_id
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobResource
@@ -74,8 +82,7 @@ def _rerun(
 ) -> JobResource:
     original = job_queries.team_job(team_id, job_id)
     new_id = new_job_id()
-    base = original.Request.TransformOutput.S3OutputPath.rstrip("/")
-    request = overrides.applied_to(original.Request, f"{base}/reruns/{new_id}/")
+    request = overrides.applied_to(original.Request, work_area.rerun_output_path(original, new_id))
     return _submit(team_id, request, idempotent=idempotent, job_id=new_id, rerun_of=job_id)
 
 

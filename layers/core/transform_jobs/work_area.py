@@ -8,16 +8,32 @@ write.
 
 from __future__ import annotations
 
+import re
+
+from transform_jobs.identifiers import JOB_ID_PATTERN
 from transform_jobs.models.job import Job
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
 
 WORK_FOLDER = ".transform-jobs"
+# A rerun writes, unless told otherwise, to <original S3OutputPath>/reruns/<its job id>/: beside
+# the original's outputs, never over them, and not listed among them.
+RERUNS_FOLDER = "reruns"
+_RERUN_OUTPUT = re.compile(rf"{RERUNS_FOLDER}/{JOB_ID_PATTERN.pattern}/")
 
 
 def output_folder(job: Job) -> S3Location:
     output = S3Location.parse(job.Request.TransformOutput.S3OutputPath)
     return S3Location(output.bucket, output.reach(folder=True))
+
+
+def rerun_output_path(original: Job, rerun_id: str) -> str:
+    return output_folder(original).child(f"{RERUNS_FOLDER}/{rerun_id}/").uri
+
+
+def in_rerun_output(job: Job, key: str) -> bool:
+    """Whether `key` is under one of the job's reruns' default output folders."""
+    return bool(_RERUN_OUTPUT.match(key, len(output_folder(job).key)))
 
 
 def work_root(job: Job) -> S3Location:
