@@ -4,7 +4,7 @@ work area (`.transform-jobs/`, which sorts before most output names), never thro
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -175,3 +175,21 @@ def test_links_last_as_long_as_asked_within_the_session(
 
     assert signed_for == 3600
     assert timedelta(seconds=3595) <= expires_at - asked_at <= timedelta(seconds=3605)
+
+
+@pytest.mark.parametrize(
+    ("written", "listed"),
+    [(timedelta(0), True), (timedelta(seconds=-1), False), (timedelta(seconds=2), True)],
+    ids=["same-second", "second-before", "after"],
+)
+def test_an_output_written_in_the_second_the_job_started_is_its_own(
+    aws: dict[str, str], written: timedelta, listed: bool
+) -> None:
+    """S3 lists LastModified in whole seconds, so a fast job's output can look older than it."""
+    from transform_jobs.job_queries import is_output_of
+
+    job = make_job()
+    job.StartedAt = datetime(2026, 12, 3, 12, 0, 0, 700_000, tzinfo=UTC)
+    listed_time = job.StartedAt.replace(microsecond=0) + written
+    entry = s3_gateway.S3Object(BUCKET, "team-a/out/a.csv.out", 2, last_modified=listed_time)
+    assert is_output_of(job, entry) is listed

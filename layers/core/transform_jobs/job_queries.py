@@ -105,7 +105,10 @@ def is_output_of(job: Job, entry: s3_gateway.S3Object) -> bool:
         return False
     if work_area.in_rerun_output(job, entry.key):
         return False  # a rerun's, written beside this job's
-    return not (job.StartedAt and entry.last_modified and entry.last_modified < job.StartedAt)
+    # S3 lists LastModified in whole seconds: an output written in the second the job started
+    # is listed with a time before it.
+    started = job.StartedAt and job.StartedAt.replace(microsecond=0)
+    return not (started and entry.last_modified and entry.last_modified < started)
 
 
 # After every key under a prefix: U+10FFFF is the highest code point, and S3 orders keys by
