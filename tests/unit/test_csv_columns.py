@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transform_jobs.csv_columns import (
@@ -92,3 +92,156 @@ def test_a_bad_record_in_a_block_is_named_by_its_position() -> None:
         selection.apply_many([b"1,2\n", b"3,4\n", b"5\n", b"6,7\n"])
     assert caught.value.index == 2
     assert "has 1 cells where the header has 2" in str(caught.value)
+
+
+def written_as_csv(selection: ColumnSelection, records: list[bytes]) -> bytes | tuple[int, str]:
+    """The slow reference: the block through csv.reader and csv.writer as a whole; a block
+    they cannot take gives the first record that is bad on its own (index, message). The same
+    columns in the same order pass through as they are."""
+    if selection.identity:
+        block = b"".join(records)
+        return block if block.endswith(b"\n") else block + b"\n"
+    try:
+        text = b"".join(records).decode("utf-8")
+        table = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        whole = len(table) == len(records) and all(len(row) >= selection.width for row in table)
+    except (UnicodeDecodeError, csv.Error):
+        whole = False
+    if not whole:
+        for index, record in enumerate(records):
+            try:
+                selection.apply(record)
+            except BadRecord as error:
+                return index, str(error)
+        return 0, "could not be read as CSV"
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator="\r\n").writerows(
+        [row[index] for index in selection.indices] for row in table
+    )
+    return out.getvalue().encode()
+
+
+def selected(selection: ColumnSelection, records: list[bytes]) -> bytes | tuple[int, str]:
+    try:
+        return selection.apply_many(records)
+    except BadRecord as error:
+        return error.index, str(error)
+
+
+# Mostly plain cells, with every character CSV treats specially and some that are not ASCII.
+tricky_cell = st.text(alphabet=st.sampled_from(list('ab7 ,"\r\n\x00é€\ufeff')), max_size=5)
+plain_cell = st.text(alphabet=st.sampled_from(list("ab7 .-é\x00")), max_size=5)
+
+
+@st.composite
+def record_lists(draw: st.DrawFn) -> tuple[int, list[bytes]]:
+    """A header width and records as a splitter hands them over: rows written by csv.writer
+    (some quoted), rows joined raw (stray quotes, lone CRs), rows with more or fewer cells,
+    blank lines, bytes that are not UTF-8, LF and CRLF ends, the last row without its end."""
+    width = draw(st.integers(1, 5))
+    records: list[bytes] = []
+    for _ in range(draw(st.integers(0, 25))):
+        cells_in_row = draw(st.sampled_from([width] * 8 + [width + 1, max(1, width - 1)]))
+        kind = draw(st.sampled_from(["plain"] * 6 + ["csv", "quote-all", "raw", "odd"]))
+        cell_strategy = plain_cell if kind == "plain" else tricky_cell
+        row = draw(st.lists(cell_strategy, min_size=cells_in_row, max_size=cells_in_row))
+        end = draw(st.sampled_from(["\n", "\r\n"]))
+        if kind in ("csv", "quote-all"):
+            out = io.StringIO(newline="")
+            if kind == "quote-all":
+                csv.writer(out, lineterminator=end, quoting=csv.QUOTE_ALL).writerow(row)
+            else:
+                csv.writer(out, lineterminator=end).writerow(row)
+            record = out.getvalue().encode()
+        else:
+            record = (",".join(row) + end).encode()
+        if kind == "odd":
+            record = draw(st.sampled_from([b"\n", b"\r\n", b"1,\xff,3\n", record.rstrip(b"\r\n")]))
+        records.append(record)
+    if records and draw(st.booleans()):
+        records[-1] = records[-1].rstrip(b"\r\n") or records[-1]  # the file's last row
+    return width, records
+
+
+@settings(max_examples=600, deadline=None)
+@given(record_lists(), st.data())
+def test_a_block_reads_as_csv_reader_and_csv_writer_make_it(
+    case: tuple[int, list[bytes]], data: st.DataObject
+) -> None:
+    width, records = case
+    header = [f"c{n}" for n in range(width)]
+    wanted = data.draw(st.lists(st.sampled_from(header), min_size=1, max_size=width + 1))
+    selection = ColumnSelection(header, wanted)
+    assert selected(selection, records) == written_as_csv(selection, records)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(plain_cell, min_size=4, max_size=4), min_size=1, max_size=40),
+    st.sampled_from(["\n", "\r\n"]),
+    st.lists(st.integers(0, 3), min_size=1, max_size=5),
+)
+def test_plain_rows_are_cut_at_commas_in_any_column_order(
+    table: list[list[str]], end: str, picks: list[int]
+) -> None:
+    records = [(",".join(row) + end).encode() for row in table]
+    selection = ColumnSelection(["a", "b", "c", "d"], ["abcd"[pick] for pick in picks])
+    assert selected(selection, records) == written_as_csv(selection, records)
+
+
+def test_quoted_rows_keep_their_place_among_plain_ones() -> None:
+    selection = ColumnSelection(["a", "b", "c"], ["c", "a"])
+    records = [b"1,2,3\r\n", b'4,"x\r\ny",",5"\r\n', b"7,8,9\r\n", b'"a""b",,\r\n', b"x,y,z"]
+    assert selection.apply_many(records) == (b'3,1\r\n",5",4\r\n9,7\r\n,"a""b"\r\nz,x\r\n')
+
+
+def test_one_column_writes_an_empty_cell_quoted_as_csv_writer_does() -> None:
+    selection = ColumnSelection(["a", "b"], ["b"])
+    assert selection.apply_many([b"1,\n", b"2,x\n"]) == b'""\r\nx\r\n'
+
+
+def test_a_row_with_more_cells_than_the_header_keeps_the_wanted_ones() -> None:
+    selection = ColumnSelection(["a", "b"], ["b", "a"])
+    assert selection.apply_many([b"1,2\n", b"3,4,5\n", b"6,7\n"]) == b"2,1\r\n4,3\r\n7,6\r\n"
+
+
+def test_a_bad_quoted_record_is_named_by_its_position_in_the_block() -> None:
+    selection = ColumnSelection(["a", "b"], ["b"])
+    with pytest.raises(BadRecord) as caught:
+        selection.apply_many([b"1,2\n", b'"3",4\n', b"5,6\n", b'"7"\n', b"8,9\n"])
+    assert caught.value.index == 3
+    assert "has 1 cells where the header has 2" in str(caught.value)
+
+
+def test_bytes_that_are_not_utf8_in_a_plain_row_are_named() -> None:
+    selection = ColumnSelection(["a", "b"], ["b"])
+    with pytest.raises(BadRecord) as caught:
+        selection.apply_many([b"1,2\n", b"3,4\n", b"5,\xff\n"])
+    assert caught.value.index == 2
+    assert "not UTF-8" in str(caught.value)
+
+
+def test_records_that_are_not_whole_lines_read_as_the_block_they_make() -> None:
+    # Joined, '"a"' and 'b' make '"a"b', which is not CSV; each alone is.
+    selection = ColumnSelection(["x", "y"], ["y"])
+    with pytest.raises(BadRecord, match="could not be read as CSV"):
+        selection.apply_many([b'"a",1', b"b,2\n"])
+
+
+@pytest.mark.parametrize(
+    ("width", "wanted", "records"),
+    [
+        # A stray quote in a record opens a field that a later record's quote closes.
+        (1, [0, 0], [b"bb\r\n", b'7b7","b\n', b"ab b\r\n", b'"\na \xef\xbb\xbf"\r\n', b'""\r\n']),
+        # A record holding a blank line after its row.
+        (4, [1, 1, 0, 0], [b'b7,  .b,"\n77","\r 7"\n', b'77,"\xc3\xa9b""",  a7,",a"\n',
+                           b',7",b a ,\n\n', b"a,,, .7b\n"]),
+    ],
+)  # fmt: skip
+def test_records_with_quotes_that_do_not_read_alone_read_as_the_whole_block_does(
+    width: int, wanted: list[int], records: list[bytes]
+) -> None:
+    records = records + [b",".join([b"1"] * width) + b"\n"] * len(records)  # mostly plain
+    header = [f"c{n}" for n in range(width)]
+    selection = ColumnSelection(header, [header[n] for n in wanted])
+    assert selected(selection, records) == written_as_csv(selection, records)

@@ -4,13 +4,21 @@ cells back as RFC 4180.
 Records arrive as whole byte records (csv_records); csv.reader parses one, and cells are written
 by `format_row`, not csv.writer: csv.writer leaves a lone carriage return unquoted, which a
 reader then takes for a line end.
+
+A block of records is reordered with bytes operations where no row holds a quote: such a row's
+cells are what splitting it on commas gives, and none needs quoting on the way out. Rows with
+quotes go through csv.reader and csv.writer, and any block these rules do not cover (a lone
+carriage return, a row with more or fewer cells, bytes that are not UTF-8) goes through them
+whole, which also names the first bad row.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from operator import itemgetter
 
 
@@ -89,6 +97,9 @@ class ColumnSelection:
         # Same columns in the same order: records pass through as bytes, untouched.
         self.identity = self.indices == list(range(self.width))
         self._pick = itemgetter(*self.indices)
+        # What stands in for a quoted row while the others are split (same cell count, so the
+        # block keeps its shape); its own output is put in its place afterwards.
+        self._fillers = {end: b",".join([b"-"] * self.width) + end for end in (b"\n", b"\r\n")}
 
     def apply_many(self, records: Sequence[bytes]) -> bytes:
         """Whole records (none blank) as one block: the wanted cells in order, each row ending
@@ -99,6 +110,107 @@ class ColumnSelection:
         if self.identity:
             block = b"".join(records)
             return block if block.endswith(b"\n") else block + b"\n"
+        if not records:
+            return b""
+        split = self._split_many(records)
+        return split if split is not None else "".join(self._written(records)).encode("utf-8")
+
+    def _split_many(self, records: Sequence[bytes]) -> bytes | None:
+        """The block with bytes operations where rows hold no quote (None: it needs csv.reader
+        throughout)."""
+        block = b"".join(records)
+        quoted = _quoted_records(records, block) if b'"' in block else []
+        if quoted is None:
+            return None
+        if quoted:
+            plain, last = list(records), len(records) - 1
+            for index in quoted:
+                record = plain[index]
+                if record.endswith(b"\r\n"):
+                    plain[index] = self._fillers[b"\r\n"]
+                elif record.endswith(b"\n") or index == last:
+                    plain[index] = self._fillers[b"\n"]
+                else:
+                    return None  # not a whole line: csv.reader says how the block reads
+            block = b"".join(plain)
+        columns = self._columns(block, len(records))
+        if columns is None:
+            return None
+        if len(columns) == 1:
+            # csv.writer quotes a lone empty cell: unquoted, the row would read as a blank line.
+            lines: Iterable[bytes] = (
+                [cell or b'""' for cell in columns[0]] if b"" in columns[0] else columns[0]
+            )
+        else:
+            lines = map(b",".join, zip(*columns, strict=True))
+        if quoted:
+            written = self._written_apart([records[index] for index in quoted])
+            if written is None:
+                return None  # the whole block through csv.reader says how it reads
+            lines = list(lines)
+            for index, line in zip(quoted, written, strict=True):
+                lines[index] = line[:-2].encode("utf-8")  # the join below puts its CRLF back
+        return b"\r\n".join(lines) + b"\r\n"
+
+    def _columns(self, block: bytes, rows: int) -> list[list[bytes]] | None:
+        """The wanted columns of a block of quote-free rows, each cut at every comma; None when
+        a row is not `width` cells or the block is not plain UTF-8 lines."""
+        lf = block.count(b"\n")
+        unterminated = not block.endswith(b"\n")  # the file's last row
+        if lf + unterminated != rows:
+            return None
+        end = b"\n"
+        cr = block.count(b"\r")
+        if cr:
+            crlf = block.count(b"\r\n")
+            if crlf != cr:
+                return None  # a lone CR, which csv.reader takes for a line end
+            if crlf == lf:
+                end = b"\r\n"
+            else:
+                block = block.replace(b"\r\n", b"\n")  # LF and CRLF mixed
+        if unterminated:
+            block += end
+        if self.width == 1 and (block.startswith(end) or end + end in block):
+            return None  # a blank line has no cells, not one empty cell
+        if not block.isascii():
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+        # Every line end becomes a cell of its own, so each row is `width` cells and that
+        # marker: the markers at their places prove every row has exactly `width` cells.
+        stride = self.width + 1
+        flat = block.replace(end, b",\n,").split(b",")
+        if len(flat) != rows * stride + 1 or flat[self.width :: stride].count(b"\n") != rows:
+            return None
+        flat.pop()  # the empty piece after the last line end
+        return [flat[index::stride] for index in self.indices]
+
+    def _written_apart(self, records: Sequence[bytes]) -> list[str] | None:
+        """As `_written`, when each record reads as exactly one row of `width` cells or more,
+        ending where the record ends (csv.reader's count of lines read says where each row
+        ended); None otherwise, as then the rows run across records."""
+        try:
+            text = b"".join(records).decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        ends = accumulate(map(len, map(bytes.splitlines, records)))  # lines as csv.reader reads
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        rows: list[list[str]] = []
+        try:
+            for end, row in zip(ends, reader, strict=False):  # the count is checked below
+                if reader.line_num != end or len(row) < self.width:
+                    return None
+                rows.append(row)
+            if len(rows) != len(records) or next(reader, None) is not None:
+                return None
+        except csv.Error:
+            return None
+        return self._write(rows)
+
+    def _written(self, records: Sequence[bytes]) -> list[str]:
+        """Each record parsed by csv.reader and its wanted cells written by csv.writer (CRLF)."""
         try:
             text = b"".join(records).decode("utf-8")
         except UnicodeDecodeError:
@@ -109,13 +221,17 @@ class ColumnSelection:
             raise self._first_bad(records) from None
         if len(rows) != len(records) or any(len(row) < self.width for row in rows):
             raise self._first_bad(records)
-        out = io.StringIO(newline="")
-        writer = csv.writer(out, lineterminator="\r\n")
+        return self._write(rows)
+
+    def _write(self, rows: Iterable[list[str]]) -> list[str]:
+        """The wanted cells of each row as csv.writer writes them (one string a row, CRLF)."""
+        sink = _Lines()
+        writer = csv.writer(sink, lineterminator="\r\n")
         if len(self.indices) == 1:
             writer.writerows([row[self.indices[0]]] for row in rows)
         else:
             writer.writerows(map(self._pick, rows))
-        return out.getvalue().encode("utf-8")
+        return sink.lines
 
     def _first_bad(self, records: Sequence[bytes]) -> BadRecord:
         for index, record in enumerate(records):
@@ -134,3 +250,26 @@ class ColumnSelection:
         if len(row) < self.width:
             raise BadRecord(f"has {len(row)} cells where the header has {self.width}")
         return format_row([row[index] for index in self.indices], b"\r\n")
+
+
+class _Lines:
+    """A file for csv.writer that keeps each row it writes apart."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.write = self.lines.append
+
+
+def _quoted_records(records: Sequence[bytes], block: bytes) -> list[int] | None:
+    """The indices of the records holding a quote (`block` is them joined); None when more
+    than half do, as then csv.reader over the whole block is the cheaper way."""
+    ends = list(accumulate(map(len, records)))
+    found: list[int] = []
+    at = block.find(b'"')
+    while at >= 0:
+        index = bisect_right(ends, at)
+        found.append(index)
+        if len(found) * 2 > len(records):
+            return None
+        at = block.find(b'"', ends[index])
+    return found

@@ -13,14 +13,15 @@ shard, output offset, upload id and part ETags) and a new invocation continues f
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import accumulate
-from typing import NoReturn
+from itertools import repeat
+from typing import NamedTuple, NoReturn
 
 from aws_lambda_powertools import Logger
 
 from transform_jobs import clock, queue_gateway, repository, s3_gateway, work_area
-from transform_jobs.csv_columns import BadRecord, body_and_end, cells, format_row, is_blank
-from transform_jobs.csv_records import UnterminatedQuote, record_batches
+from transform_jobs.csv_columns import BadRecord, body_and_end, cells, format_row
+from transform_jobs.csv_lines import line_batches
+from transform_jobs.csv_records import UnterminatedQuote
 from transform_jobs.job_events import move
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import FinalizationState, Job
@@ -160,72 +161,110 @@ def _reassemble_object(work: _Work, item: PlannedObject) -> None:
         ) from None
 
 
+class _Taken(NamedTuple):
+    """Rows taken, each without its line feed (csv_lines)."""
+
+    lines: list[bytes]
+    unended: bool  # the last is the object's last row, which has no line end
+
+
 class _Rows:
     """The data rows of a CSV object from an offset, taken many at a time; `end` is the object
     offset just past the last row taken (blank lines, and the header at the start, skipped)."""
 
     def __init__(self, location: S3Location, offset: int, *, skip_header: bool = False) -> None:
-        self._batches = record_batches(s3_gateway.stream(location, offset=offset), offset=offset)
-        self._records: list[bytes] = []
-        self._ends: list[int] = []
+        self._batches = line_batches(s3_gateway.stream(location, offset=offset), offset=offset)
+        self._lines: list[bytes] = []
         self._next = 0
+        self._unended = False  # the lines are the object's last row, without its line end
         self._skip_header = skip_header and offset == 0
         self.end = offset
 
     def _pending(self) -> bool:
         """Moves to the next row to take (past blanks and the header); False at the end."""
         while True:
-            if self._next == len(self._records):
+            if self._next == len(self._lines):
                 batch = next(self._batches, None)
                 if batch is None:
                     return False
-                self._records, start = batch
-                self._ends = list(accumulate(map(len, self._records), initial=start))[1:]
-                self._next = 0
-            record = self._records[self._next]
-            if not is_blank(record) and not self._skip_header:
+                self._lines, self._next, self._unended = batch.lines, 0, batch.unended
+                self.end = batch.start
+            blank = not self._unended and self._lines[self._next] in _BLANK
+            if not blank and not self._skip_header:
                 return True
-            self._skip_header = self._skip_header and is_blank(record)
-            self.end = self._ends[self._next]
-            self._next += 1
+            self._skip_header = self._skip_header and blank
+            self._taken(self._lines[self._next : self._next + 1])
+
+    def _taken(self, run: list[bytes]) -> None:
+        self.end += sum(map(len, run)) + len(run) - self._unended
+        self._next += len(run)
 
     def peek(self) -> bytes | None:
-        return self._records[self._next] if self._pending() else None
+        """The next row as a record (with its line feed, if it has one)."""
+        if not self._pending():
+            return None
+        line = self._lines[self._next]
+        return line if self._unended else line + b"\n"
 
-    def take(self, count: int) -> list[bytes]:
+    def take(self, count: int) -> _Taken:
         taken: list[bytes] = []
         while len(taken) < count and self._pending():
-            stop = min(len(self._records), self._next + count - len(taken))
-            run = self._records[self._next : stop]
-            if b"\n" in run or b"\r\n" in run:  # a blank line inside: one at a time
-                stop = self._next + 1
-                run = run[:1]
+            run = self._lines[self._next : self._next + count - len(taken)]
+            blank = -1 if self._unended else _first_blank(run)
+            if blank > 0:
+                del run[blank:]  # up to the blank line; the next take skips it
             taken += run
-            self.end = self._ends[stop - 1]
-            self._next = stop
-        return taken
+            self._taken(run)
+        return _Taken(taken, self._unended and self._next == len(self._lines) and bool(taken))
 
     def remaining(self) -> int:
         count = 0
         while self._pending():
-            count += len(self.take(len(self._records) - self._next))
+            count += len(self.take(len(self._lines) - self._next).lines)
         return count
 
 
-# Rows joined per write: large enough that per-row work is a list comprehension's, small enough
-# that a block is far below a part.
+# A record that is an empty line (LF or CRLF alone), without its line feed: no row at all.
+_BLANK = (b"", b"\r")
+
+
+def _first_blank(lines: list[bytes]) -> int:
+    """The index of the first blank line among `lines` (-1: none)."""
+    return min((lines.index(blank) for blank in _BLANK if blank in lines), default=-1)
+
+
+# Rows joined per write: large enough that the per-block work is small beside the rows', small
+# enough that a block is far below a part.
 BLOCK_ROWS = 20_000
 
 
-def _joined(rows: list[bytes], answers: list[bytes]) -> bytes:
-    """Each input row as it was, a comma, its answer; the row's own line end (LF if none).
-    A valid CSV row ends in a quote or an unquoted cell, so stripping CR and LF takes only its
-    line end."""
-    parts = []
-    for row, answer in zip(rows, answers, strict=True):
-        body = row.rstrip(b"\r\n")
-        parts.append(body + b"," + answer.rstrip(b"\r\n") + (row[len(body) :] or b"\n"))
-    return b"".join(parts)
+def _joined(rows: _Taken, answers: _Taken) -> bytes:
+    """Each input row as it was, a comma, its answer without its line end; the row's own line
+    end (LF for a last row without one). A valid CSV row ends in a quote or an unquoted cell,
+    so stripping CRs takes only its line end.
+
+    Rows with the same line end throughout (LF, or CRLF) are joined by whole-list operations;
+    any other block row by row."""
+    lines, replies = rows.lines, answers.lines
+    if len(lines) != len(replies):
+        raise ValueError(f"{len(lines)} rows but {len(replies)} answers")
+    if not lines:
+        return b""
+    if rows.unended:  # the file's last row: its line end is whatever follows its last cell
+        body = lines[-1].rstrip(b"\r")
+        last = body + b"," + replies[-1].rstrip(b"\r") + (lines[-1][len(body) :] or b"\n")
+        return _joined(_Taken(lines[:-1], False), _Taken(replies[:-1], False)) + last
+    answer_bodies = map(bytes.rstrip, replies, repeat(b"\r"))
+    with_cr = sum(map(bytes.endswith, lines, repeat(b"\r")))
+    if not with_cr:
+        return b"\n".join(map(b",".join, zip(lines, answer_bodies, strict=True))) + b"\n"
+    bodies = list(map(bytes.rstrip, lines, repeat(b"\r")))
+    if with_cr == len(lines) and not any(map(bytes.endswith, lines, repeat(b"\r\r"))):
+        return b"\r\n".join(map(b",".join, zip(bodies, answer_bodies, strict=True))) + b"\r\n"
+    return b"".join(
+        body + b"," + answer + line[len(body) :] + b"\n"
+        for line, body, answer in zip(lines, bodies, answer_bodies, strict=True)
+    )
 
 
 def _join_shard(
@@ -239,18 +278,18 @@ def _join_shard(
         writer.write(_header(work.job, item, predictions.peek()))
     while state.ShardRowsDone < shard.Rows:
         rows = originals.take(min(BLOCK_ROWS, shard.Rows - state.ShardRowsDone))
-        if not rows:
+        if not rows.lines:
             raise ReassemblyFailed(
                 f"{item.uri} has fewer rows than when it was prepared (it changed while the job "
                 "ran); submit the job again."
             )
-        answers = predictions.take(len(rows))
-        if len(answers) < len(rows):
-            answered = state.ShardRowsDone + len(answers)
+        answers = predictions.take(len(rows.lines))
+        if len(answers.lines) < len(rows.lines):
+            answered = state.ShardRowsDone + len(answers.lines)
             _count_mismatch(item, shard.FirstRow, shard.Rows, answered, output)
         part_sent = writer.write(_joined(rows, answers))
         state.InputOffset, state.OutputOffset = originals.end, predictions.end
-        state.ShardRowsDone += len(rows)
+        state.ShardRowsDone += len(rows.lines)
         if part_sent and (work.clock.checkpoint_due()):
             state.Upload = writer.upload
             _checkpoint(work)
