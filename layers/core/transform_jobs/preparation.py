@@ -25,7 +25,15 @@ from itertools import accumulate
 
 from aws_lambda_powertools import Logger
 
-from transform_jobs import clock, csv_shards, queue_gateway, repository, s3_gateway, work_area
+from transform_jobs import (
+    clock,
+    csv_lines,
+    csv_shards,
+    queue_gateway,
+    repository,
+    s3_gateway,
+    work_area,
+)
 from transform_jobs.csv_columns import (
     BadRecord,
     ColumnSelection,
@@ -323,8 +331,10 @@ def _prepare_object(work: _Work, item: PlannedObject) -> bool:
             if selection is None or selection.identity:
                 return _shard_as_is(work, item, location, chunks)
             sharder = _Sharder(work, item, selection)
-            for records, start in record_batches(chunks, offset=work.state.Offset):
-                if not sharder.add(records, start):
+            for batch in csv_lines.line_batches(chunks, offset=work.state.Offset):
+                # Whole records again, each with its line feed (the last one may have none).
+                records = batch.lines if batch.unended else [line + b"\n" for line in batch.lines]
+                if not sharder.add(records, batch.start):
                     return False
             sharder.finish()
             return True
