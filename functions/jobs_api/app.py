@@ -23,7 +23,7 @@ from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
 from transform_jobs.models.request import JobRequest, RerunOverrides
 from transform_jobs.models.validation import Finding, InputSummary, JobValidation
-from transform_jobs.problems import FieldError
+from transform_jobs.problems import FieldError, InvalidRequest
 from transform_jobs.repository import JobFilter
 
 # What a validation may spend on the launch's checks (listing a long input, mostly): API Gateway
@@ -87,13 +87,13 @@ def submit_job(
     description=(
         "Runs every check of POST /v1/jobs and of the launch (the model, the input listing, the "
         "manifest, the header, the payload fit, InputPreparation's columns) and stores and starts "
-        "nothing. The body is a job request as for POST /v1/jobs; any JSON value is accepted, and "
+        "nothing. The body is a job request as for POST /v1/jobs; any JSON object is accepted, and "
         "what breaks a rule is reported in Errors rather than refused."
     ),
     responses=_responses((200, JobValidation, "The findings; Valid when the job would start"), 400),
 )
 def validate_job(
-    body: Annotated[Any, Body(description="A job request (JobRequest)")],
+    body: Annotated[dict[str, Any], Body(description="A job request (JobRequest)")],
 ) -> JobValidation:
     _only_query()
     try:
@@ -178,6 +178,12 @@ def rerun_job(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[JobResource]:
     _only_query()
+    if app.current_event.body and not isinstance(app.current_event.json_body, dict):
+        # Powertools reads a two-item array as this optional body's value, so check it here.
+        raise InvalidRequest(
+            "The body must be a JSON object of overrides, or empty.",
+            [FieldError("body", 'send an object such as {"ModelName": "..."}, or no body')],
+        )
     try:
         job = submission.rerun(_team(), job_id, overrides or RerunOverrides(), idempotency_key)
     except ValidationError as invalid:  # the overrides and the original together break a rule

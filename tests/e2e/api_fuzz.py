@@ -81,9 +81,15 @@ def fuzz(stack: StackProcess, receiver_url: str, budget: Budget, work_dir: Path)
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
+        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": _with_fuzz_site()},
     )
     return Outcome(done.returncode, done.stdout + done.stderr)
+
+
+def _with_fuzz_site() -> str:
+    """PYTHONPATH with fuzz_site first: its sitecustomize works around a Python 3.11 bug."""
+    site = str(Path(__file__).resolve().with_name("fuzz_site"))
+    return os.pathsep.join(filter(None, [site, os.environ.get("PYTHONPATH")]))
 
 
 def _team_key(stack: StackProcess) -> str:

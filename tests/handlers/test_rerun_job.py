@@ -138,3 +138,18 @@ def test_the_originals_outputs_do_not_list_its_reruns(
 
     assert sorted(output["Key"] for output in listed) == ["a.csv.out", "reruns/notes/b.csv.out"]
     assert [output["Key"] for output in rerun_listed] == ["a.csv.out"]
+
+
+@pytest.mark.parametrize("body", [[None, None], [], "x", 3, True])
+def test_a_body_that_is_no_object_is_a_422(
+    api: ApiCaller, original: dict[str, Any], body: Any
+) -> None:
+    status, _, problem = rerun(api, original["JobId"], body=body)
+    assert status == 422, problem
+    assert problem["errors"][0]["field"] == "body"
+
+
+def test_another_method_on_validate_is_a_405_not_a_missing_job(api: ApiCaller) -> None:
+    status, headers, problem = api.call("GET", "/v1/jobs/validate")
+    assert status == 405, problem
+    assert headers["Allow"] == "POST"

@@ -77,10 +77,10 @@ def test_fields_that_break_the_schema_are_errors_not_a_422(
     assert nothing_stored_or_queued(aws)
 
 
-def test_a_body_that_is_json_but_no_object_is_reported(api: ApiCaller) -> None:
-    answer = validate(api, [1, 2])
-    assert answer["Valid"] is False
-    assert fields(answer["Errors"]) == ["body"]
+def test_a_body_that_is_json_but_no_object_is_a_422(api: ApiCaller) -> None:
+    status, _, problem = api.call("POST", "/v1/jobs/validate", body=[1, 2])
+    assert status == 422
+    assert [error["field"] for error in problem["errors"]] == ["body"]
 
 
 def test_a_body_that_is_not_json_stays_a_400(api: ApiCaller) -> None:

@@ -36,7 +36,8 @@ class ApiCaller:
         parts = path.strip("/").split("/")
         resource = path
         path_parameters = None
-        if len(parts) >= 3 and parts[:2] == ["v1", "jobs"]:
+        # API Gateway matches a declared static path (/v1/jobs/validate) before a parameter.
+        if len(parts) >= 3 and parts[:2] == ["v1", "jobs"] and parts[2:] != ["validate"]:
             path_parameters = {"jobId": parts[2]}
             resource = "/" + "/".join(["v1", "jobs", "{jobId}", *parts[3:]])
         event.update(

@@ -68,6 +68,12 @@ def new_app() -> APIGatewayRestResolver:
                 [FieldError("Content-Type", "send application/json with a JSON body")],
             )
             return http_problems.response(unsupported, app.current_event.path)
+        if any(tuple(error.get("loc", ()))[:1] == ("path",) for error in error.errors()):
+            # GET /v1/jobs/validate reaches GET /v1/jobs/{jobId} with a jobId that is no id:
+            # the route API Gateway matched (POST only) says it is the method that is wrong.
+            matched = _declared_methods(app).get(str(app.current_event.resource or ""))
+            if matched and app.current_event.http_method.lower() not in matched:
+                return _method_not_allowed(app, sorted(m.upper() for m in matched))
         return http_problems.response(
             http_problems.from_validation(error.errors()), app.current_event.path
         )
@@ -76,13 +82,7 @@ def new_app() -> APIGatewayRestResolver:
         path = app.current_event.path
         allowed = allowed_methods(app, path)
         if allowed:
-            refused = MethodNotAllowed(
-                f"{app.current_event.http_method} is not a method of this path; use "
-                f"{' or '.join(allowed)}."
-            )
-            answer = http_problems.response(refused, path)
-            answer.headers["Allow"] = ", ".join(allowed)
-            return answer
+            return _method_not_allowed(app, allowed)
         return http_problems.response(NotFound("No such route."), path)
 
     def unexpected(error: Exception) -> Response[str]:
@@ -147,11 +147,25 @@ def base_path(app: APIGatewayRestResolver) -> str:
     return full[: -len(own)] if own and full.endswith(own) else ""
 
 
+def _method_not_allowed(app: APIGatewayRestResolver, allowed: list[str]) -> Response[str]:
+    refused = MethodNotAllowed(
+        f"{app.current_event.http_method} is not a method of this path; use {' or '.join(allowed)}."
+    )
+    answer = http_problems.response(refused, app.current_event.path)
+    answer.headers["Allow"] = ", ".join(allowed)
+    return answer
+
+
+def _declared_methods(app: APIGatewayRestResolver) -> dict[str, list[str]]:
+    """Each documented path template (as API Gateway's `resource` names it) and its methods."""
+    return {template: methods for template, _, methods in _path_patterns(app)}
+
+
 def allowed_methods(app: APIGatewayRestResolver, path: str) -> list[str]:
     """The methods the app serves on `path` (empty if it serves none there)."""
     return sorted(
         method.upper()
-        for pattern, methods in _path_patterns(app)
+        for _, pattern, methods in _path_patterns(app)
         if pattern.fullmatch(path)
         for method in methods
     )
@@ -175,7 +189,7 @@ def _describe(app: APIGatewayRestResolver) -> None:
 
 
 @cache
-def _path_patterns(app: APIGatewayRestResolver) -> list[tuple[re.Pattern[str], list[str]]]:
+def _path_patterns(app: APIGatewayRestResolver) -> list[tuple[str, re.Pattern[str], list[str]]]:
     _describe(app)
     paths = app.get_openapi_schema().paths or {}
     patterns = []
@@ -184,7 +198,7 @@ def _path_patterns(app: APIGatewayRestResolver) -> list[tuple[re.Pattern[str], l
         methods = [
             name for name in ("get", "put", "post", "delete", "patch") if getattr(item, name)
         ]
-        patterns.append((re.compile(regex), methods))
+        patterns.append((template, re.compile(regex), methods))
     return patterns
 
 
