@@ -184,7 +184,8 @@ def _validation_text(report: Any) -> str:
     lines += [f"  warning {item.field}: {item.reason}" for item in report.Warnings]
     if report.Input is not None:
         size = "" if report.Input.Bytes is None else f", {report.Input.Bytes:,} bytes"
-        lines.append(f"Input: {report.Input.Objects:,} objects{size}")
+        count = report.Input.Objects
+        lines.append(f"Input: {count:,} object{'' if count == 1 else 's'}{size}")
     return "\n".join(lines)
 
 
