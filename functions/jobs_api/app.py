@@ -96,6 +96,12 @@ def validate_job(
     body: Annotated[dict[str, Any], Body(description="A job request (JobRequest)")],
 ) -> JobValidation:
     _only_query()
+    if not isinstance(app.current_event.json_body, dict):
+        # Powertools can read an array as this body's value, so check the JSON itself.
+        raise InvalidRequest(
+            "The body must be a JSON object: a job request.",
+            [FieldError("body", "send the job request as a JSON object")],
+        )
     try:
         request = JobRequest.model_validate(body)
     except ValidationError as invalid:

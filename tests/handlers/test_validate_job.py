@@ -158,3 +158,9 @@ def test_a_header_decided_by_sniffing_is_a_warning_to_confirm(
     assert fields(answer["Warnings"]) == ["InputPreparation.Header"]
     assert "looks like a header" in answer["Warnings"][0]["reason"]
     assert json.dumps(answer["Input"]) == json.dumps({"Objects": 1, "Bytes": 25 + len(ROWS)})
+
+
+def test_an_array_of_many_items_is_a_422_too(api: ApiCaller) -> None:
+    status, _, problem = api.call("POST", "/v1/jobs/validate", body=[{"a": {}}, [], 1.5, False])
+    assert status == 422
+    assert [error["field"] for error in problem["errors"]] == ["body"]

@@ -14,9 +14,10 @@ def now() -> datetime:
 
 
 def to_iso(moment: datetime) -> str:
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    # isoformat pads the year to four digits (strftime's %Y does not on Linux: year 246 gave
+    # "246-...", which sorts after "2026-..." and broke the range of a listing).
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
 
 
 def from_epoch_millis(millis: float) -> datetime:
