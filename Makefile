@@ -23,11 +23,24 @@ BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml clients/python/pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -qq --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -qq --disable-pip-version-check -r requirements-dev.txt
-	$(BIN)/python -m pip install -qq --disable-pip-version-check --no-deps -e .
+# uv installs the venvs: the same pins as pip, in a tenth of the time (about 15 s against
+# 150 s for both venvs on 2 cores), which CI's time limit needs. uv itself comes from PyPI,
+# pinned, into a venv of its own; it never downloads a Python (UV_PYTHON_DOWNLOADS).
+UV_VERSION := 0.13.9
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_NO_PROGRESS := 1
+
+$(UV):
+	test -x $(UV_VENV)/bin/python || $(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install -qq --disable-pip-version-check uv==$(UV_VERSION)
+
+# --seed keeps pip in the venv for anyone who reaches for it.
+$(STAMP): requirements-dev.txt layers/deps/requirements.txt pyproject.toml clients/python/pyproject.toml | $(UV)
+	test -x $(BIN)/python || $(UV) venv -q --seed --python $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -r requirements-dev.txt
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP) ## create .venv with everything the tests need
@@ -43,9 +56,9 @@ validate: venv ## cfn-lint and sam validate --lint (offline)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1
 
-$(CHECKOV_STAMP): requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install -qq --disable-pip-version-check -r requirements-checkov.txt
+$(CHECKOV_STAMP): requirements-checkov.txt | $(UV)
+	test -x $(CHECKOV_VENV)/bin/python || $(UV) venv -q --python $(PYTHON) $(CHECKOV_VENV)
+	VIRTUAL_ENV=$(CHECKOV_VENV) $(UV) pip install -q -r requirements-checkov.txt
 	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
 # Offline: --skip-download (BC_SKIP_MAPPING) stops the guideline and policy download from
