@@ -12,30 +12,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from transform_jobs import clock
 from transform_jobs.models.webhook import DeliveryStatus, StoredDelivery, StoredWebhook
 from transform_jobs.table import (
-    InvalidPageToken,
     client,
-    decode_page_token,
-    encode_page_token,
     from_item,
+    get,
+    model_of,
     name,
+    page,
     plain,
+    put_new,
     to_item,
+    versioned_update,
 )
 
 DUE_INDEX = "DueDeliveries"
 DUE_SHARD = "DUE"
 DELIVERY_RETENTION = timedelta(days=30)
-_MAX_OPTIMISTIC_RETRIES = 8
-
-Stored = TypeVar("Stored", StoredWebhook, StoredDelivery)
 
 
 class WebhookConflict(Exception):
@@ -65,101 +63,23 @@ def _delivery_item(delivery: StoredDelivery) -> dict[str, Any]:
     return to_item(values)
 
 
-def _model(kind: type[Stored], item: dict[str, Any]) -> Stored:
-    return kind.model_validate(plain(from_item(item)))
-
-
-def _put_new(item: dict[str, Any]) -> bool:
-    try:
-        client().put_item(
-            TableName=name(), Item=item, ConditionExpression="attribute_not_exists(PK)"
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
-
-
-def _get(key: dict[str, str]) -> dict[str, Any] | None:
-    reply = client().get_item(TableName=name(), Key=to_item(key), ConsistentRead=True)
-    return reply.get("Item")
-
-
-def _update(
-    kind: type[Stored],
-    key: dict[str, str],
-    to_write: Callable[[Stored], dict[str, Any]],
-    decide: Callable[[Stored], Stored | None],
-) -> Stored | None:
-    """Read, decide, write only if nobody wrote in between (else again, on the fresh item)."""
-    for _ in range(_MAX_OPTIMISTIC_RETRIES):
-        item = _get(key)
-        if item is None:
-            return None
-        current = _model(kind, item)
-        changed = decide(current.model_copy(deep=True))
-        if changed is None:
-            return None
-        changed.Version = current.Version + 1
-        try:
-            client().put_item(
-                TableName=name(),
-                Item=to_write(changed),
-                ConditionExpression="Version = :version",
-                ExpressionAttributeValues=to_item({":version": current.Version}),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                continue
-            raise
-        return changed
-    raise WebhookConflict(f"{key['SK']} kept changing; try again")
-
-
-def _page(
-    kind: type[Stored], pk: str, prefix: str, *, limit: int, token: str | None, newest_first: bool
-) -> tuple[list[Stored], str | None]:
-    scope = f"{pk}/{prefix}"
-    kwargs: dict[str, Any] = {
-        "TableName": name(),
-        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-        "ExpressionAttributeValues": to_item({":pk": pk, ":prefix": prefix}),
-        "ScanIndexForward": not newest_first,
-        "Limit": limit,
-        "ConsistentRead": True,
-    }
-    if token:
-        start = decode_page_token(token, scope, ("PK", "SK"))
-        if start["PK"] != pk:
-            raise InvalidPageToken
-        kwargs["ExclusiveStartKey"] = to_item(start)
-    reply = client().query(**kwargs)
-    items = [_model(kind, item) for item in reply["Items"]]
-    last = reply.get("LastEvaluatedKey")
-    next_token = (
-        encode_page_token({"PK": last["PK"]["S"], "SK": last["SK"]["S"]}, scope) if last else None
-    )
-    return items, next_token
-
-
 # --- subscriptions ----------------------------------------------------------------------------
 
 
 def create_webhook(webhook: StoredWebhook) -> None:
-    if not _put_new(_webhook_item(webhook)):
+    if not put_new(_webhook_item(webhook)):
         raise WebhookConflict(f"webhook {webhook.WebhookId} exists")
 
 
 def get_webhook(team_id: str, webhook_id: str) -> StoredWebhook | None:
-    item = _get(_webhook_key(team_id, webhook_id))
-    return _model(StoredWebhook, item) if item else None
+    item = get(_webhook_key(team_id, webhook_id))
+    return model_of(StoredWebhook, item) if item else None
 
 
 def list_webhooks(
     team_id: str, *, limit: int, token: str | None
 ) -> tuple[list[StoredWebhook], str | None]:
-    return _page(
+    return page(
         StoredWebhook, f"TEAM#{team_id}", "WEBHOOK#", limit=limit, token=token, newest_first=False
     )
 
@@ -178,7 +98,9 @@ def team_webhooks(team_id: str) -> list[StoredWebhook]:
 def update_webhook(
     team_id: str, webhook_id: str, decide: Callable[[StoredWebhook], StoredWebhook | None]
 ) -> StoredWebhook | None:
-    return _update(StoredWebhook, _webhook_key(team_id, webhook_id), _webhook_item, decide)
+    return versioned_update(
+        StoredWebhook, _webhook_key(team_id, webhook_id), _webhook_item, decide, WebhookConflict
+    )
 
 
 def delete_webhook(team_id: str, webhook_id: str) -> bool:
@@ -193,18 +115,18 @@ def delete_webhook(team_id: str, webhook_id: str) -> bool:
 
 def create_delivery(delivery: StoredDelivery) -> bool:
     """Stores a new delivery; False if it exists already (a retried fan-out)."""
-    return _put_new(_delivery_item(delivery))
+    return put_new(_delivery_item(delivery))
 
 
 def get_delivery(webhook_id: str, delivery_id: str) -> StoredDelivery | None:
-    item = _get(_delivery_key(webhook_id, delivery_id))
-    return _model(StoredDelivery, item) if item else None
+    item = get(_delivery_key(webhook_id, delivery_id))
+    return model_of(StoredDelivery, item) if item else None
 
 
 def list_deliveries(
     webhook_id: str, *, limit: int, token: str | None
 ) -> tuple[list[StoredDelivery], str | None]:
-    return _page(
+    return page(
         StoredDelivery,
         f"WEBHOOK#{webhook_id}",
         "DELIVERY#",
@@ -217,7 +139,13 @@ def list_deliveries(
 def update_delivery(
     webhook_id: str, delivery_id: str, decide: Callable[[StoredDelivery], StoredDelivery | None]
 ) -> StoredDelivery | None:
-    return _update(StoredDelivery, _delivery_key(webhook_id, delivery_id), _delivery_item, decide)
+    return versioned_update(
+        StoredDelivery,
+        _delivery_key(webhook_id, delivery_id),
+        _delivery_item,
+        decide,
+        WebhookConflict,
+    )
 
 
 class DueDelivery(BaseModel):

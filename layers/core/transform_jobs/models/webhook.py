@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from transform_jobs.clock import UtcTime
+from transform_jobs.models.partial import not_null, not_nullable
 
 
 class EventType(StrEnum):
@@ -37,20 +37,6 @@ def _unique(types: list[EventType] | None) -> list[EventType] | None:
     return types
 
 
-def _not_nullable(schema: dict[str, Any]) -> None:
-    """Documents a field that may be left out but not sent as null: no null type, no default."""
-    schema.pop("default", None)
-    branches = [branch for branch in schema.pop("anyOf", []) if branch != {"type": "null"}]
-    if branches:
-        schema.update(branches[0])
-
-
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("cannot be null; leave it out to keep the current value")
-    return value
-
-
 class WebhookCreate(BaseModel):
     """POST /v1/webhooks."""
 
@@ -76,16 +62,16 @@ class WebhookUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     Url: str | None = Field(
-        default=None, max_length=2048, pattern=WEBHOOK_URL, json_schema_extra=_not_nullable
+        default=None, max_length=2048, pattern=WEBHOOK_URL, json_schema_extra=not_nullable
     )
     EventTypes: list[EventType] | None = Field(
-        default=None, min_length=1, max_length=len(EventType), json_schema_extra=_not_nullable
+        default=None, min_length=1, max_length=len(EventType), json_schema_extra=not_nullable
     )
     Description: str | None = Field(default=None, max_length=256)
-    Enabled: StrictBool | None = Field(default=None, json_schema_extra=_not_nullable)
+    Enabled: StrictBool | None = Field(default=None, json_schema_extra=not_nullable)
 
     _unique_types = field_validator("EventTypes")(_unique)
-    _present = field_validator("Url", "EventTypes", "Enabled", mode="before")(_not_null)
+    _present = field_validator("Url", "EventTypes", "Enabled", mode="before")(not_null)
 
     @model_validator(mode="after")
     def _something(self) -> WebhookUpdate:

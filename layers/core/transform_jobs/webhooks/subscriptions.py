@@ -4,9 +4,7 @@ the delivery log and redelivery. Team-scoped: another team's id is the same 404 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
 
 from transform_jobs import clock, identifiers, kms_gateway, queue_gateway, webhook_repository
 from transform_jobs.models.webhook import (
@@ -24,14 +22,12 @@ from transform_jobs.models.webhook import (
     WebhookWithSecret,
 )
 from transform_jobs.models.webhook import Delivery as DeliveryView
-from transform_jobs.problems import BadRequest, FieldError, InvalidRequest, NotFound
+from transform_jobs.paging import paged
+from transform_jobs.problems import FieldError, InvalidRequest, NotFound
 from transform_jobs.settings import get_settings
-from transform_jobs.table import InvalidPageToken
 from transform_jobs.webhooks.delivery import secret_context, send_once
 from transform_jobs.webhooks.signing import new_secret
 from transform_jobs.webhooks.url_safety import UnsafeUrl, check_url
-
-T = TypeVar("T")
 
 
 def _checked_url(url: str) -> str:
@@ -43,16 +39,6 @@ def _checked_url(url: str) -> str:
             [FieldError("Url", f"{error}")],
         ) from None
     return url
-
-
-def _paged(load: Callable[[], T]) -> T:
-    try:
-        return load()
-    except InvalidPageToken:
-        raise BadRequest(
-            "NextToken is not valid for this listing.",
-            [FieldError("NextToken", "pass back the NextToken of the previous page unchanged")],
-        ) from None
 
 
 def _own(team_id: str, webhook_id: str) -> StoredWebhook:
@@ -86,7 +72,7 @@ def get(team_id: str, webhook_id: str) -> Webhook:
 
 
 def page(team_id: str, *, limit: int, token: str | None) -> WebhookPage:
-    found, next_token = _paged(
+    found, next_token = paged(
         lambda: webhook_repository.list_webhooks(team_id, limit=limit, token=token)
     )
     return WebhookPage(Webhooks=[webhook.public() for webhook in found], NextToken=next_token)
@@ -166,7 +152,7 @@ def send_test(team_id: str, webhook_id: str) -> TestResult:
 
 def deliveries(team_id: str, webhook_id: str, *, limit: int, token: str | None) -> DeliveryPage:
     _own(team_id, webhook_id)
-    found, next_token = _paged(
+    found, next_token = paged(
         lambda: webhook_repository.list_deliveries(webhook_id, limit=limit, token=token)
     )
     return DeliveryPage(Deliveries=[d.public() for d in found], NextToken=next_token)
