@@ -1,5 +1,5 @@
-"""DynamoDB stream (INSERTs of job history items only: the stream filter) → notify: one delivery
-per subscription and event type, queued for deliver_webhook.
+"""DynamoDB stream (INSERTs of job history items and schedule failures only: the stream filter)
+→ notify: one delivery per subscription and event type, queued for deliver_webhook.
 
 One update may write several history items (a job that passed through Stopping on its way to
 Stopped); the stream does not keep the order of a transaction's items, so a batch is fanned out
@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs.table import plain
-from transform_jobs.webhooks.fanout import HistoryItem, fan_out
+from transform_jobs.webhooks.fanout import HistoryItem, fan_out, fan_out_schedule_failure
 
 logger = Logger()
 metrics = Metrics()
@@ -33,11 +33,22 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 def notify_record(record: DynamoDBRecord) -> None:
     image = record.dynamodb.new_image if record.dynamodb else None
-    if not image or image.get("Kind") != "JobEvent":
+    kind = image.get("Kind") if image else None
+    if image and kind == "ScheduleFailure":
+        values = plain(dict(image))
+        queued = fan_out_schedule_failure(values)
+        logger.info("Fanned out", schedule_id=values["ScheduleId"], deliveries=queued)
+        _count(queued)
+        return
+    if not image or kind != "JobEvent":
         return  # the stream filter keeps these out; nothing to do if one comes anyway
     item = HistoryItem.of(plain(dict(image)))
     queued = fan_out(item)
     logger.info("Fanned out", job_id=item.job_id, status=item.status, deliveries=queued)
+    _count(queued)
+
+
+def _count(queued: int) -> None:
     if queued:
         metrics.add_metric(name="WebhookDeliveriesQueued", unit=MetricUnit.Count, value=queued)
 

@@ -10,6 +10,7 @@ them (a log group's Ref, a function's Arn) still resolve.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -198,6 +199,7 @@ def _create_table(
         ddb.get_waiter("table_exists").wait(
             TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
         )
+    _add_new_indexes(ddb, name, properties)
     ttl = properties.get("TimeToLiveSpecification") or {}
     if str(ttl.get("Enabled", "false")).lower() == "true":
         current = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
@@ -211,6 +213,34 @@ def _create_table(
     context.attributes[(logical_id, "Arn")] = str(table["TableArn"])
     if table.get("LatestStreamArn"):
         context.attributes[(logical_id, "StreamArn")] = str(table["LatestStreamArn"])
+
+
+def _add_new_indexes(ddb: Any, name: str, properties: dict[str, Any]) -> None:
+    """A table kept from an earlier version of the template gets the indexes added since, as a
+    CloudFormation update would add them (one at a time, each waited for until ACTIVE)."""
+    table = ddb.describe_table(TableName=name)["Table"]
+    present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in properties.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in present:
+            continue
+        ddb.update_table(
+            TableName=name,
+            AttributeDefinitions=properties["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[
+                {"Create": {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}}
+            ],
+        )
+        for _ in range(120):
+            described = ddb.describe_table(TableName=name)["Table"]
+            statuses = {
+                found["IndexName"]: found.get("IndexStatus")
+                for found in described.get("GlobalSecondaryIndexes", [])
+            }
+            if statuses.get(index["IndexName"]) == "ACTIVE":
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError(f"index {index['IndexName']} of {name} did not become ACTIVE")
 
 
 def _create_queue(

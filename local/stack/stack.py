@@ -60,6 +60,9 @@ PARAMETERS_VARIABLE = "LOCAL_PARAMETER_OVERRIDES"
 WAIT_VARIABLES = {
     "LOCAL_WEBHOOK_MAX_QUEUE_DELAY_SECONDS": "WEBHOOK_MAX_QUEUE_DELAY_SECONDS",
     "LOCAL_WEBHOOK_SWEEP_GRACE_SECONDS": "WEBHOOK_SWEEP_GRACE_SECONDS",
+    # How long a minute of a schedule's rate expression lasts (60 s): 1 makes rate(5 minutes)
+    # run every 5 s, so a schedule's runs can be watched (with LOCAL_SCHEDULE_SECONDS=1).
+    "LOCAL_SCHEDULE_MINUTE_SECONDS": "SCHEDULE_MINUTE_SECONDS",
 }
 # Local mode sets these parameters itself: the bootstrap's bucket and team depend on them.
 FIXED_PARAMETERS = ("DataBucketNames", "Stage")

@@ -74,7 +74,14 @@ STORAGE = ("aws_clients", "clock", "dynamodb_values", "settings", "table", "queu
 JOB_STORAGE = (*STORAGE, "api_key_repository", "instance_types", "item_size", "job_status")
 JOB_STORAGE += ("jsonpath_filter", "models", "models.job", "models.request", "models.team")
 JOB_STORAGE += ("repository", "s3_location")
-WEBHOOKS = (*STORAGE, "models", "models.webhook", "webhook_repository", "webhooks")
+WEBHOOKS = (*STORAGE, "models", "models.partial", "models.webhook", "webhook_repository")
+WEBHOOKS += ("webhooks",)
+# A schedule's run: its template made into a job, checked and submitted.
+SCHEDULE_RUNS = ("csv_columns", "csv_header", "csv_records", "field_errors", "identifiers")
+SCHEDULE_RUNS += ("job_queries", "models.partial", "models.schedule", "paging", "preflight")
+SCHEDULE_RUNS += ("problems", "request_size", "s3_gateway", "sagemaker_gateway", "schedules")
+SCHEDULE_RUNS += ("schedules.expressions", "schedules.repository", "schedules.runs")
+SCHEDULE_RUNS += ("schedules.templates", "submission", "team_access", "work_area", "work_budget")
 DELIVERY = (*WEBHOOKS, "kms_gateway", "webhooks.delivery", "webhooks.schedule")
 DELIVERY += ("webhooks.sender", "webhooks.signing", "webhooks.url_safety")
 
@@ -118,6 +125,11 @@ BUDGETS = {
             "csv_header",
             "csv_records",
             "work_budget",
+            # /v1/schedules
+            *SCHEDULE_RUNS,
+            "schedules.manage",
+            "field_errors",
+            "paging",
         ),
         absent=(*NEVER_AT_INIT, "aws_lambda_powertools.utilities.batch"),
     ),
@@ -131,6 +143,8 @@ BUDGETS = {
             "request_body",
             "rest",
             "webhooks.subscriptions",
+            "field_errors",
+            "paging",
         ),
         absent=(*NEVER_AT_INIT, *NO_JOBS),
     ),
@@ -147,6 +161,7 @@ BUDGETS = {
             "job_events",
             "job_queries",
             "models.events",
+            "paging",
             "problems",
             "reconcile",
             "s3_gateway",
@@ -177,6 +192,10 @@ BUDGETS = {
     ),
     "deliver_webhook": ImportBudget(
         core_modules=core(*DELIVERY), absent=(*NEVER_AT_INIT, *NOT_AN_API, *NO_JOBS)
+    ),
+    "run_schedules": ImportBudget(
+        core_modules=core(*JOB_STORAGE, *SCHEDULE_RUNS),
+        absent=(*NEVER_AT_INIT, *NOT_AN_API),
     ),
     "retry_deliveries": ImportBudget(
         core_modules=core(*DELIVERY), absent=(*NEVER_AT_INIT, *NOT_AN_API, *NO_JOBS)

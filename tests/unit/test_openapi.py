@@ -43,6 +43,9 @@ def test_document_describes_every_route_with_bearer_auth_except_health() -> None
         "/v1/webhooks/{webhookId}/test",
         "/v1/webhooks/{webhookId}/deliveries",
         "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
+        "/v1/schedules",
+        "/v1/schedules/{scheduleId}",
+        "/v1/schedules/{scheduleId}/run",
     }
     assert paths["/v1/health"]["get"]["security"] == []
     assert document["security"] == [{"apiKey": []}]

@@ -69,6 +69,7 @@ FUNCTIONS = {
     "NotifyFunction": "notify",
     "DeliverWebhookFunction": "deliver_webhook",
     "RetryDeliveriesFunction": "retry_deliveries",
+    "RunSchedulesFunction": "run_schedules",
     "PrepareJobFunction": "prepare_job",
     "FinalizeJobFunction": "finalize_job",
 }
@@ -346,7 +347,14 @@ def test_function_sizes(
                 "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
                 "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
                 "PRESIGNED_URL_SECONDS": "3600",
+                "SCHEDULE_LIMIT": "100",
+                "SCHEDULE_MIN_INTERVAL_MINUTES": "5",
+                "SCHEDULE_MINUTE_SECONDS": "60",
             },
+        ),
+        (
+            "RunSchedulesFunction",
+            {"LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"}, "SCHEDULE_MINUTE_SECONDS": "60"},
         ),
         (
             "LaunchJobFunction",
@@ -465,6 +473,7 @@ def test_sagemaker_access_is_scoped_to_this_stages_jobs_and_models(
         ("LaunchJobFunction", "sagemaker:StopTransformJob"),
         ("ReconcileJobsFunction", "sagemaker:DescribeTransformJob"),
         ("ReconcileJobsFunction", "sagemaker:StopTransformJob"),
+        ("RunSchedulesFunction", "sagemaker:DescribeModel"),
     }
 
 
@@ -619,15 +628,17 @@ def test_record_state_change_has_only_table_access(resources: dict[str, Any]) ->
     assert statement["Resource"] == [{"Fn::GetAtt": ["JobsTable", "Arn"]}]
 
 
-# Each function's DynamoDB actions, exactly: no Scan, no BatchWrite, no DeleteItem on jobs.
+# Each function's DynamoDB actions, exactly: no Scan, no BatchWrite; DeleteItem only where the
+# API deletes a schedule (jobs and their history are never deleted).
 DYNAMODB_ACTIONS = {
     "AuthorizerFunction": {"JobsTable": {"GetItem"}},
     # ConditionCheckItem only where the code makes a ConditionCheck: that is put_api_key, run by
     # transform-jobs-admin with the operator's credentials, never by a function.
     "JobsApiFunction": {
-        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"},
         "IdempotencyTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
     },
+    "RunSchedulesFunction": {"JobsTable": {"GetItem", "PutItem", "Query"}},
     "LaunchJobFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem"}},
     "RecordStateChangeFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem"}},
     "DispatchJobsFunction": {"JobsTable": {"GetItem", "Query"}},
@@ -674,7 +685,10 @@ def test_jobs_table(resources: dict[str, Any]) -> None:
     ]
     types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
     assert types == dict.fromkeys(
-        ["PK", "SK", "TeamId", "CreatedKey", "ActiveStatus", "ActiveSince", "DueShard", "DueAt"],
+        [
+            *("PK", "SK", "TeamId", "CreatedKey", "ActiveStatus", "ActiveSince"),
+            *("DueShard", "DueAt", "ScheduleShard", "NextRunAt"),
+        ],
         "S",
     )
     indexes = {
@@ -693,6 +707,10 @@ def test_jobs_table(resources: dict[str, Any]) -> None:
         "DueDeliveries": (
             [("DueShard", "HASH"), ("DueAt", "RANGE")],
             {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["WebhookId", "DeliveryId"]},
+        ),
+        "DueSchedules": (
+            [("ScheduleShard", "HASH"), ("NextRunAt", "RANGE")],
+            {"ProjectionType": "KEYS_ONLY"},
         ),
     }
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -874,6 +892,12 @@ def test_routes_and_auth(resources: dict[str, Any]) -> None:
         ("GET", "/v1/jobs/{jobId}/events"): (jobs, None),
         ("GET", "/v1/jobs/{jobId}/outputs"): (jobs, None),
         ("GET", "/v1/health"): (jobs, {"Authorizer": "NONE"}),
+        ("POST", "/v1/schedules"): (jobs, None),
+        ("GET", "/v1/schedules"): (jobs, None),
+        ("GET", "/v1/schedules/{scheduleId}"): (jobs, None),
+        ("PATCH", "/v1/schedules/{scheduleId}"): (jobs, None),
+        ("DELETE", "/v1/schedules/{scheduleId}"): (jobs, None),
+        ("POST", "/v1/schedules/{scheduleId}/run"): (jobs, None),
         ("POST", "/v1/webhooks"): (webhooks, None),
         ("GET", "/v1/webhooks"): (webhooks, None),
         ("GET", "/v1/webhooks/{webhookId}"): (webhooks, None),

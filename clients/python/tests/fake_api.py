@@ -45,6 +45,25 @@ REQUEST: dict[str, Any] = {
 }
 
 
+SCHEDULE_ID = "01jbz3k9x2v5q8r7t6w4y3n2s1"
+
+
+def schedule(schedule_id: str = SCHEDULE_ID, **extra: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "ScheduleId": schedule_id,
+        "Name": "nightly-churn",
+        "ScheduleExpression": "cron(0 2 * * ? *)",
+        "Timezone": "Europe/Paris",
+        "Enabled": True,
+        "NextRunAt": "2026-12-01T01:00:00.000Z",
+        "Job": {**REQUEST, "TransformJobName": "churn-{ScheduledTime:%Y-%m-%d}"},
+        "CreatedAt": "2026-11-30T10:00:00.000Z",
+        "UpdatedAt": "2026-11-30T10:00:00.000Z",
+    }
+    document.update(extra)
+    return document
+
+
 def problem(
     status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None
 ) -> httpx.Response:

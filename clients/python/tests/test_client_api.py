@@ -4,12 +4,12 @@ safe, errors that carry the problem document."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
-from fake_api import API, REQUEST, FakeApi, job, problem
+from fake_api import API, REQUEST, SCHEDULE_ID, FakeApi, job, problem, schedule
 from transform_jobs_client import (
     Conflict,
     ConnectionFailed,
@@ -296,3 +296,90 @@ def test_a_status_added_to_the_service_later_is_still_read(api: FakeApi) -> None
         found = client.get("j")
     assert found.Status == "Archived"
     assert models.JobStatus("Completed") is models.JobStatus.Completed
+
+
+def test_schedule_calls_use_the_documented_routes(api: FakeApi) -> None:
+    template = {**REQUEST, "TransformJobName": "churn-{ScheduledTime:%Y-%m-%d}"}
+    api.json(201, schedule())
+    api.json(201, schedule())
+    api.json(200, {"Schedules": [schedule()], "NextToken": "page-2"})
+    api.json(200, {"Schedules": [], "NextToken": None})
+    api.json(200, schedule())
+    api.json(200, schedule(Enabled=False, NextRunAt=None))
+    api.answer(httpx.Response(204))
+    with api.client() as client:
+        created = client.create_schedule(
+            {"Name": "nightly-churn", "ScheduleExpression": "cron(0 2 * * ? *)", "Job": template}
+        )
+        typed = client.create_schedule(
+            models.ScheduleCreate(
+                Name="nightly-churn", ScheduleExpression="cron(0 2 * * ? *)", Job=template
+            )
+        )
+        listed = [found.ScheduleId for found in client.list_schedules()]
+        client.get_schedule(SCHEDULE_ID)
+        paused = client.update_schedule(
+            SCHEDULE_ID, models.ScheduleUpdate(Enabled=False, EndAt=None)
+        )
+        client.delete_schedule(SCHEDULE_ID)
+    assert created.NextRunAt == datetime(2026, 12, 1, 1, tzinfo=UTC)
+    assert typed.Timezone == "Europe/Paris"
+    assert listed == [SCHEDULE_ID]
+    assert paused.Enabled is False and paused.NextRunAt is None
+    sent = [(r.method, r.url.path) for r in api.requests]
+    path = f"/dev/v1/schedules/{SCHEDULE_ID}"
+    assert sent == [
+        ("POST", "/dev/v1/schedules"),
+        ("POST", "/dev/v1/schedules"),
+        ("GET", "/dev/v1/schedules"),
+        ("GET", "/dev/v1/schedules"),
+        ("GET", path),
+        ("PATCH", path),
+        ("DELETE", path),
+    ]
+    first, second = (json.loads(r.content) for r in api.requests[:2])
+    assert first == second  # the typed model sends only the fields set, as the dict does
+    assert first["Job"]["TransformJobName"] == "churn-{ScheduledTime:%Y-%m-%d}"
+    assert api.requests[3].url.params["NextToken"] == "page-2"
+    # A field set to None is sent as null: EndAt null clears it.
+    assert json.loads(api.requests[5].content) == {"Enabled": False, "EndAt": None}
+
+
+def test_run_schedule_sends_the_time_and_returns_the_job(api: FakeApi) -> None:
+    api.json(202, job(ScheduleId=SCHEDULE_ID, ScheduledTime="2026-12-01T02:00:00Z"))
+    api.json(202, job(ScheduleId=SCHEDULE_ID, ScheduledTime="2026-12-03T17:00:00Z"))
+    with api.client() as client:
+        started = client.run_schedule(SCHEDULE_ID, scheduled_time=datetime(2026, 12, 1, 2))
+        client.run_schedule(SCHEDULE_ID)
+    assert started.ScheduleId == SCHEDULE_ID
+    assert started.ScheduledTime == datetime(2026, 12, 1, 2, tzinfo=UTC)
+    timed, now = api.requests
+    assert (timed.method, timed.url.path) == ("POST", f"/dev/v1/schedules/{SCHEDULE_ID}/run")
+    assert json.loads(timed.content) == {"ScheduledTime": "2026-12-01T02:00:00+00:00"}
+    assert json.loads(now.content) == {}
+    assert "Idempotency-Key" not in timed.headers
+
+
+def test_run_schedule_is_not_retried_once_it_may_have_run(api: FakeApi) -> None:
+    api.answer(problem(409, "Conflict", "The run at 2026-12-01T02:00:00Z has its job already."))
+    with api.client() as client, pytest.raises(Conflict, match="has its job already"):
+        client.run_schedule(SCHEDULE_ID, scheduled_time="2026-12-01T02:00:00Z")
+    assert len(api.requests) == 1
+    api.answer(httpx.ReadTimeout("no answer"))
+    with api.client() as client, pytest.raises(ConnectionFailed):
+        client.run_schedule(SCHEDULE_ID)
+    assert len(api.requests) == 2
+    # 503 says it did not run: that is retried.
+    api.answer(problem(503, "Service Unavailable", "busy"))
+    api.json(202, job(ScheduleId=SCHEDULE_ID))
+    with api.client() as client:
+        assert client.run_schedule(SCHEDULE_ID).ScheduleId == SCHEDULE_ID
+    assert len(api.requests) == 4
+
+
+def test_list_filters_by_schedule(api: FakeApi) -> None:
+    api.json(200, {"Jobs": [job(ScheduleId=SCHEDULE_ID, ScheduledTime="2026-12-01T01:00:00Z")]})
+    with api.client() as client:
+        (found,) = client.list(schedule_id=SCHEDULE_ID)
+    assert found.ScheduledTime == datetime(2026, 12, 1, 1, tzinfo=UTC)
+    assert dict(api.requests[0].url.params) == {"ScheduleId": SCHEDULE_ID}

@@ -20,6 +20,7 @@ from transform_jobs.models.job import (
     OutputList,
     OutputObject,
 )
+from transform_jobs.paging import paged
 from transform_jobs.problems import BadRequest, FieldError, NotFound
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
@@ -40,13 +41,7 @@ def list_jobs(query: repository.JobFilter, *, limit: int, token: str | None) -> 
             "CreatedAfter is later than CreatedBefore.",
             [FieldError("CreatedAfter", "must be earlier than CreatedBefore; swap them")],
         )
-    try:
-        jobs, next_token = repository.list_jobs(query, limit=limit, token=token)
-    except repository.InvalidPageToken:
-        raise BadRequest(
-            "NextToken is not valid for this listing.",
-            [FieldError("NextToken", "pass back the NextToken of the previous page unchanged")],
-        ) from None
+    jobs, next_token = paged(lambda: repository.list_jobs(query, limit=limit, token=token))
     return JobPage(Jobs=[JobResource.of(job) for job in jobs], NextToken=next_token)
 
 

@@ -92,7 +92,7 @@ def run(
 ) -> PreflightResult:
     """The checks, continuing an input listing from the objects `listed` before. With a
     `clock`, ListingUnfinished when it runs out before the listing is done."""
-    _check_model(request.ModelName)
+    check_model(request.ModelName)
     found = _list_input(team, request, clock=clock, listed=listed or [])
     if not found.objects:
         raise PreflightFailed(
@@ -114,7 +114,7 @@ def run(
     return PreflightResult(found.count, found.manifest, named)
 
 
-def _check_model(name: str) -> None:
+def check_model(name: str) -> None:
     if sagemaker_gateway.describe_model(name) is None:
         raise PreflightFailed(
             f"Model {name!r} does not exist in SageMaker in this account and region. Create it "

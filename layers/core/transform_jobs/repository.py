@@ -38,7 +38,7 @@ from transform_jobs.table import name as _table
 from transform_jobs.table import plain as _plain
 from transform_jobs.table import to_item as _to_item
 
-__all__ = ["ConflictError", "InvalidPageToken"]
+__all__ = ["ConflictError", "InvalidPageToken", "JobExists"]
 
 TEAM_JOBS_INDEX = "TeamJobs"
 ACTIVE_JOBS_INDEX = "ActiveJobs"
@@ -52,6 +52,10 @@ def _job_key(job_id: str) -> dict[str, Any]:
 
 class ConflictError(Exception):
     """Another writer changed the job between our read and our write, too many times."""
+
+
+class JobExists(Exception):
+    """A job with this id is stored already (ids derived from what they stand for repeat)."""
 
 
 # --- jobs -------------------------------------------------------------------------------------
@@ -172,7 +176,13 @@ def create_job(job: Job) -> None:
         },
         *_history_puts(job, [entry], version=1),
     ]
-    _client().transact_write_items(TransactItems=items)
+    try:
+        _client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons") or [{}]
+        if reasons[0].get("Code") == "ConditionalCheckFailed":
+            raise JobExists(job.JobId) from None
+        raise
 
 
 def get_job(job_id: str) -> Job | None:
@@ -268,6 +278,7 @@ class JobFilter:
     model_name: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    schedule_id: str | None = None
 
 
 def list_jobs(query: JobFilter, *, limit: int, token: str | None) -> tuple[list[Job], str | None]:
@@ -310,6 +321,9 @@ def _list_query(query: JobFilter) -> dict[str, Any]:
     if query.model_name:
         filters.append("ModelName = :model")
         values[":model"] = query.model_name
+    if query.schedule_id:
+        filters.append("ScheduleId = :schedule")
+        values[":schedule"] = query.schedule_id
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": TEAM_JOBS_INDEX,
@@ -335,6 +349,7 @@ def _fingerprint(query: JobFilter) -> str:
         query.model_name,
         query.created_after,
         query.created_before,
+        query.schedule_id,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
 

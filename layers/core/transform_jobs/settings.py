@@ -54,6 +54,13 @@ class Settings(BaseModel):
     webhook_disable_after_seconds: int = Field(default=5 * 86400, ge=60)
     webhook_secret_overlap_seconds: int = Field(default=86400, ge=0)
 
+    # Schedules: how many a team may have, and how often one may run at most (in minutes of a
+    # rate expression). Local mode's tests shorten a rate's minute so a schedule's runs can be
+    # watched in seconds; cron expressions always run on the wall clock.
+    schedule_limit: int = Field(default=100, ge=1)
+    schedule_min_interval_minutes: int = Field(default=5, ge=1)
+    schedule_minute_seconds: float = Field(default=60.0, gt=0)
+
     @property
     def s3_endpoint_override(self) -> str:
         return self.aws_endpoint_url_s3 or self.aws_endpoint_url

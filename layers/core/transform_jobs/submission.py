@@ -7,6 +7,7 @@ If the message is lost, the job stays Submitted and reconcile_jobs hands it over
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from transform_jobs import (
     team_access,
     work_area,
 )
-from transform_jobs.identifiers import new_job_id
+from transform_jobs.identifiers import derived_id, new_job_id
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import Job, JobResource
 from transform_jobs.models.request import JobRequest, RerunOverrides
@@ -86,6 +87,30 @@ def _rerun(
     return _submit(team_id, request, idempotent=idempotent, job_id=new_id, rerun_of=job_id)
 
 
+def submit_scheduled(
+    team_id: str, request: JobRequest, schedule_id: str, scheduled_time: datetime
+) -> tuple[JobResource, bool]:
+    """The job of a schedule's run at `scheduled_time`, and whether this call made it. Its id is
+    derived from the schedule and the time, so however often a run is started (a retried or
+    duplicated sweep, two POSTs of /run), one job stands for it."""
+    millis = int(scheduled_time.timestamp() * 1000)
+    job_id = derived_id(millis, "schedule", schedule_id, clock.to_iso(scheduled_time))
+    existing = repository.get_job(job_id)
+    if existing is not None:
+        return JobResource.of(existing), False
+    try:
+        made = _submit(
+            team_id,
+            request,
+            idempotent=False,
+            job_id=job_id,
+            scheduled=(schedule_id, scheduled_time),
+        )
+    except repository.JobExists:
+        return JobResource.of(job_queries.team_job(team_id, job_id)), False
+    return made, True
+
+
 def _once(config: IdempotencyConfig, call: Callable[[], JobResource]) -> JobResource:
     """An idempotent call, its two refusals as the API's 422 and 409."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
@@ -116,12 +141,15 @@ def _submit(
     idempotent: bool,
     job_id: str | None = None,
     rerun_of: str | None = None,
+    scheduled: tuple[str, datetime] | None = None,
 ) -> JobResource:
     team = repository.get_team(team_id)
     if team is None:
         raise Forbidden(f"Team {team_id!r} is not registered with the service.")
     team_access.check_request(team, request)
     job = new_job(team_id, request, job_id=job_id, rerun_of=rerun_of)
+    if scheduled is not None:
+        job.ScheduleId, job.ScheduledTime = scheduled
     request_size.check(job, idempotency_key=idempotent)
     job_id = job.JobId
     repository.create_job(job)

@@ -146,10 +146,12 @@ def _job_text(job: models.JobResource) -> str:
     ]
     if job.EndedAt:
         lines.insert(5, f"Ended:      {_cell(job.EndedAt)}")
+    if job.ScheduleId:
+        lines.append(f"Schedule:   {job.ScheduleId} for {_cell(job.ScheduledTime)}")
     return "\n".join(lines)
 
 
-def _read_request(path: str) -> dict[str, Any]:
+def _read_request(path: str, what: str = "a CreateTransformJob request") -> dict[str, Any]:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
     except OSError as error:
@@ -159,7 +161,7 @@ def _read_request(path: str) -> dict[str, Any]:
     except ValueError as error:
         raise UsageError(f"{path} is not JSON: {error}") from None
     if not isinstance(request, dict):
-        raise UsageError(f"{path} must hold a JSON object (a CreateTransformJob request)")
+        raise UsageError(f"{path} must hold a JSON object ({what})")
     return request
 
 
@@ -247,6 +249,7 @@ def cmd_list(client: TransformJobs, args: argparse.Namespace, printer: Printer) 
         model_name=args.model,
         created_after=args.created_after,
         created_before=args.created_before,
+        schedule_id=args.schedule_id,
     )
     printer.rows(
         _take(jobs, args.limit),
@@ -398,6 +401,78 @@ def cmd_webhooks(client: TransformJobs, args: argparse.Namespace, printer: Print
     return 0
 
 
+def _schedule_text(schedule: models.Schedule) -> str:
+    lines = [
+        f"ScheduleId: {schedule.ScheduleId}",
+        f"Name:       {schedule.Name}",
+        f"Expression: {schedule.ScheduleExpression}",
+        f"Timezone:   {schedule.Timezone}",
+        f"Model:      {schedule.Job.get('ModelName') or '-'}",
+        f"Enabled:    {schedule.Enabled}",
+        f"NextRunAt:  {_cell(schedule.NextRunAt)}",
+    ]
+    if schedule.StartAt:
+        lines.append(f"StartAt:    {_cell(schedule.StartAt)}")
+    if schedule.EndAt:
+        lines.append(f"EndAt:      {_cell(schedule.EndAt)}")
+    last = schedule.LastRun
+    if last:
+        skipped = f" ({last.Skipped} missed time(s) not run)" if last.Skipped else ""
+        lines.append(f"LastRun:    {_cell(last.ScheduledTime)} job {last.JobId}{skipped}")
+    failure = schedule.LastFailure
+    if failure:
+        lines.append(f"LastError:  {_cell(failure.ScheduledTime)} {failure.Reason}")
+    return "\n".join(lines)
+
+
+def _schedule_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The PATCH body: the changes file's fields and/or Enabled from --enable/--disable."""
+    changes = _read_request(args.changes_file, "the fields to change") if args.changes_file else {}
+    if args.state:
+        enabled = args.state == "enable"
+        if changes.get("Enabled", enabled) != enabled:
+            raise UsageError(f"the changes set Enabled, and --{args.state} says otherwise")
+        changes["Enabled"] = enabled
+    if not changes:
+        raise UsageError(
+            "nothing to change: give a file of the fields to change, or --enable or --disable"
+        )
+    return changes
+
+
+def cmd_schedules(client: TransformJobs, args: argparse.Namespace, printer: Printer) -> int:
+    action = args.schedule_command
+    if action == "create":
+        schedule = _read_request(args.schedule_file, "a schedule: Name, ScheduleExpression, Job")
+        printer.value(client.create_schedule(schedule), _schedule_text)
+    elif action == "list":
+        printer.rows(
+            client.list_schedules(),
+            [
+                ("SCHEDULE ID", lambda s: s.ScheduleId),
+                ("NAME", lambda s: s.Name),
+                ("EXPRESSION", lambda s: s.ScheduleExpression),
+                ("TIMEZONE", lambda s: s.Timezone),
+                ("ENABLED", lambda s: s.Enabled),
+                ("NEXT RUN", lambda s: s.NextRunAt),
+            ],
+        )
+    elif action == "get":
+        printer.value(client.get_schedule(args.schedule_id), _schedule_text)
+    elif action == "update":
+        changes = _schedule_changes(args)
+        printer.value(client.update_schedule(args.schedule_id, changes), _schedule_text)
+    elif action == "delete":
+        client.delete_schedule(args.schedule_id)
+        printer.value({"Deleted": args.schedule_id}, lambda _: f"deleted {args.schedule_id}")
+    else:  # run
+        job = client.run_schedule(args.schedule_id, scheduled_time=args.time)
+        if args.wait:
+            return _wait_and_report(client, job.JobId, args.timeout, printer)
+        printer.value(job, _job_text)
+    return 0
+
+
 # ---------------------------------------------------------------------------- arguments
 
 
@@ -439,6 +514,68 @@ def _add_validate_and_rerun(commands: Any, after: argparse.ArgumentParser) -> No
     rerun.add_argument("--timeout", type=float, help="with --wait: give up after so many s")
     rerun.add_argument("--idempotency-key", help="default: a new one per rerun")
     rerun.set_defaults(run=cmd_rerun)
+
+
+class _ActionParser(argparse.ArgumentParser):
+    """argparse takes `update`'s optional file as absent when an option comes between it and the
+    ID (`schedules update ID --output json changes.json`); it gets the word left over."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        word = extras[0] if extras else "--"
+        if getattr(parsed, "changes_file", "") is None and (
+            word == "-" or not word.startswith("-")
+        ):
+            parsed.changes_file = extras.pop(0)
+        return parsed, extras
+
+
+def _add_schedules(commands: Any, after: argparse.ArgumentParser) -> None:
+    schedules = commands.add_parser(
+        "schedules", parents=[after], help="jobs that run on a rate or cron expression"
+    )
+    schedules.set_defaults(run=cmd_schedules)
+    actions = schedules.add_subparsers(
+        dest="schedule_command", required=True, metavar="ACTION", parser_class=_ActionParser
+    )
+    create = actions.add_parser(
+        "create", parents=[after], help="create a schedule (Name, ScheduleExpression, Job, ...)"
+    )
+    create.add_argument("schedule_file", help="the schedule as a JSON file, or - for stdin")
+    actions.add_parser("list", parents=[after], help="the team's schedules")
+    for name, text in (
+        ("get", "show a schedule"),
+        ("delete", "delete a schedule (the jobs it started stay)"),
+    ):
+        action = actions.add_parser(name, parents=[after], help=text)
+        action.add_argument("schedule_id")
+    update = actions.add_parser(
+        "update", parents=[after], help="change a schedule, or enable or disable it"
+    )
+    update.add_argument("schedule_id")
+    update.add_argument(
+        "changes_file",
+        nargs="?",
+        help="the fields to change as a JSON file, or - for stdin (null clears StartAt/EndAt)",
+    )
+    state = update.add_mutually_exclusive_group()
+    state.add_argument(
+        "--enable", dest="state", action="store_const", const="enable", help="run it on time again"
+    )
+    state.add_argument(
+        "--disable", dest="state", action="store_const", const="disable", help="pause it"
+    )
+    run = actions.add_parser(
+        "run", parents=[after], help="start the schedule's job now (enabled or not)"
+    )
+    run.add_argument("schedule_id")
+    run.add_argument(
+        "--time", help="the ScheduledTime it runs for, ISO 8601 with a zone (default: now)"
+    )
+    run.add_argument("--wait", action="store_true", help="follow the job until it ends")
+    run.add_argument("--timeout", type=float, help="with --wait: give up after so many s")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -484,6 +621,7 @@ def parser() -> argparse.ArgumentParser:
     listing.add_argument("--model", help="only jobs of this model")
     listing.add_argument("--created-after", help="ISO 8601 time")
     listing.add_argument("--created-before", help="ISO 8601 time")
+    listing.add_argument("--schedule-id", help="only the jobs this schedule started")
     listing.add_argument("--limit", type=int, help="at most so many jobs")
     listing.set_defaults(run=cmd_list)
 
@@ -525,6 +663,8 @@ def parser() -> argparse.ArgumentParser:
     redeliver = actions.add_parser("redeliver", parents=[after], help="send a delivery again")
     redeliver.add_argument("webhook_id")
     redeliver.add_argument("delivery_id")
+
+    _add_schedules(commands, after)
     return top
 
 

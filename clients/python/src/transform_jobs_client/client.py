@@ -167,6 +167,7 @@ class TransformJobs:
         model_name: str | None = None,
         created_after: datetime | str | None = None,
         created_before: datetime | str | None = None,
+        schedule_id: str | None = None,
         page_size: int | None = None,
     ) -> Iterator[models.JobResource]:
         """The team's jobs, newest first, following NextToken page after page."""
@@ -175,6 +176,7 @@ class TransformJobs:
             "ModelName": model_name,
             "CreatedAfter": _time(created_after),
             "CreatedBefore": _time(created_before),
+            "ScheduleId": schedule_id,
             "MaxResults": page_size,
         }
         for page in self._pages("v1/jobs", params, models.JobPage):
@@ -265,6 +267,45 @@ class TransformJobs:
             if deadline is not None:
                 pause = max(0.0, min(pause, deadline - time.monotonic()))
             self._sleep(pause)
+
+    # ------------------------------------------------------------------ schedules
+
+    def create_schedule(
+        self, schedule: models.ScheduleCreate | Mapping[str, Any]
+    ) -> models.Schedule:
+        """POST /v1/schedules: Name, ScheduleExpression (rate(...) or cron(...)), Timezone, and a
+        Job whose S3 URIs and TransformJobName may hold {ScheduledTime:<strftime>}."""
+        answer = self._call("POST", "v1/schedules", json=_body(schedule), replayable=False)
+        return _parsed(models.Schedule, answer)
+
+    def list_schedules(self) -> Iterator[models.Schedule]:
+        for page in self._pages("v1/schedules", {}, models.SchedulePage):
+            yield from page.Schedules
+
+    def get_schedule(self, schedule_id: str) -> models.Schedule:
+        return _parsed(models.Schedule, self._call("GET", f"v1/schedules/{schedule_id}"))
+
+    def update_schedule(
+        self, schedule_id: str, changes: models.ScheduleUpdate | Mapping[str, Any]
+    ) -> models.Schedule:
+        """PATCH: the fields to change (Enabled false pauses it; StartAt/EndAt null clear)."""
+        answer = self._call(
+            "PATCH", f"v1/schedules/{schedule_id}", json=_body(changes), replayable=True
+        )
+        return _parsed(models.Schedule, answer)
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        """Deletes the schedule; the jobs it started stay."""
+        self._call("DELETE", f"v1/schedules/{schedule_id}", replayable=True)
+
+    def run_schedule(
+        self, schedule_id: str, *, scheduled_time: datetime | str | None = None
+    ) -> models.JobResource:
+        """One job now, for `scheduled_time` (default now); raises Conflict if that time has its
+        job already (so it is not retried: a retry of a run that was made would be refused)."""
+        body = {"ScheduledTime": _time(scheduled_time)} if scheduled_time is not None else {}
+        answer = self._call("POST", f"v1/schedules/{schedule_id}/run", json=body, replayable=False)
+        return _parsed(models.JobResource, answer)
 
     # ------------------------------------------------------------------ webhooks
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from typing_extensions import TypeAliasType
@@ -79,6 +79,7 @@ class EventType(OpenStrEnum):
     transform_job_failed = "transform_job.failed"
     transform_job_stopped = "transform_job.stopped"
     transform_job_status_changed = "transform_job.status_changed"
+    schedule_failed = "schedule.failed"
 
 
 class ExperimentNameModel(RootModel[str]):
@@ -406,10 +407,111 @@ class RotatedSecret(BaseModel):
     WebhookId: Annotated[str, Field(title="Webhookid")]
 
 
+class RunRequest(BaseModel):
+    """
+    POST /v1/schedules/{scheduleId}/run: the time to run for (default: now).
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    ScheduledTime: Annotated[AwareDatetime | None, Field(title="Scheduledtime")] = None
+    """
+    The time the run stands for (its placeholders); default now, to the second.
+    """
+
+
 class S3DataTypeModel(OpenStrEnum):
     S3Prefix = "S3Prefix"
     ManifestFile = "ManifestFile"
     AugmentedManifestFile = "AugmentedManifestFile"
+
+
+class ScheduleCreate(BaseModel):
+    """
+    POST /v1/schedules.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    Enabled: Annotated[bool | None, Field(title="Enabled")] = True
+    EndAt: Annotated[AwareDatetime | None, Field(title="Endat")] = None
+    """
+    No run after this time.
+    """
+    Job: Annotated[dict[str, Any], Field(title="Job")]
+    """
+    A job request as for POST /v1/jobs. TransformJobName, TransformInput.DataSource.S3DataSource.S3Uri, TransformOutput.S3OutputPath and DataCaptureConfig.DestinationS3Uri may hold {ScheduledTime:<strftime>} placeholders (e.g. {ScheduledTime:%Y-%m-%d}), written for each run in the schedule's Timezone.
+    """
+    Name: Annotated[str, Field(pattern="^[0-9A-Za-z_.-]{1,64}$", title="Name")]
+    """
+    Letters, digits, _ . - (up to 64).
+    """
+    ScheduleExpression: Annotated[
+        str, Field(max_length=256, min_length=1, title="Scheduleexpression")
+    ]
+    """
+    rate(<n> minutes|hours|days) or cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>), as EventBridge Scheduler writes them.
+    """
+    StartAt: Annotated[AwareDatetime | None, Field(title="Startat")] = None
+    """
+    No run before this time.
+    """
+    Timezone: Annotated[str | None, Field(max_length=64, min_length=1, title="Timezone")] = "UTC"
+    """
+    IANA time zone of cron and of placeholders.
+    """
+
+
+class ScheduleFailure(BaseModel):
+    """
+    The last due time for which no job could be made, and why (also sent as schedule.failed).
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    FailedAt: Annotated[AwareDatetime, Field(title="Failedat")]
+    Reason: Annotated[str, Field(title="Reason")]
+    ScheduledTime: Annotated[AwareDatetime, Field(title="Scheduledtime")]
+
+
+class ScheduleRun(BaseModel):
+    """
+    The last job a schedule started.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    JobId: Annotated[str, Field(title="Jobid")]
+    ScheduledTime: Annotated[AwareDatetime, Field(title="Scheduledtime")]
+    Skipped: Annotated[int | None, Field(title="Skipped")] = 0
+    """
+    Earlier due times missed while the service was down, not run (the latest missed time runs once on recovery).
+    """
+    StartedAt: Annotated[AwareDatetime, Field(title="Startedat")]
+
+
+class ScheduleUpdate(BaseModel):
+    """
+    PATCH /v1/schedules/{scheduleId}: any of the fields; a field left out keeps its value.
+    StartAt and EndAt may be null, which clears them.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    Enabled: Annotated[bool | None, Field(title="Enabled")] = None
+    EndAt: Annotated[AwareDatetime | None, Field(title="Endat")] = None
+    Job: Annotated[dict[str, Any] | None, Field(title="Job")] = None
+    Name: Annotated[str | None, Field(pattern="^[0-9A-Za-z_.-]{1,64}$", title="Name")] = None
+    ScheduleExpression: Annotated[
+        str | None, Field(max_length=256, min_length=1, title="Scheduleexpression")
+    ] = None
+    StartAt: Annotated[AwareDatetime | None, Field(title="Startat")] = None
+    Timezone: Annotated[str | None, Field(max_length=64, min_length=1, title="Timezone")] = None
 
 
 class SplitTypeModel(OpenStrEnum):
@@ -531,7 +633,7 @@ class WebhookCreate(BaseModel):
         extra="ignore",
     )
     Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
-    EventTypes: Annotated[list[EventType], Field(max_length=5, min_length=1, title="Eventtypes")]
+    EventTypes: Annotated[list[EventType], Field(max_length=6, min_length=1, title="Eventtypes")]
     Url: Annotated[str, Field(max_length=2048, pattern="^https?://", title="Url")]
     """
     An https:// URL that answers 2xx quickly.
@@ -559,7 +661,7 @@ class WebhookUpdate(BaseModel):
     Description: Annotated[DescriptionModel | None, Field(title="Description")] = None
     Enabled: Annotated[bool | None, Field(title="Enabled")] = None
     EventTypes: Annotated[
-        list[EventType] | None, Field(max_length=5, min_length=1, title="Eventtypes")
+        list[EventType] | None, Field(max_length=6, min_length=1, title="Eventtypes")
     ] = None
     Url: Annotated[str | None, Field(max_length=2048, pattern="^https?://", title="Url")] = None
 
@@ -628,6 +730,10 @@ class Delivery(BaseModel):
     EventType: Annotated[str, Field(title="Eventtype")]
     JobId: Annotated[str | None, Field(title="Jobid")] = None
     NextAttemptAt: Annotated[AwareDatetime | None, Field(title="Nextattemptat")] = None
+    ScheduleId: Annotated[str | None, Field(title="Scheduleid")] = None
+    """
+    For a schedule.failed event.
+    """
     Status: DeliveryStatus
     WebhookId: Annotated[str, Field(title="Webhookid")]
 
@@ -709,6 +815,40 @@ class S3DataSourceModel(BaseModel):
         str,
         Field(examples=["s3://my-bucket/team-a/input/"], max_length=1024, title="S3Uri"),
     ]
+
+
+class Schedule(BaseModel):
+    """
+    A schedule as the API shows it.
+    """
+
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    CreatedAt: Annotated[AwareDatetime, Field(title="Createdat")]
+    Enabled: Annotated[bool, Field(title="Enabled")]
+    EndAt: Annotated[AwareDatetime | None, Field(title="Endat")] = None
+    Job: Annotated[dict[str, Any], Field(title="Job")]
+    LastFailure: ScheduleFailure | None = None
+    LastRun: ScheduleRun | None = None
+    Name: Annotated[str, Field(title="Name")]
+    NextRunAt: Annotated[AwareDatetime | None, Field(title="Nextrunat")] = None
+    """
+    The next due time; null when disabled or past EndAt.
+    """
+    ScheduleExpression: Annotated[str, Field(title="Scheduleexpression")]
+    ScheduleId: Annotated[str, Field(title="Scheduleid")]
+    StartAt: Annotated[AwareDatetime | None, Field(title="Startat")] = None
+    Timezone: Annotated[str, Field(title="Timezone")]
+    UpdatedAt: Annotated[AwareDatetime, Field(title="Updatedat")]
+
+
+class SchedulePage(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+    )
+    NextToken: Annotated[str | None, Field(title="Nexttoken")] = None
+    Schedules: Annotated[list[Schedule], Field(title="Schedules")]
 
 
 class DataSourceModel(BaseModel):
@@ -797,6 +937,14 @@ class JobResource(BaseModel):
     """
     SageMakerJobArn: Annotated[str | None, Field(title="Sagemakerjobarn")] = None
     SageMakerJobName: Annotated[str, Field(title="Sagemakerjobname")]
+    ScheduleId: Annotated[str | None, Field(title="Scheduleid")] = None
+    """
+    The schedule that started the job, when one did.
+    """
+    ScheduledTime: Annotated[AwareDatetime | None, Field(title="Scheduledtime")] = None
+    """
+    The due time of the schedule's run that this job is.
+    """
     StartedAt: Annotated[AwareDatetime | None, Field(title="Startedat")] = None
     Status: JobStatus
     StatusReason: Annotated[str | None, Field(title="Statusreason")] = None

@@ -86,6 +86,8 @@ class Job(BaseModel):
     Progress: JobProgress = Field(default_factory=JobProgress)
     Request: JobRequest
     RerunOf: str | None = None  # the job this one runs again (POST /v1/jobs/{jobId}/rerun)
+    ScheduleId: str | None = None  # the schedule that started it, for the run at ScheduledTime
+    ScheduledTime: UtcTime | None = None
     PinnedManifestUri: str | None = None
     CancelRequested: bool = False
     HoldsCapacity: bool = False
@@ -124,6 +126,12 @@ class JobResource(BaseModel):
     RerunOf: str | None = Field(
         default=None, description="The job this one runs again, when it is a rerun."
     )
+    ScheduleId: str | None = Field(
+        default=None, description="The schedule that started the job, when one did."
+    )
+    ScheduledTime: UtcTime | None = Field(
+        default=None, description="The due time of the schedule's run that this job is."
+    )
 
     @classmethod
     def of(cls, job: Job) -> JobResource:
@@ -141,6 +149,8 @@ class JobResource(BaseModel):
             Progress=job.Progress,
             Request=job.Request,
             RerunOf=job.RerunOf,
+            ScheduleId=job.ScheduleId,
+            ScheduledTime=job.ScheduledTime,
         )
 
 

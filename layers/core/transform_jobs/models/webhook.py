@@ -18,6 +18,7 @@ class EventType(StrEnum):
     FAILED = "transform_job.failed"
     STOPPED = "transform_job.stopped"
     STATUS_CHANGED = "transform_job.status_changed"
+    SCHEDULE_FAILED = "schedule.failed"
 
 
 TEST_EVENT = "webhook.test"
@@ -144,6 +145,7 @@ class Delivery(BaseModel):
     WebhookId: str
     EventType: str
     JobId: str | None = None
+    ScheduleId: str | None = Field(default=None, description="For a schedule.failed event.")
     Status: DeliveryStatus
     Attempts: list[Attempt] = Field(default_factory=list)
     NextAttemptAt: UtcTime | None = None

@@ -62,24 +62,58 @@ def event_types(item: HistoryItem) -> list[EventType]:
 
 def fan_out(item: HistoryItem) -> int:
     """Makes (or finds) the deliveries for one history item and queues them; returns how many."""
-    types = event_types(item)
+    return _deliver(
+        item.team_id,
+        event_types(item),
+        item.event_id,
+        item.time,
+        item.snapshot,
+        job_id=item.job_id,
+    )
+
+
+def fan_out_schedule_failure(values: dict[str, Any]) -> int:
+    """schedule.failed for a failure item (schedules.repository.record_failure) from the stream."""
+    data = {
+        "ScheduleId": values["ScheduleId"],
+        "Name": values.get("Name"),
+        "ScheduledTime": values["ScheduledTime"],
+        "Reason": values["Reason"],
+        "Errors": values.get("Errors") or [],
+    }
+    return _deliver(
+        str(values["TeamId"]),
+        [EventType.SCHEDULE_FAILED],
+        f"{values['PK']}#{values['SK']}",
+        clock.parse(str(values["Time"])),
+        data,
+        schedule_id=str(values["ScheduleId"]),
+    )
+
+
+def _deliver(
+    team_id: str,
+    types: list[EventType],
+    event_id: str,
+    time: datetime,
+    data: dict[str, Any],
+    *,
+    job_id: str | None = None,
+    schedule_id: str | None = None,
+) -> int:
     if not types:
         return 0
-    millis = int(item.time.timestamp() * 1000)
+    millis = int(time.timestamp() * 1000)
     queued = 0
-    for webhook in webhook_repository.team_webhooks(item.team_id):
+    for webhook in webhook_repository.team_webhooks(team_id):
         if not webhook.Enabled:
             continue
         for event_type in (t for t in types if t in webhook.EventTypes):
             delivery_id = "msg_" + identifiers.derived_id(
-                millis, webhook.WebhookId, item.event_id, event_type.value
+                millis, webhook.WebhookId, event_id, event_type.value
             )
             body = json.dumps(
-                {
-                    "type": event_type.value,
-                    "timestamp": clock.to_iso(item.time),
-                    "data": item.snapshot,
-                },
+                {"type": event_type.value, "timestamp": clock.to_iso(time), "data": data},
                 separators=(",", ":"),
                 ensure_ascii=False,
             )
@@ -88,9 +122,10 @@ def fan_out(item: HistoryItem) -> int:
                 StoredDelivery(
                     DeliveryId=delivery_id,
                     WebhookId=webhook.WebhookId,
-                    TeamId=item.team_id,
+                    TeamId=team_id,
                     EventType=event_type.value,
-                    JobId=item.job_id,
+                    JobId=job_id,
+                    ScheduleId=schedule_id,
                     Status=DeliveryStatus.PENDING,
                     NextAttemptAt=now,
                     CreatedAt=now,

@@ -1,0 +1,204 @@
+"""DynamoDB: schedules and their failures, in the jobs table.
+
+Keys:
+  schedule  PK=TEAM#<team>        SK=SCHEDULE#<schedule id>
+            ScheduleShard=DUE + NextRunAt (the DueSchedules index) only while it has a next run
+  failure   PK=SCHEDULE#<id>      SK=FAILURE#<scheduled time>  (the outbox of schedule.failed:
+            notify takes its INSERT from the stream); TTL ExpiresAt
+  team      PK=TEAM#<team>        SK=TEAM   Schedules (how many the team has: the limit's count)
+
+Writes to a schedule are conditional on the Version that was read, as for jobs and webhooks. A
+run's exactly-once is not kept here: the job id is derived from the schedule and the time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from transform_jobs import clock
+from transform_jobs.models.schedule import StoredSchedule
+from transform_jobs.table import (
+    client,
+    from_item,
+    get,
+    model_of,
+    name,
+    page,
+    plain,
+    put_new,
+    to_item,
+    versioned_update,
+)
+
+DUE_INDEX = "DueSchedules"
+DUE_SHARD = "DUE"
+FAILURE_RETENTION = timedelta(days=30)
+
+
+class ScheduleConflict(Exception):
+    """The schedule kept changing under us; the caller may try again."""
+
+
+class TooManySchedules(Exception):
+    """The team has as many schedules as it may."""
+
+
+def _key(team_id: str, schedule_id: str) -> dict[str, str]:
+    return {"PK": f"TEAM#{team_id}", "SK": f"SCHEDULE#{schedule_id}"}
+
+
+def _team_key(team_id: str) -> dict[str, str]:
+    return {"PK": f"TEAM#{team_id}", "SK": "TEAM"}
+
+
+def _item(schedule: StoredSchedule) -> dict[str, Any]:
+    values = schedule.model_dump(mode="json", exclude_none=True)
+    values.update(_key(schedule.TeamId, schedule.ScheduleId), Kind="Schedule")
+    if schedule.NextRunAt is not None:
+        values["ScheduleShard"] = DUE_SHARD
+    return to_item(values)
+
+
+def _cancelled_by_condition(error: ClientError, position: int) -> bool:
+    reasons = error.response.get("CancellationReasons") or []
+    return (
+        error.response["Error"]["Code"] == "TransactionCanceledException"
+        and len(reasons) > position
+        and reasons[position].get("Code") == "ConditionalCheckFailed"
+    )
+
+
+def create(schedule: StoredSchedule, *, team_limit: int) -> None:
+    """Stores a new schedule and counts it against the team's limit, atomically."""
+    count: dict[str, Any] = {
+        "TableName": name(),
+        "Key": to_item(_team_key(schedule.TeamId)),
+        "UpdateExpression": "SET Schedules = if_not_exists(Schedules, :zero) + :one",
+        "ConditionExpression": "attribute_not_exists(Schedules) OR Schedules < :limit",
+        "ExpressionAttributeValues": to_item({":zero": 0, ":one": 1, ":limit": team_limit}),
+    }
+    put: dict[str, Any] = {
+        "TableName": name(),
+        "Item": _item(schedule),
+        "ConditionExpression": "attribute_not_exists(PK)",
+    }
+    try:
+        items: list[Any] = [{"Update": count}, {"Put": put}]
+        client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if _cancelled_by_condition(error, 0):
+            raise TooManySchedules from None
+        raise
+
+
+def get_schedule(team_id: str, schedule_id: str) -> StoredSchedule | None:
+    item = get(_key(team_id, schedule_id))
+    return model_of(StoredSchedule, item) if item else None
+
+
+def list_schedules(
+    team_id: str, *, limit: int, token: str | None
+) -> tuple[list[StoredSchedule], str | None]:
+    return page(
+        StoredSchedule, f"TEAM#{team_id}", "SCHEDULE#", limit=limit, token=token, newest_first=False
+    )
+
+
+def update(
+    team_id: str, schedule_id: str, decide: Callable[[StoredSchedule], StoredSchedule | None]
+) -> StoredSchedule | None:
+    return versioned_update(
+        StoredSchedule, _key(team_id, schedule_id), _item, decide, ScheduleConflict
+    )
+
+
+def delete(team_id: str, schedule_id: str) -> bool:
+    """Removes the schedule and gives its place in the team's limit back; False if none."""
+    remove: dict[str, Any] = {
+        "TableName": name(),
+        "Key": to_item(_key(team_id, schedule_id)),
+        "ConditionExpression": "attribute_exists(PK)",
+    }
+    uncount: dict[str, Any] = {
+        "TableName": name(),
+        "Key": to_item(_team_key(team_id)),
+        "UpdateExpression": "SET Schedules = Schedules - :one",
+        "ConditionExpression": "Schedules > :zero",
+        "ExpressionAttributeValues": to_item({":zero": 0, ":one": 1}),
+    }
+    try:
+        items: list[Any] = [{"Delete": remove}, {"Update": uncount}]
+        client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if _cancelled_by_condition(error, 0):
+            return False
+        raise
+    return True
+
+
+@dataclass(frozen=True)
+class DueSchedule:
+    team_id: str
+    schedule_id: str
+
+
+def due(now: datetime) -> Iterator[DueSchedule]:
+    """Schedules whose next run is due, earliest first (the sparse DueSchedules index)."""
+    kwargs: dict[str, Any] = {
+        "TableName": name(),
+        "IndexName": DUE_INDEX,
+        "KeyConditionExpression": "ScheduleShard = :shard AND NextRunAt <= :now",
+        "ExpressionAttributeValues": to_item({":shard": DUE_SHARD, ":now": clock.to_iso(now)}),
+    }
+    while True:
+        reply = client().query(**kwargs)
+        for item in reply["Items"]:
+            values = plain(from_item(item))
+            yield DueSchedule(
+                team_id=str(values["PK"]).removeprefix("TEAM#"),
+                schedule_id=str(values["SK"]).removeprefix("SCHEDULE#"),
+            )
+        if "LastEvaluatedKey" not in reply:
+            return
+        kwargs["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A due time for which no job could be made: the outbox item of schedule.failed."""
+
+    team_id: str
+    schedule_id: str
+    schedule_name: str
+    scheduled_time: datetime
+    reason: str
+    errors: list[dict[str, str]]
+    at: datetime
+
+
+def record_failure(failure: Failure) -> bool:
+    """Stores the failure once per schedule and time (False if it was recorded already: a
+    duplicate sweep sends no second schedule.failed)."""
+    scheduled = clock.to_iso(failure.scheduled_time)
+    return put_new(
+        to_item(
+            {
+                "PK": f"SCHEDULE#{failure.schedule_id}",
+                "SK": f"FAILURE#{scheduled}",
+                "Kind": "ScheduleFailure",
+                "TeamId": failure.team_id,
+                "ScheduleId": failure.schedule_id,
+                "Name": failure.schedule_name,
+                "ScheduledTime": scheduled,
+                "Reason": failure.reason,
+                "Errors": failure.errors,
+                "Time": clock.to_iso(failure.at),
+                "ExpiresAt": int((failure.at + FAILURE_RETENTION).timestamp()),
+            }
+        )
+    )

@@ -1,0 +1,174 @@
+"""A schedule's runs: the job for one due time, and the sweep that starts every due run.
+
+Exactly once per schedule and time: the job's id is derived from both, and the job is stored
+only if no job has that id. The sweep then moves the schedule's NextRunAt on, conditional on the
+version it read; a sweep that dies in between leaves NextRunAt where it was, and the next sweep
+finds the job already made. Of several times missed while the service was down, the latest runs
+once on recovery and the earlier ones are counted as skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
+from transform_jobs import preflight, submission
+from transform_jobs.field_errors import field_errors
+from transform_jobs.models.job import JobResource
+from transform_jobs.models.request import JobRequest
+from transform_jobs.models.schedule import ScheduleFailure, ScheduleRun, StoredSchedule
+from transform_jobs.problems import FieldError, Problem
+from transform_jobs.schedules import expressions, templates
+from transform_jobs.schedules import repository as schedules
+from transform_jobs.settings import get_settings
+
+logger = Logger(child=True)
+
+# How many missed times a sweep steps over to find the latest (a rate of 5 minutes, down for
+# a month, is about 9,000); past that, it runs the last one it reached.
+_MAX_STEPS = 20_000
+
+
+class RunRefused(Exception):
+    """No job can be made for this run: what is wrong, by field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{error.field}: {error.reason}" for error in errors))
+
+
+def recurrence(schedule: StoredSchedule) -> expressions.Recurrence:
+    return expressions.parse(
+        schedule.ScheduleExpression,
+        schedule.Timezone,
+        minute_seconds=get_settings().schedule_minute_seconds,
+    )
+
+
+def next_run(
+    schedule: StoredSchedule, rule: expressions.Recurrence, after: datetime
+) -> datetime | None:
+    """The schedule's first time after `after`, within StartAt and EndAt; None if disabled."""
+    if not schedule.Enabled:
+        return None
+    if schedule.StartAt is not None:
+        after = max(after, schedule.StartAt - timedelta(microseconds=1))
+    found = rule.next_after(after, anchor=schedule.AnchorAt)
+    if found is None or (schedule.EndAt is not None and found > schedule.EndAt):
+        return None
+    return found
+
+
+def request_for(schedule: StoredSchedule, scheduled: datetime) -> JobRequest:
+    """The job request of the run at `scheduled`; RunRefused if the template makes none."""
+    errors = templates.problems(schedule.Job)
+    if errors:
+        raise RunRefused(errors)
+    rendered = templates.render(schedule.Job, scheduled, ZoneInfo(schedule.Timezone))
+    try:
+        return JobRequest.model_validate(rendered)
+    except ValidationError as invalid:
+        raise RunRefused(
+            field_errors(
+                [{**error, "loc": ("body", "Job", *error["loc"])} for error in invalid.errors()]
+            )
+        ) from None
+
+
+def start(schedule: StoredSchedule, scheduled: datetime) -> tuple[JobResource, bool]:
+    """The job of the run at `scheduled`, and whether this call made it (False: it existed).
+    RunRefused when the template, the team's rules or the model stand in the way."""
+    request = request_for(schedule, scheduled)
+    try:
+        preflight.check_model(request.ModelName)
+        return submission.submit_scheduled(schedule.TeamId, request, schedule.ScheduleId, scheduled)
+    except preflight.PreflightFailed as failure:
+        raise RunRefused([FieldError(f"Job.{failure.field}", str(failure))]) from None
+    except Problem as problem:
+        errors = [FieldError(f"Job.{e.field}", e.reason) for e in problem.errors]
+        raise RunRefused(errors or [FieldError("Job", problem.detail)]) from None
+
+
+@dataclass
+class SweepResult:
+    started: int = 0
+    failed: int = 0
+    errors: int = 0
+    job_ids: list[str] = field(default_factory=list)
+
+
+def run_due(now: datetime) -> SweepResult:
+    """Starts the run of every schedule that is due at `now` (schedule_runs, every minute)."""
+    result = SweepResult()
+    for due in schedules.due(now):
+        try:
+            _run_one(due, now, result)
+        except Exception:  # one schedule's trouble must not hold up the others; next sweep retries
+            logger.exception("Schedule not run", schedule_id=due.schedule_id)
+            result.errors += 1
+    return result
+
+
+def _latest_due(
+    schedule: StoredSchedule, rule: expressions.Recurrence, first: datetime, now: datetime
+) -> tuple[datetime, int]:
+    """The latest due time from `first` on and not after `now`, and how many earlier due times
+    it steps over."""
+    latest, skipped = first, 0
+    for _ in range(_MAX_STEPS):
+        following = rule.next_after(latest, anchor=schedule.AnchorAt)
+        if following is None or following > now:
+            break
+        if schedule.EndAt is not None and following > schedule.EndAt:
+            break
+        latest, skipped = following, skipped + 1
+    return latest, skipped
+
+
+def _run_one(due: schedules.DueSchedule, now: datetime, result: SweepResult) -> None:
+    schedule = schedules.get_schedule(due.team_id, due.schedule_id)
+    if schedule is None or schedule.NextRunAt is None or schedule.NextRunAt > now:
+        return  # deleted, disabled or moved on since the index was read
+    rule = recurrence(schedule)
+    scheduled, skipped = _latest_due(schedule, rule, schedule.NextRunAt, now)
+    run: ScheduleRun | None = None
+    failure: ScheduleFailure | None = None
+    try:
+        job, made = start(schedule, scheduled)
+    except RunRefused as refused:
+        failure = ScheduleFailure(ScheduledTime=scheduled, Reason=str(refused), FailedAt=now)
+        schedules.record_failure(
+            schedules.Failure(
+                team_id=schedule.TeamId,
+                schedule_id=schedule.ScheduleId,
+                schedule_name=schedule.Name,
+                scheduled_time=scheduled,
+                reason=str(refused),
+                errors=[error.as_dict() for error in refused.errors],
+                at=now,
+            )
+        )
+        result.failed += 1
+        logger.warning("Schedule run refused", schedule_id=schedule.ScheduleId, reason=str(refused))
+    else:
+        run = ScheduleRun(
+            ScheduledTime=scheduled, JobId=job.JobId, StartedAt=job.CreatedAt, Skipped=skipped
+        )
+        if made:
+            result.started += 1
+            result.job_ids.append(job.JobId)
+    seen = schedule.NextRunAt
+
+    def advance(current: StoredSchedule) -> StoredSchedule | None:
+        if current.NextRunAt != seen:
+            return None  # another sweep, or a PATCH, moved it already
+        current.NextRunAt = next_run(current, recurrence(current), max(scheduled, now))
+        current.LastRun = run or current.LastRun
+        current.LastFailure = failure or current.LastFailure
+        return current
+
+    schedules.update(schedule.TeamId, schedule.ScheduleId, advance)
