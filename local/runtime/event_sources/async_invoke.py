@@ -42,23 +42,38 @@ class AsyncInvoker:
         self.on_failure = str(destination.get("Destination", "")) or None
         self._executor = ThreadPoolExecutor(4, thread_name_prefix=f"async-{pool.function.name}")
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._first_attempts = 0  # events submitted whose first attempt has not ended
 
     def submit(self, event: Any) -> None:
+        with self._lock:
+            self._first_attempts += 1
         self._executor.submit(self._run, event, str(uuid.uuid4()))
 
+    @property
+    def busy(self) -> bool:
+        """Whether an event is queued or in its first attempt (not waiting for a retry)."""
+        with self._lock:
+            return self._first_attempts > 0
+
     def _run(self, event: Any, request_id: str) -> None:
-        answer: dict[str, Any] = {}
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                delay = self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1]
-                if self._stopping.wait(delay):
-                    log.warning(
-                        "%s: stopped before retry %d; event dropped: %s",
-                        self.pool.function.name,
-                        attempt,
-                        json.dumps(event, default=str)[:500],
-                    )
-                    return
+        try:
+            answer = self.pool.invoke_raw(event, request_id=request_id)
+        finally:
+            with self._lock:
+                self._first_attempts -= 1
+        if answer["ok"]:
+            return
+        for attempt in range(1, self.max_retries + 1):
+            delay = self.retry_delays_s[min(attempt, len(self.retry_delays_s)) - 1]
+            if self._stopping.wait(delay):
+                log.warning(
+                    "%s: stopped before retry %d; event dropped: %s",
+                    self.pool.function.name,
+                    attempt,
+                    json.dumps(event, default=str)[:500],
+                )
+                return
             answer = self.pool.invoke_raw(event, request_id=request_id)
             if answer["ok"]:
                 return

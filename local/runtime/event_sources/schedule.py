@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import uuid
@@ -32,6 +33,9 @@ def rate_seconds(expression: str) -> int:
     if value < 1 or (value == 1) != (not match.group(2).endswith("s")):
         raise ValueError(f"schedule {expression!r}: use 1 with a singular unit, N>1 with plural")
     return value * _UNIT_SECONDS[unit]
+
+
+log = logging.getLogger(__name__)
 
 
 class ScheduleSource(LoopSource):
@@ -79,5 +83,13 @@ class ScheduleSource(LoopSource):
         if now < self._next:
             return min(1.0, self._next - now)
         self._next += self.period_s
+        # EventBridge invokes on every tick, and Lambda gives each invocation its own machine.
+        # Here all share two cores: a tick that comes while the last one's invocation is still
+        # queued or running is skipped, as scheduled functions sweep whatever is due anyway.
+        # (Without this, ticks a second apart started a cold worker each, faster than any
+        # finished its init on a busy machine.)
+        if self.invoker.busy:
+            log.debug("%s: tick skipped, the last one still runs", self.rule_arn)
+            return 0.0
         self.invoker.submit(self.event())
         return 0.0
