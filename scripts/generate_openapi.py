@@ -1,5 +1,5 @@
 """Print the API's OpenAPI document, generated from the routes and models of the REST functions
-(jobs_api and webhooks_api, merged: one API, one document).
+(jobs_api, schedules_api and webhooks_api, merged: one API, one document).
 
 `make openapi` writes it to docs/openapi.json; tests/unit/test_openapi.py fails when the
 committed document is stale.
@@ -23,12 +23,13 @@ def openapi_document() -> str:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
     from jobs_api.app import openapi_document as jobs_document
+    from schedules_api.app import openapi_document as schedules_document
     from webhooks_api.app import openapi_document as webhooks_document
 
     document = jobs_document()
-    webhooks = webhooks_document()
-    document["paths"].update(webhooks["paths"])
-    document["components"]["schemas"].update(webhooks["components"]["schemas"])
+    for other in (schedules_document(), webhooks_document()):
+        document["paths"].update(other["paths"])
+        document["components"]["schemas"].update(other["components"]["schemas"])
     _drop_unused_schemas(document)
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 

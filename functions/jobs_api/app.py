@@ -1,5 +1,4 @@
-"""REST API for jobs and schedules: submit, validate, read, list, cancel, rerun, history,
-outputs; schedules' CRUD and run; health.
+"""REST API for jobs: submit, validate, read, list, cancel, rerun, history, outputs, health.
 
 Routing, validation and the OpenAPI document come from Powertools; each route parses its input,
 calls one function of the core and shapes the reply. Every error is application/problem+json.
@@ -23,17 +22,10 @@ from transform_jobs.identifiers import JOB_ID_PATTERN
 from transform_jobs.job_status import JobStatus
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
 from transform_jobs.models.request import JobRequest, RerunOverrides
-from transform_jobs.models.schedule import (
-    RunRequest,
-    Schedule,
-    ScheduleCreate,
-    SchedulePage,
-    ScheduleUpdate,
-)
 from transform_jobs.models.validation import Finding, InputSummary, JobValidation
-from transform_jobs.problems import FieldError, InvalidRequest
+from transform_jobs.problems import FieldError
 from transform_jobs.repository import JobFilter
-from transform_jobs.schedules import manage as schedules
+from transform_jobs.rest import MaxResults, NextToken
 
 # What a validation may spend on the launch's checks (listing a long input, mostly): API Gateway
 # answers 504 after 29 s, and the function stops at 25.
@@ -46,24 +38,18 @@ app = rest.new_app()
 PROBLEM_CODES = {
     400: "Malformed request: not JSON, or a bad query parameter",
     403: "The job reaches models or data the team may not use",
-    404: "No such job or schedule for this team",
-    409: (
-        "Conflict: the job already ended, the Idempotency-Key is in use, the run has its job "
-        "already, or the team has as many schedules as it may"
-    ),
+    404: "No such job for this team",
+    409: "Conflict: the job already ended, or the Idempotency-Key is in use",
 }
 
 
 def _responses(
-    success: tuple[int, type[BaseModel] | None, str], *codes: int
+    success: tuple[int, type[BaseModel], str], *codes: int
 ) -> dict[int, OpenAPIResponse]:
     return rest.responses(success, PROBLEM_CODES, *codes)
 
 
 JobId = Annotated[str, Path(alias="jobId", pattern=f"^{JOB_ID_PATTERN.pattern}$")]
-ScheduleId = Annotated[str, Path(alias="scheduleId", pattern=f"^{JOB_ID_PATTERN.pattern}$")]
-MaxResults = Annotated[int, Query(alias="MaxResults", ge=1, le=100)]
-NextToken = Annotated[str | None, Query(alias="NextToken", max_length=2048)]
 
 
 def _team() -> str:
@@ -109,12 +95,7 @@ def validate_job(
     body: Annotated[dict[str, Any], Body(description="A job request (JobRequest)")],
 ) -> JobValidation:
     _only_query()
-    if not isinstance(app.current_event.json_body, dict):
-        # Powertools can read an array as this body's value, so check the JSON itself.
-        raise InvalidRequest(
-            "The body must be a JSON object: a job request.",
-            [FieldError("body", "send the job request as a JSON object")],
-        )
+    rest.object_body(app, "a job request", "the job request as a JSON object")
     try:
         request = JobRequest.model_validate(body)
     except ValidationError as invalid:
@@ -208,12 +189,9 @@ def rerun_job(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[JobResource]:
     _only_query()
-    if app.current_event.body and not isinstance(app.current_event.json_body, dict):
-        # Powertools reads a two-item array as this optional body's value, so check it here.
-        raise InvalidRequest(
-            "The body must be a JSON object of overrides, or empty.",
-            [FieldError("body", 'send an object such as {"ModelName": "..."}, or no body')],
-        )
+    rest.object_body(
+        app, "overrides, or no body", 'an object such as {"ModelName": "..."}, or no body'
+    )
     try:
         job = submission.rerun(_team(), job_id, overrides or RerunOverrides(), idempotency_key)
     except ValidationError as invalid:  # the overrides and the original together break a rule
@@ -248,90 +226,6 @@ def job_outputs(
     return job_queries.outputs(_team(), job_id, limit=max_results, token=next_token)
 
 
-@app.post(
-    "/v1/schedules",
-    status_code=201,
-    summary="Create a schedule: a job that runs on a rate or cron expression",
-    description=(
-        "The Job template is rendered for the next run and checked as POST /v1/jobs checks a "
-        "job. Each due time starts exactly one job (carrying ScheduleId and ScheduledTime), "
-        "within a minute of its time."
-    ),
-    responses=_responses((201, Schedule, "The schedule, with its NextRunAt"), 400, 403, 409),
-)
-def create_schedule(body: Annotated[ScheduleCreate, Body()]) -> Response[Schedule]:
-    _only_query()
-    created = schedules.create(_team(), body)
-    location = f"{rest.base_path(app)}/v1/schedules/{created.ScheduleId}"
-    return Response(201, "application/json", created, headers={"Location": location})
-
-
-@app.get(
-    "/v1/schedules",
-    summary="List the team's schedules",
-    responses=_responses((200, SchedulePage, "A page of schedules"), 400),
-)
-def list_schedules(max_results: MaxResults = 50, next_token: NextToken = None) -> SchedulePage:
-    _only_query("MaxResults", "NextToken")
-    return schedules.page(_team(), limit=max_results, token=next_token)
-
-
-@app.get(
-    "/v1/schedules/<scheduleId>",
-    summary="Get a schedule",
-    responses=_responses((200, Schedule, "The schedule"), 404),
-)
-def get_schedule(schedule_id: ScheduleId) -> Schedule:
-    _only_query()
-    return schedules.get(_team(), schedule_id)
-
-
-@app.patch(
-    "/v1/schedules/<scheduleId>",
-    summary="Change a schedule, or enable or disable it",
-    responses=_responses((200, Schedule, "The schedule"), 400, 403, 404),
-)
-def update_schedule(schedule_id: ScheduleId, change: Annotated[ScheduleUpdate, Body()]) -> Schedule:
-    _only_query()
-    return schedules.update(_team(), schedule_id, change)
-
-
-@app.delete(
-    "/v1/schedules/<scheduleId>",
-    summary="Delete a schedule (its jobs stay)",
-    responses=_responses((204, None, "Deleted"), 404),
-)
-def delete_schedule(schedule_id: ScheduleId) -> Response[None]:
-    _only_query()
-    schedules.delete(_team(), schedule_id)
-    return Response(204)
-
-
-@app.post(
-    "/v1/schedules/<scheduleId>/run",
-    status_code=202,
-    summary="Run a schedule's job now, for the current or a given time",
-    description=(
-        "One job for ScheduledTime (default: now, to the second), enabled or not. A time that "
-        "has its job already is a 409."
-    ),
-    responses=_responses((202, JobResource, "Accepted: the job, Submitted"), 400, 403, 404, 409),
-)
-def run_schedule(
-    schedule_id: ScheduleId, body: Annotated[RunRequest | None, Body()] = None
-) -> Response[JobResource]:
-    _only_query()
-    if app.current_event.body and not isinstance(app.current_event.json_body, dict):
-        # Powertools reads a one-item array as this optional body's value, so check it here.
-        raise InvalidRequest(
-            "The body must be a JSON object, or empty.",
-            [FieldError("body", 'send {"ScheduledTime": "..."}, or no body')],
-        )
-    job = schedules.run_now(_team(), schedule_id, body.ScheduledTime if body else None)
-    metrics.add_metric(name="ScheduleRunsStarted", unit=MetricUnit.Count, value=1)
-    return Response(202, "application/json", job, headers={"Location": _location(job.JobId)})
-
-
 @app.get("/v1/health", summary="Liveness (no key needed)")
 def health() -> dict[str, str]:
     return {"Status": "ok"}
@@ -345,7 +239,6 @@ def openapi_document() -> dict[str, Any]:
         links={
             ("/v1/jobs", "post"): {"jobId": "$response.body#/JobId"},
             ("/v1/jobs", "get"): {"jobId": "$response.body#/Jobs/0/JobId"},
-            ("/v1/schedules", "post"): {"scheduleId": "$response.body#/ScheduleId"},
         },
     )
 

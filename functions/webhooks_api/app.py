@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -24,6 +24,7 @@ from transform_jobs.models.webhook import (
     WebhookUpdate,
     WebhookWithSecret,
 )
+from transform_jobs.rest import MaxResults, NextToken
 from transform_jobs.webhooks import subscriptions
 
 logger = Logger()
@@ -36,8 +37,6 @@ PROBLEM_CODES = {
 }
 
 WebhookId = Annotated[str, Path(alias="webhookId", max_length=64)]
-MaxResults = Annotated[int, Query(alias="MaxResults", ge=1, le=100)]
-NextToken = Annotated[str | None, Query(alias="NextToken", max_length=2048)]
 
 
 def _responses(

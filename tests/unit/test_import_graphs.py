@@ -125,9 +125,6 @@ BUDGETS = {
             "csv_header",
             "csv_records",
             "work_budget",
-            # /v1/schedules
-            *SCHEDULE_RUNS,
-            "schedules.manage",
             "field_errors",
             "paging",
         ),
@@ -192,6 +189,18 @@ BUDGETS = {
     ),
     "deliver_webhook": ImportBudget(
         core_modules=core(*DELIVERY), absent=(*NEVER_AT_INIT, *NOT_AN_API, *NO_JOBS)
+    ),
+    "schedules_api": ImportBudget(
+        core_modules=core(
+            *JOB_STORAGE,
+            *SCHEDULE_RUNS,
+            "http_problems",
+            "models.problem",
+            "request_body",
+            "rest",
+            "schedules.manage",
+        ),
+        absent=(*NEVER_AT_INIT, "aws_lambda_powertools.utilities.batch"),
     ),
     "run_schedules": ImportBudget(
         core_modules=core(*JOB_STORAGE, *SCHEDULE_RUNS),

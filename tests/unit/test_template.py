@@ -70,6 +70,7 @@ FUNCTIONS = {
     "DeliverWebhookFunction": "deliver_webhook",
     "RetryDeliveriesFunction": "retry_deliveries",
     "RunSchedulesFunction": "run_schedules",
+    "SchedulesApiFunction": "schedules_api",
     "PrepareJobFunction": "prepare_job",
     "FinalizeJobFunction": "finalize_job",
 }
@@ -347,6 +348,12 @@ def test_function_sizes(
                 "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
                 "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
                 "PRESIGNED_URL_SECONDS": "3600",
+            },
+        ),
+        (
+            "SchedulesApiFunction",
+            {
+                "LAUNCH_QUEUE_URL": {"Ref": "LaunchQueue"},
                 "SCHEDULE_LIMIT": "100",
                 "SCHEDULE_MIN_INTERVAL_MINUTES": "5",
                 "SCHEDULE_MINUTE_SECONDS": "60",
@@ -474,6 +481,7 @@ def test_sagemaker_access_is_scoped_to_this_stages_jobs_and_models(
         ("ReconcileJobsFunction", "sagemaker:DescribeTransformJob"),
         ("ReconcileJobsFunction", "sagemaker:StopTransformJob"),
         ("RunSchedulesFunction", "sagemaker:DescribeModel"),
+        ("SchedulesApiFunction", "sagemaker:DescribeModel"),
     }
 
 
@@ -598,6 +606,8 @@ def test_authorizer_can_only_read_the_jobs_table(resources: dict[str, Any]) -> N
     ("name", "queues"),
     [
         ("JobsApiFunction", ["LaunchQueue"]),
+        ("SchedulesApiFunction", ["LaunchQueue"]),
+        ("RunSchedulesFunction", ["LaunchQueue"]),
         ("LaunchJobFunction", ["PrepareQueue", "LaunchQueue"]),
         ("RecordStateChangeFunction", ["FinalizeQueue"]),
         ("DispatchJobsFunction", ["LaunchQueue"]),
@@ -629,14 +639,17 @@ def test_record_state_change_has_only_table_access(resources: dict[str, Any]) ->
 
 
 # Each function's DynamoDB actions, exactly: no Scan, no BatchWrite; DeleteItem only where the
-# API deletes a schedule (jobs and their history are never deleted).
+# schedules API deletes a schedule (jobs and their history are never deleted).
 DYNAMODB_ACTIONS = {
     "AuthorizerFunction": {"JobsTable": {"GetItem"}},
     # ConditionCheckItem only where the code makes a ConditionCheck: that is put_api_key, run by
     # transform-jobs-admin with the operator's credentials, never by a function.
     "JobsApiFunction": {
-        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query", "DeleteItem"},
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "Query"},
         "IdempotencyTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+    },
+    "SchedulesApiFunction": {
+        "JobsTable": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"}
     },
     "RunSchedulesFunction": {"JobsTable": {"GetItem", "PutItem", "Query"}},
     "LaunchJobFunction": {"JobsTable": {"GetItem", "PutItem", "UpdateItem"}},
@@ -881,6 +894,7 @@ def test_routes_and_auth(resources: dict[str, Any]) -> None:
             assert props["RestApiId"] == {"Ref": "Api"}
             routes[(props["Method"].upper(), props["Path"])] = (name, props.get("Auth"))
     jobs, webhooks = "JobsApiFunction", "WebhooksApiFunction"
+    schedules = "SchedulesApiFunction"
     declared = {route: found for route, found in routes.items() if route[0] != "ANY"}
     assert declared == {
         ("POST", "/v1/jobs"): (jobs, None),
@@ -892,12 +906,12 @@ def test_routes_and_auth(resources: dict[str, Any]) -> None:
         ("GET", "/v1/jobs/{jobId}/events"): (jobs, None),
         ("GET", "/v1/jobs/{jobId}/outputs"): (jobs, None),
         ("GET", "/v1/health"): (jobs, {"Authorizer": "NONE"}),
-        ("POST", "/v1/schedules"): (jobs, None),
-        ("GET", "/v1/schedules"): (jobs, None),
-        ("GET", "/v1/schedules/{scheduleId}"): (jobs, None),
-        ("PATCH", "/v1/schedules/{scheduleId}"): (jobs, None),
-        ("DELETE", "/v1/schedules/{scheduleId}"): (jobs, None),
-        ("POST", "/v1/schedules/{scheduleId}/run"): (jobs, None),
+        ("POST", "/v1/schedules"): (schedules, None),
+        ("GET", "/v1/schedules"): (schedules, None),
+        ("GET", "/v1/schedules/{scheduleId}"): (schedules, None),
+        ("PATCH", "/v1/schedules/{scheduleId}"): (schedules, None),
+        ("DELETE", "/v1/schedules/{scheduleId}"): (schedules, None),
+        ("POST", "/v1/schedules/{scheduleId}/run"): (schedules, None),
         ("POST", "/v1/webhooks"): (webhooks, None),
         ("GET", "/v1/webhooks"): (webhooks, None),
         ("GET", "/v1/webhooks/{webhookId}"): (webhooks, None),

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, BeforeValidator
 
@@ -26,6 +27,7 @@ from transform_jobs.problems import (
     BadRequest,
     FieldError,
     InternalError,
+    InvalidRequest,
     MethodNotAllowed,
     NotFound,
     Problem,
@@ -47,6 +49,9 @@ def _date_time_text(value: Any) -> Any:
 
 # A time in a query parameter.
 DateTimeQuery = Annotated[datetime, BeforeValidator(_date_time_text)]
+# Every listing's paging parameters.
+MaxResults = Annotated[int, Query(alias="MaxResults", ge=1, le=100)]
+NextToken = Annotated[str | None, Query(alias="NextToken", max_length=2048)]
 
 
 def new_app() -> APIGatewayRestResolver:
@@ -227,6 +232,15 @@ def team(app: APIGatewayRestResolver) -> str:
     if not found:  # only reachable if the API were deployed without the authorizer
         raise Problem("No team in the request context.")
     return str(found)
+
+
+def object_body(app: APIGatewayRestResolver, what: str, example: str) -> None:
+    """Refuses a body that is JSON but not an object. Powertools can read an array as a dict or
+    an optional model body's value, so the JSON itself is checked; an empty body passes."""
+    if app.current_event.body and not isinstance(app.current_event.json_body, dict):
+        raise InvalidRequest(
+            f"The body must be a JSON object: {what}.", [FieldError("body", f"send {example}")]
+        )
 
 
 def only_query(app: APIGatewayRestResolver, *allowed: str) -> None:
