@@ -95,7 +95,7 @@ def test_each_due_time_starts_one_job_over_ticks_duplicate_sweeps_and_a_restart(
         schedule_id = schedule["ScheduleId"]
         assert created.headers["Location"].endswith(f"/v1/schedules/{schedule_id}")
         anchor = parse(schedule["CreatedAt"])
-        assert parse(schedule["NextRunAt"]) == anchor + timedelta(seconds=PERIOD_S)
+        assert parse(schedule["NextRunAt"]) == anchor  # a rate first runs at once, as in AWS
         broken = api.call(
             "POST",
             "/v1/schedules",
@@ -166,7 +166,7 @@ def test_each_due_time_starts_one_job_over_ticks_duplicate_sweeps_and_a_restart(
             for i, (earlier, later) in enumerate(pairwise(steps))
             if later - earlier != 1
         ]
-        assert steps[0] == 1 and len(before) <= gaps[0][0] + 1, steps
+        assert steps[0] == 0 and len(before) <= gaps[0][0] + 1, steps
         # One gap only: had recovery run an earlier missed time, the run after it would have
         # jumped the rest, a second gap.
         assert len(gaps) == 1 and gaps[0][1] >= 2, steps
@@ -223,6 +223,8 @@ def test_a_schedule_is_checked_like_a_job_and_its_errors_name_the_field(
     }
     wrong = {
         "ScheduleExpression": {"ScheduleExpression": "rate(1 minute)"},  # more than every 5
+        # Every minute, if only on 29 February: still more than every 5.
+        "ScheduleExpression ": {"ScheduleExpression": "cron(* * 29 2 ? *)"},
         "Timezone": {"Timezone": "Mars/Olympus_Mons"},
         "Job.ModelName": {"Job": {**template(bucket, prefix), "ModelName": "m-{ScheduledTime:%Y}"}},
         "Job.TransformResources": {
@@ -232,7 +234,7 @@ def test_a_schedule_is_checked_like_a_job_and_its_errors_name_the_field(
     for field, change in wrong.items():
         refused = api.call("POST", "/v1/schedules", {**nightly, **change})
         assert refused.status == 422, (field, refused.body)
-        assert field in {error["field"] for error in refused.body["errors"]}, refused.body
+        assert field.strip() in {error["field"] for error in refused.body["errors"]}, refused.body
     both_days = api.call(
         "POST", "/v1/schedules", {**nightly, "ScheduleExpression": "cron(0 2 * * * *)"}
     )
@@ -241,6 +243,9 @@ def test_a_schedule_is_checked_like_a_job_and_its_errors_name_the_field(
     created = api.call("POST", "/v1/schedules", nightly)
     assert created.status == 201, created.body
     schedule_id = created.body["ScheduleId"]
+    again = api.call("POST", "/v1/schedules", nightly)  # a retry after a lost answer
+    assert again.status == 409 and schedule_id in again.body["detail"], again.body
+    assert [error["field"] for error in again.body["errors"]] == ["Name"]
     assert parse(created.body["NextRunAt"]) == next_local(2, "Europe/Berlin")
     listed = api.call("GET", "/v1/schedules?MaxResults=100").body["Schedules"]
     assert schedule_id in {found["ScheduleId"] for found in listed}
@@ -248,9 +253,16 @@ def test_a_schedule_is_checked_like_a_job_and_its_errors_name_the_field(
     moved = api.call("PATCH", f"/v1/schedules/{schedule_id}", {"Timezone": "UTC"})
     assert moved.status == 200, moved.body
     assert parse(moved.body["NextRunAt"]) == next_local(2, "UTC")
-    assert api.call("PATCH", f"/v1/schedules/{schedule_id}", {"Name": None}).status == 422
+    renamed = api.call("PATCH", f"/v1/schedules/{schedule_id}", {"Name": "other"})
+    assert renamed.status == 422 and renamed.body["errors"][0]["field"] == "Name"
     assert api.call("PATCH", f"/v1/schedules/{schedule_id}", {}).status == 422
     assert api.call("GET", "/v1/jobs?ScheduleId=not-an-id").status == 400
     assert api.call("GET", f"/v1/jobs?ScheduleId={schedule_id}").body["Jobs"] == []
+    never = api.call("PATCH", f"/v1/schedules/{schedule_id}", {"EndAt": "2020-01-01T00:00:00Z"})
+    assert never.status == 422 and never.body["errors"][0]["field"] == "EndAt", never.body
     assert api.call("DELETE", f"/v1/schedules/{schedule_id}").status == 204
     assert api.call("DELETE", f"/v1/schedules/{schedule_id}").status == 404
+    # Its name is free again.
+    remade = api.call("POST", "/v1/schedules", nightly)
+    assert remade.status == 201, remade.body
+    assert api.call("DELETE", f"/v1/schedules/{remade.body['ScheduleId']}").status == 204

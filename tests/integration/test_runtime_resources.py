@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import signal
@@ -105,6 +106,47 @@ def _client(service: str, endpoint: str) -> Any:
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
 
 
+def test_a_table_kept_from_an_older_template_gets_the_indexes_added_since(
+    template: Template, endpoints: dict[str, str], moto_endpoint: str
+) -> None:
+    # The table alone: the module's other tests count the stack's keys and queues.
+    document = copy.deepcopy(template.document)
+    document["Resources"] = {"JobsTable": document["Resources"]["JobsTable"]}
+    table = document["Resources"]["JobsTable"]["Properties"]
+    table["GlobalSecondaryIndexes"] = [
+        index for index in table["GlobalSecondaryIndexes"] if index["IndexName"] != "DueSchedules"
+    ]
+    table["AttributeDefinitions"] = [
+        kept
+        for kept in table["AttributeDefinitions"]
+        if kept["AttributeName"] not in {"ScheduleShard", "NextRunAt"}
+    ]
+    older = Template(document)
+    stack = "upgrade-test"
+
+    def resources(of: Template) -> None:
+        create_resources(
+            of,
+            endpoints=endpoints,
+            credentials=CREDENTIALS,
+            region=REGION,
+            stack_name=stack,
+            parameters=PARAMETERS,
+        )
+
+    def indexes() -> set[str]:
+        described = _client("dynamodb", moto_endpoint).describe_table(
+            TableName=f"{stack}-JobsTable"
+        )["Table"]
+        return {index["IndexName"] for index in described["GlobalSecondaryIndexes"]}
+
+    resources(older)
+    assert "DueSchedules" not in indexes()
+    document["Resources"] = {"JobsTable": template.document["Resources"]["JobsTable"]}
+    resources(Template(document))  # the stack starts again on the data it kept
+    assert "DueSchedules" in indexes()
+
+
 # ------------------------------------------------------------------ resources on moto
 
 
@@ -117,6 +159,7 @@ def test_jobs_table_has_its_indexes_its_stream_and_ttl(
         "TeamJobs",
         "ActiveJobs",
         "DueDeliveries",
+        "DueSchedules",
     }
     assert table["StreamSpecification"] == {
         "StreamEnabled": True,
@@ -179,6 +222,8 @@ def test_every_function_environment_resolves_to_strings(
         "NotifyFunction",
         "DeliverWebhookFunction",
         "RetryDeliveriesFunction",
+        "RunSchedulesFunction",
+        "SchedulesApiFunction",
         "PrepareJobFunction",
         "FinalizeJobFunction",
     }

@@ -126,3 +126,18 @@ def test_after_an_outage_the_latest_missed_time_runs_and_the_others_are_counted(
 def test_a_rate_minute_can_be_shortened_for_local_runs() -> None:
     rule = expressions.parse("rate(5 minutes)", minute_seconds=1)
     assert rule.next_after(T0, anchor=T0) == T0 + timedelta(seconds=5)
+
+
+def test_a_cron_that_runs_every_minute_on_rare_days_counts_as_every_minute() -> None:
+    # Sampling a year from now finds no two times; the times of one day are still a minute apart.
+    for expression in ("cron(* * 29 2 ? *)", "cron(* * * * ? 2199)", "cron(0,1 2 ? * 2#5 *)"):
+        gap = expressions.parse(expression).shortest_gap(anchor=T0)
+        assert gap == timedelta(minutes=1), expression
+    assert expressions.parse("cron(0 2 * * ? *)").shortest_gap(anchor=T0) == timedelta(days=1)
+
+
+@pytest.mark.parametrize("zone", ["localtime", "posixrules", "Factory", "posix/UTC", "right/UTC"])
+def test_a_tz_database_file_that_is_no_iana_zone_is_refused(zone: str) -> None:
+    with pytest.raises(expressions.InvalidSchedule) as refused:
+        expressions.parse("rate(1 day)", zone)
+    assert refused.value.field == "Timezone"

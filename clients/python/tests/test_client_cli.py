@@ -537,5 +537,5 @@ def test_schedules_commands_have_help(capsys: pytest.CaptureFixture[str]) -> Non
         with pytest.raises(SystemExit) as exited:
             main(argv)
         assert exited.value.code == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # usage lines wrap by width and version
     assert "run" in out and "[--enable | --disable]" in out and "[changes_file]" in out

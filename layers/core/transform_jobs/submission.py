@@ -87,17 +87,24 @@ def _rerun(
     return _submit(team_id, request, idempotent=idempotent, job_id=new_id, rerun_of=job_id)
 
 
+def _scheduled_job_id(schedule_id: str, scheduled_time: datetime) -> str:
+    millis = int(scheduled_time.timestamp() * 1000)
+    return derived_id(millis, "schedule", schedule_id, clock.to_iso(scheduled_time))
+
+
+def scheduled_job(schedule_id: str, scheduled_time: datetime) -> JobResource | None:
+    """The job of a schedule's run at `scheduled_time`, if it was made."""
+    found = repository.get_job(_scheduled_job_id(schedule_id, scheduled_time))
+    return JobResource.of(found) if found is not None else None
+
+
 def submit_scheduled(
     team_id: str, request: JobRequest, schedule_id: str, scheduled_time: datetime
 ) -> tuple[JobResource, bool]:
     """The job of a schedule's run at `scheduled_time`, and whether this call made it. Its id is
-    derived from the schedule and the time, so however often a run is started (a retried or
-    duplicated sweep, two POSTs of /run), one job stands for it."""
-    millis = int(scheduled_time.timestamp() * 1000)
-    job_id = derived_id(millis, "schedule", schedule_id, clock.to_iso(scheduled_time))
-    existing = repository.get_job(job_id)
-    if existing is not None:
-        return JobResource.of(existing), False
+    derived from the schedule and the time, and stored only if new, so however often a run is
+    started (a retried or duplicated sweep, two POSTs of /run), one job stands for it."""
+    job_id = _scheduled_job_id(schedule_id, scheduled_time)
     try:
         made = _submit(
             team_id,

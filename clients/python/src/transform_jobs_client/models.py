@@ -446,7 +446,7 @@ class ScheduleCreate(BaseModel):
     """
     Name: Annotated[str, Field(pattern="^[0-9A-Za-z_.-]{1,64}$", title="Name")]
     """
-    Letters, digits, _ . - (up to 64).
+    Letters, digits, _ . - (up to 64); unique in the team, and it stays.
     """
     ScheduleExpression: Annotated[
         str, Field(max_length=256, min_length=1, title="Scheduleexpression")
@@ -496,8 +496,9 @@ class ScheduleRun(BaseModel):
 
 class ScheduleUpdate(BaseModel):
     """
-    PATCH /v1/schedules/{scheduleId}: any of the fields; a field left out keeps its value.
-    StartAt and EndAt may be null, which clears them.
+    PATCH /v1/schedules/{scheduleId}: any of the fields but Name (a schedule's name stays, as
+    in EventBridge Scheduler); a field left out keeps its value. StartAt and EndAt may be null,
+    which clears them.
     """
 
     model_config = ConfigDict(
@@ -506,7 +507,6 @@ class ScheduleUpdate(BaseModel):
     Enabled: Annotated[bool | None, Field(title="Enabled")] = None
     EndAt: Annotated[AwareDatetime | None, Field(title="Endat")] = None
     Job: Annotated[dict[str, Any] | None, Field(title="Job")] = None
-    Name: Annotated[str | None, Field(pattern="^[0-9A-Za-z_.-]{1,64}$", title="Name")] = None
     ScheduleExpression: Annotated[
         str | None, Field(max_length=256, min_length=1, title="Scheduleexpression")
     ] = None

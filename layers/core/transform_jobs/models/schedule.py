@@ -94,7 +94,10 @@ class ScheduleCreate(BaseModel):
         },
     )
 
-    Name: str = Field(pattern=NAME_PATTERN, description="Letters, digits, _ . - (up to 64).")
+    Name: str = Field(
+        pattern=NAME_PATTERN,
+        description="Letters, digits, _ . - (up to 64); unique in the team, and it stays.",
+    )
     ScheduleExpression: str = Field(
         min_length=1, max_length=256, description=_EXPRESSION_DESCRIPTION
     )
@@ -116,12 +119,12 @@ class ScheduleCreate(BaseModel):
 
 
 class ScheduleUpdate(BaseModel):
-    """PATCH /v1/schedules/{scheduleId}: any of the fields; a field left out keeps its value.
-    StartAt and EndAt may be null, which clears them."""
+    """PATCH /v1/schedules/{scheduleId}: any of the fields but Name (a schedule's name stays, as
+    in EventBridge Scheduler); a field left out keeps its value. StartAt and EndAt may be null,
+    which clears them."""
 
     model_config = ConfigDict(extra="forbid")
 
-    Name: str | None = Field(default=None, pattern=NAME_PATTERN, json_schema_extra=not_nullable)
     ScheduleExpression: str | None = Field(
         default=None, min_length=1, max_length=256, json_schema_extra=not_nullable
     )
@@ -133,16 +136,16 @@ class ScheduleUpdate(BaseModel):
     StartAt: InputTime | None = None
     EndAt: InputTime | None = None
 
-    _present = field_validator(
-        "Name", "ScheduleExpression", "Timezone", "Job", "Enabled", mode="before"
-    )(not_null)
+    _present = field_validator("ScheduleExpression", "Timezone", "Job", "Enabled", mode="before")(
+        not_null
+    )
 
     @model_validator(mode="after")
     def _something(self) -> ScheduleUpdate:
         if not self.model_fields_set:
             raise ValueError(
-                "names no field to change; send Name, ScheduleExpression, Timezone, Job, "
-                "Enabled, StartAt or EndAt"
+                "names no field to change; send ScheduleExpression, Timezone, Job, Enabled, "
+                "StartAt or EndAt"
             )
         _ordered(self.StartAt, self.EndAt)
         return self

@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_EXPRESSION_LENGTH = 256
@@ -37,6 +38,9 @@ _WEEKDAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 
 
 _NUMBER = re.compile(r"[0-9]{1,4}")
 _TIMEZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*")
+# Files of a tz database that are not IANA zone names: the host's own zone (which would make a
+# schedule run at other times in Lambda than on a laptop), the legacy rules and the copies.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 _ONE_MINUTE = timedelta(minutes=1)
 _JUST_BEFORE = timedelta(microseconds=1)
 
@@ -97,7 +101,12 @@ def _zone(name: str) -> ZoneInfo:
             TIMEZONE_FIELD,
         )
     shown = _show(name)
-    if len(name) > MAX_TIMEZONE_LENGTH or not _TIMEZONE.fullmatch(name):
+    if (
+        len(name) > MAX_TIMEZONE_LENGTH
+        or not _TIMEZONE.fullmatch(name)
+        or name in _NOT_ZONES
+        or name.startswith(("posix/", "right/"))
+    ):
         raise InvalidSchedule(
             f"Timezone {shown} is not an IANA time zone name; use one such as {_ZONE_EXAMPLES}.",
             TIMEZONE_FIELD,
@@ -244,9 +253,13 @@ class _Cron:
         return None
 
     def shortest_gap(self, anchor: datetime) -> timedelta:
+        # Two times of one day are as close on every day the cron runs, however rarely that is
+        # (a cron of every minute on 29 February runs every minute, if only then).
+        daily = sorted(hour * 60 + minute for hour in self.hours for minute in self.minutes)
+        closest = min((later - earlier for earlier, later in pairwise(daily)), default=None)
+        shortest = timedelta.max if closest is None else timedelta(minutes=closest)
         end = anchor + GAP_SAMPLE_SPAN
         previous = self.next_after(anchor - _JUST_BEFORE, anchor)
-        shortest = timedelta.max
         for _ in range(GAP_SAMPLE_TIMES - 1):
             current = None if previous is None else self.next_after(previous, anchor)
             if previous is None or current is None or current > end:

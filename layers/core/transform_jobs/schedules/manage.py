@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from transform_jobs import clock, identifiers, repository, request_size, team_access
+from transform_jobs.item_size import ITEM_LIMIT_BYTES
 from transform_jobs.models.job import JobResource
 from transform_jobs.models.schedule import (
     Schedule,
@@ -20,11 +21,22 @@ from transform_jobs.models.schedule import (
     StoredSchedule,
 )
 from transform_jobs.paging import paged
-from transform_jobs.problems import Conflict, FieldError, Forbidden, InvalidRequest, NotFound
+from transform_jobs.problems import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    Problem,
+)
 from transform_jobs.schedules import expressions, runs
 from transform_jobs.schedules import repository as schedules
 from transform_jobs.settings import get_settings
 from transform_jobs.submission import new_job
+
+# A schedule's item stays well under DynamoDB's 400 KB: room is kept for LastRun and LastFailure.
+_MAX_STORED_BYTES = ITEM_LIMIT_BYTES - 16 * 1024
+_JUST_BEFORE = timedelta(microseconds=1)
 
 
 def _own(team_id: str, schedule_id: str) -> StoredSchedule:
@@ -41,18 +53,28 @@ def _minutes(gap: timedelta) -> str:
     return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
 
 
-def _checked(schedule: StoredSchedule) -> expressions.Recurrence:
-    """The schedule's recurrence, once everything that decides its runs is found sound;
-    InvalidRequest (or Forbidden, for what the team may not use) otherwise."""
+def _in_job(problem: Problem) -> Problem:
+    """The same problem, its fields named as the schedule's body names them (Job.<field>)."""
+    errors = [FieldError(f"Job.{error.field}", error.reason) for error in problem.errors]
+    return type(problem)(problem.detail, errors or [FieldError("Job", problem.detail)])
+
+
+def _recurrence(schedule: StoredSchedule) -> expressions.Recurrence:
     try:
-        rule = runs.recurrence(schedule)
+        return runs.recurrence(schedule)
     except expressions.InvalidSchedule as invalid:
         raise InvalidRequest(str(invalid), [FieldError(invalid.field, str(invalid))]) from None
+
+
+def _check_timing(
+    schedule: StoredSchedule, rule: expressions.Recurrence, now: datetime
+) -> datetime:
+    """The schedule's next run, once it is found to run neither too often nor never."""
     settings = get_settings()
     shortest = timedelta(
         seconds=settings.schedule_min_interval_minutes * settings.schedule_minute_seconds
     )
-    gap = rule.shortest_gap(anchor=schedule.AnchorAt)
+    gap = rule.shortest_gap(anchor=max(schedule.AnchorAt, now))
     if gap < shortest:
         reason = (
             f"runs as often as every {_minutes(gap)}; a schedule may run at most once every "
@@ -61,19 +83,43 @@ def _checked(schedule: StoredSchedule) -> expressions.Recurrence:
         raise InvalidRequest(
             "The schedule runs too often.", [FieldError("ScheduleExpression", reason)]
         )
-    when = runs.next_run(schedule, rule, clock.now()) or schedule.StartAt or clock.now()
+    found = runs.next_run(schedule.model_copy(update={"Enabled": True}), rule, now)
+    if found is None:
+        if schedule.EndAt is not None and schedule.EndAt <= now:
+            field, reason = "EndAt", "is in the past; move it later or leave it out"
+        else:
+            field, reason = "ScheduleExpression", "names no time from now on; fix its fields"
+        raise InvalidRequest("The schedule would never run.", [FieldError(field, reason)])
+    return found
+
+
+def _check_job(schedule: StoredSchedule, when: datetime) -> None:
+    """The template rendered for `when`, checked as POST /v1/jobs checks a job."""
     try:
         request = runs.request_for(schedule, when)
     except runs.RunRefused as refused:
         raise InvalidRequest(
             "The schedule's Job does not make a valid job request.", refused.errors
         ) from None
+    if schedules.stored_bytes(schedule) > _MAX_STORED_BYTES:
+        raise InvalidRequest(
+            "The schedule is too large to store.",
+            [
+                FieldError(
+                    "Job",
+                    f"makes the schedule larger than {_MAX_STORED_BYTES:,} bytes with its "
+                    "placeholders; shorten its fields",
+                )
+            ],
+        )
     team = repository.get_team(schedule.TeamId)
     if team is None:
         raise Forbidden(f"Team {schedule.TeamId!r} is not registered with the service.")
-    team_access.check_request(team, request)
-    request_size.check(new_job(schedule.TeamId, request), idempotency_key=False)
-    return rule
+    try:
+        team_access.check_request(team, request)
+        request_size.check(new_job(schedule.TeamId, request), idempotency_key=False)
+    except Problem as problem:
+        raise _in_job(problem) from None
 
 
 def create(team_id: str, body: ScheduleCreate) -> Schedule:
@@ -92,14 +138,21 @@ def create(team_id: str, body: ScheduleCreate) -> Schedule:
         UpdatedAt=now,
         AnchorAt=body.StartAt or now,
     )
-    rule = _checked(schedule)
-    schedule.NextRunAt = runs.next_run(schedule, rule, now)
+    # As EventBridge Scheduler: a rate without StartAt first runs at once, then every interval.
+    first = _check_timing(schedule, _recurrence(schedule), now - _JUST_BEFORE)
+    _check_job(schedule, first)
+    schedule.NextRunAt = first if schedule.Enabled else None
     limit = get_settings().schedule_limit
     try:
         schedules.create(schedule, team_limit=limit)
     except schedules.TooManySchedules:
         raise Conflict(
             f"The team has {limit} schedules, as many as it may; delete one it no longer needs."
+        ) from None
+    except schedules.NameTaken as taken:
+        raise Conflict(
+            f"The team has a schedule named {body.Name!r} already: {taken.schedule_id}.",
+            [FieldError("Name", "is taken in this team; choose another, or change that one")],
         ) from None
     return schedule.public()
 
@@ -113,39 +166,60 @@ def page(team_id: str, *, limit: int, token: str | None) -> SchedulePage:
     return SchedulePage(Schedules=[schedule.public() for schedule in found], NextToken=next_token)
 
 
-# Changing any of these re-checks the schedule and sets its next run anew.
-_TIMING = {"ScheduleExpression", "Timezone", "StartAt", "EndAt", "Enabled"}
+# What decides when a schedule runs; its job is checked again when these or Job change, or when
+# it is enabled. Pausing it never is refused (not even when its job could no longer start).
+_TIMING = {"ScheduleExpression", "Timezone", "StartAt", "EndAt"}
 
 
 def update(team_id: str, schedule_id: str, change: ScheduleUpdate) -> Schedule:
     _own(team_id, schedule_id)
-    changed_fields = change.model_fields_set
+    changes = {name: getattr(change, name) for name in change.model_fields_set}
 
     def decide(current: StoredSchedule) -> StoredSchedule:
         now = clock.now().replace(microsecond=0)
-        for name in changed_fields:
-            setattr(current, name, getattr(change, name))
-        if changed_fields & {"ScheduleExpression", "StartAt"}:
+        changed = {name for name, value in changes.items() if getattr(current, name) != value}
+        for name in changed:
+            setattr(current, name, changes[name])
+        if changed & {"ScheduleExpression", "StartAt"}:
             current.AnchorAt = current.StartAt or now
         if current.StartAt and current.EndAt and current.EndAt <= current.StartAt:
+            field = "StartAt" if "StartAt" in changed else "EndAt"
             raise InvalidRequest(
                 "The schedule would end before it starts.",
-                [FieldError("EndAt", "must come after StartAt")],
+                [
+                    FieldError(
+                        field,
+                        "must come before EndAt"
+                        if field == "StartAt"
+                        else "must come after StartAt",
+                    )
+                ],
             )
-        rule = _checked(current)
-        if changed_fields & _TIMING:
-            current.NextRunAt = runs.next_run(current, rule, now)
+        due = current.NextRunAt
+        if changed & (_TIMING | {"Job"}) or (current.Enabled and "Enabled" in changed):
+            # A due time not yet swept keeps its run: the next run is looked for from there.
+            after = due - _JUST_BEFORE if due is not None and due <= now else now
+            rule = _recurrence(current)
+            following = _check_timing(current, rule, after) if current.Enabled else None
+            _check_job(current, following or now)
+            current.NextRunAt = following
+        elif "Enabled" in changed:  # paused
+            current.NextRunAt = None
         current.UpdatedAt = now
         return current
 
-    updated = schedules.update(team_id, schedule_id, decide)
+    try:
+        updated = schedules.update(team_id, schedule_id, decide)
+    except schedules.ScheduleConflict:
+        raise Conflict("The schedule kept changing while this change was made; retry.") from None
     if updated is None:
         raise NotFound(f"No schedule {schedule_id!r} for this team.")
     return updated.public()
 
 
 def delete(team_id: str, schedule_id: str) -> None:
-    if not identifiers.is_job_id(schedule_id) or not schedules.delete(team_id, schedule_id):
+    schedule = _own(team_id, schedule_id)
+    if not schedules.delete(schedule):
         raise NotFound(f"No schedule {schedule_id!r} for this team.")
 
 
@@ -153,10 +227,12 @@ def run_now(team_id: str, schedule_id: str, scheduled_time: datetime | None) -> 
     """One job for the schedule at `scheduled_time` (default now, to the second), whether or not
     the schedule is enabled; 409 if that time has its job already."""
     schedule = _own(team_id, schedule_id)
-    when = scheduled_time or clock.now().replace(microsecond=0)
+    when = (scheduled_time or clock.now().replace(microsecond=0)).astimezone(UTC)
     try:
-        job, made = runs.start(schedule, when.astimezone(UTC))
+        job, made = runs.start(schedule, when)
     except runs.RunRefused as refused:
+        if refused.problem is not None:
+            raise _in_job(refused.problem) from None
         raise InvalidRequest(
             "The schedule's Job does not make a job that can start.", refused.errors
         ) from None

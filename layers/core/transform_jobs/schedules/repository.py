@@ -5,6 +5,9 @@ Keys:
             ScheduleShard=DUE + NextRunAt (the DueSchedules index) only while it has a next run
   failure   PK=SCHEDULE#<id>      SK=FAILURE#<scheduled time>  (the outbox of schedule.failed:
             notify takes its INSERT from the stream); TTL ExpiresAt
+  name      PK=TEAM#<team>        SK=SCHEDULENAME#<name>  ScheduleId (names are unique in a team,
+            as EventBridge Scheduler's are in a group: a create retried after a lost answer is
+            refused, not made twice)
   team      PK=TEAM#<team>        SK=TEAM   Schedules (how many the team has: the limit's count)
 
 Writes to a schedule are conditional on the Version that was read, as for jobs and webhooks. A
@@ -21,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from transform_jobs import clock
+from transform_jobs.item_size import item_bytes
 from transform_jobs.models.schedule import StoredSchedule
 from transform_jobs.table import (
     client,
@@ -48,6 +52,19 @@ class TooManySchedules(Exception):
     """The team has as many schedules as it may."""
 
 
+class NameTaken(Exception):
+    """The team has a schedule of this name."""
+
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(schedule_id)
+        self.schedule_id = schedule_id
+
+
+# A transaction that meets another on the same item (the team's counter, also written when a
+# job takes capacity) is cancelled as a whole; it is tried again this many times.
+_TRANSACTION_TRIES = 5
+
+
 def _key(team_id: str, schedule_id: str) -> dict[str, str]:
     return {"PK": f"TEAM#{team_id}", "SK": f"SCHEDULE#{schedule_id}"}
 
@@ -64,13 +81,38 @@ def _item(schedule: StoredSchedule) -> dict[str, Any]:
     return to_item(values)
 
 
-def _cancelled_by_condition(error: ClientError, position: int) -> bool:
+def stored_bytes(schedule: StoredSchedule) -> int:
+    """The size DynamoDB counts for the schedule's item."""
+    return item_bytes(_item(schedule))
+
+
+def _name_key(team_id: str, name: str) -> dict[str, str]:
+    return {"PK": f"TEAM#{team_id}", "SK": f"SCHEDULENAME#{name}"}
+
+
+def _cancelled_by(error: ClientError, position: int, code: str) -> bool:
     reasons = error.response.get("CancellationReasons") or []
     return (
         error.response["Error"]["Code"] == "TransactionCanceledException"
         and len(reasons) > position
-        and reasons[position].get("Code") == "ConditionalCheckFailed"
+        and reasons[position].get("Code") == code
     )
+
+
+def _conflicted(error: ClientError) -> bool:
+    reasons = error.response.get("CancellationReasons") or []
+    return any(reason.get("Code") == "TransactionConflict" for reason in reasons)
+
+
+def _transact(items: list[Any]) -> None:
+    for attempt in range(_TRANSACTION_TRIES):
+        try:
+            client().transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _conflicted(error) and attempt < _TRANSACTION_TRIES - 1:
+                continue
+            raise
+        return
 
 
 def create(schedule: StoredSchedule, *, team_limit: int) -> None:
@@ -87,11 +129,25 @@ def create(schedule: StoredSchedule, *, team_limit: int) -> None:
         "Item": _item(schedule),
         "ConditionExpression": "attribute_not_exists(PK)",
     }
+    claim: dict[str, Any] = {
+        "TableName": name(),
+        "Item": to_item(
+            {**_name_key(schedule.TeamId, schedule.Name), "ScheduleId": schedule.ScheduleId}
+        ),
+        "ConditionExpression": "attribute_not_exists(PK)",
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
     try:
-        items: list[Any] = [{"Update": count}, {"Put": put}]
-        client().transact_write_items(TransactItems=items)
+        _transact([{"Update": count}, {"Put": put}, {"Put": claim}])
     except ClientError as error:
-        if _cancelled_by_condition(error, 0):
+        if _cancelled_by(error, 2, "ConditionalCheckFailed"):
+            holder: dict[str, Any] = dict(
+                error.response["CancellationReasons"][2].get("Item")
+                or get(_name_key(schedule.TeamId, schedule.Name))
+                or {}
+            )
+            raise NameTaken(str(holder.get("ScheduleId", {}).get("S", "?"))) from None
+        if _cancelled_by(error, 0, "ConditionalCheckFailed"):
             raise TooManySchedules from None
         raise
 
@@ -117,25 +173,29 @@ def update(
     )
 
 
-def delete(team_id: str, schedule_id: str) -> bool:
-    """Removes the schedule and gives its place in the team's limit back; False if none."""
+def delete(schedule: StoredSchedule) -> bool:
+    """Removes the schedule and its name, and gives its place in the team's limit back; False
+    if it is gone already."""
     remove: dict[str, Any] = {
         "TableName": name(),
-        "Key": to_item(_key(team_id, schedule_id)),
+        "Key": to_item(_key(schedule.TeamId, schedule.ScheduleId)),
         "ConditionExpression": "attribute_exists(PK)",
+    }
+    release: dict[str, Any] = {
+        "TableName": name(),
+        "Key": to_item(_name_key(schedule.TeamId, schedule.Name)),
     }
     uncount: dict[str, Any] = {
         "TableName": name(),
-        "Key": to_item(_team_key(team_id)),
+        "Key": to_item(_team_key(schedule.TeamId)),
         "UpdateExpression": "SET Schedules = Schedules - :one",
         "ConditionExpression": "Schedules > :zero",
         "ExpressionAttributeValues": to_item({":zero": 0, ":one": 1}),
     }
     try:
-        items: list[Any] = [{"Delete": remove}, {"Update": uncount}]
-        client().transact_write_items(TransactItems=items)
+        _transact([{"Delete": remove}, {"Delete": release}, {"Update": uncount}])
     except ClientError as error:
-        if _cancelled_by_condition(error, 0):
+        if _cancelled_by(error, 0, "ConditionalCheckFailed"):
             return False
         raise
     return True

@@ -31,14 +31,19 @@ logger = Logger(child=True)
 # How many missed times a sweep steps over to find the latest (a rate of 5 minutes, down for
 # a month, is about 9,000); past that, it runs the last one it reached.
 _MAX_STEPS = 20_000
+# What a refusal keeps (on the schedule and in schedule.failed): enough to act on, bounded.
+_MAX_ERRORS, _MAX_REASON = 20, 2000
 
 
 class RunRefused(Exception):
-    """No job can be made for this run: what is wrong, by field."""
+    """No job can be made for this run: what is wrong, by field (and the API's problem, when
+    the team's rules or the request's size refused it)."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{error.field}: {error.reason}" for error in errors))
+    def __init__(self, errors: list[FieldError], problem: Problem | None = None) -> None:
+        self.problem = problem
+        self.errors = errors[:_MAX_ERRORS]
+        reason = "; ".join(f"{error.field}: {error.reason}" for error in self.errors)
+        super().__init__(reason[:_MAX_REASON] + ("…" if len(reason) > _MAX_REASON else ""))
 
 
 def recurrence(schedule: StoredSchedule) -> expressions.Recurrence:
@@ -82,6 +87,10 @@ def request_for(schedule: StoredSchedule, scheduled: datetime) -> JobRequest:
 def start(schedule: StoredSchedule, scheduled: datetime) -> tuple[JobResource, bool]:
     """The job of the run at `scheduled`, and whether this call made it (False: it existed).
     RunRefused when the template, the team's rules or the model stand in the way."""
+    # A run whose job exists is done, whatever has changed since (the model, the team's rules).
+    existing = submission.scheduled_job(schedule.ScheduleId, scheduled)
+    if existing is not None:
+        return existing, False
     request = request_for(schedule, scheduled)
     try:
         preflight.check_model(request.ModelName)
@@ -90,7 +99,7 @@ def start(schedule: StoredSchedule, scheduled: datetime) -> tuple[JobResource, b
         raise RunRefused([FieldError(f"Job.{failure.field}", str(failure))]) from None
     except Problem as problem:
         errors = [FieldError(f"Job.{e.field}", e.reason) for e in problem.errors]
-        raise RunRefused(errors or [FieldError("Job", problem.detail)]) from None
+        raise RunRefused(errors or [FieldError("Job", problem.detail)], problem) from None
 
 
 @dataclass
@@ -118,6 +127,14 @@ def _latest_due(
 ) -> tuple[datetime, int]:
     """The latest due time from `first` on and not after `now`, and how many earlier due times
     it steps over."""
+    if schedule.ScheduleExpression.startswith("rate("):
+        # A rate's times are evenly spaced: the latest is the first after one interval ago.
+        interval = rule.shortest_gap(anchor=schedule.AnchorAt)
+        bound = now if schedule.EndAt is None else min(now, schedule.EndAt)
+        latest = rule.next_after(max(first, bound - interval), anchor=schedule.AnchorAt)
+        if latest is None or latest > bound:
+            latest = first
+        return latest, round((latest - first) / interval)
     latest, skipped = first, 0
     for _ in range(_MAX_STEPS):
         following = rule.next_after(latest, anchor=schedule.AnchorAt)
@@ -133,11 +150,15 @@ def _run_one(due: schedules.DueSchedule, now: datetime, result: SweepResult) -> 
     schedule = schedules.get_schedule(due.team_id, due.schedule_id)
     if schedule is None or schedule.NextRunAt is None or schedule.NextRunAt > now:
         return  # deleted, disabled or moved on since the index was read
-    rule = recurrence(schedule)
-    scheduled, skipped = _latest_due(schedule, rule, schedule.NextRunAt, now)
     run: ScheduleRun | None = None
     failure: ScheduleFailure | None = None
+    scheduled, skipped = schedule.NextRunAt, 0
     try:
+        try:
+            rule = recurrence(schedule)
+        except expressions.InvalidSchedule as invalid:  # stored under rules since tightened
+            raise RunRefused([FieldError(invalid.field, str(invalid))]) from None
+        scheduled, skipped = _latest_due(schedule, rule, schedule.NextRunAt, now)
         job, made = start(schedule, scheduled)
     except RunRefused as refused:
         failure = ScheduleFailure(ScheduledTime=scheduled, Reason=str(refused), FailedAt=now)
@@ -166,7 +187,10 @@ def _run_one(due: schedules.DueSchedule, now: datetime, result: SweepResult) -> 
     def advance(current: StoredSchedule) -> StoredSchedule | None:
         if current.NextRunAt != seen:
             return None  # another sweep, or a PATCH, moved it already
-        current.NextRunAt = next_run(current, recurrence(current), max(scheduled, now))
+        try:
+            current.NextRunAt = next_run(current, recurrence(current), max(scheduled, now))
+        except expressions.InvalidSchedule:
+            current.NextRunAt = None  # its LastFailure says why; a PATCH that fixes it resumes it
         current.LastRun = run or current.LastRun
         current.LastFailure = failure or current.LastFailure
         return current
