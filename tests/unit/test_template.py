@@ -639,7 +639,7 @@ def test_record_state_change_has_only_table_access(resources: dict[str, Any]) ->
 
 
 # Each function's DynamoDB actions, exactly: no Scan, no BatchWrite; DeleteItem only where the
-# schedules API deletes a schedule (jobs and their history are never deleted).
+# schedules or webhooks API deletes its own items (jobs and their history are never deleted).
 DYNAMODB_ACTIONS = {
     "AuthorizerFunction": {"JobsTable": {"GetItem"}},
     # ConditionCheckItem only where the code makes a ConditionCheck: that is put_api_key, run by
