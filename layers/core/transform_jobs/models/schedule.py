@@ -209,6 +209,8 @@ class StoredSchedule(Schedule):
     TeamId: str
     # Where a rate's intervals count from: StartAt, or the time the expression was set.
     AnchorAt: UtcTime
+    # The due time a sweep is starting the run of (cleared when NextRunAt moves on).
+    RunningFor: UtcTime | None = None
     Version: int = 0
 
     def public(self) -> Schedule:

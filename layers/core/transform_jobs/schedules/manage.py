@@ -202,9 +202,9 @@ def update(team_id: str, schedule_id: str, change: ScheduleUpdate) -> Schedule:
             rule = _recurrence(current)
             following = _check_timing(current, rule, after) if current.Enabled else None
             _check_job(current, following or now)
-            current.NextRunAt = following
+            current.NextRunAt, current.RunningFor = following, None
         elif "Enabled" in changed:  # paused
-            current.NextRunAt = None
+            current.NextRunAt, current.RunningFor = None, None
         current.UpdatedAt = now
         return current
 

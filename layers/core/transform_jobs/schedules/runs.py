@@ -9,6 +9,7 @@ once on recovery and the earlier ones are counted as skipped.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,6 +34,8 @@ logger = Logger(child=True)
 _MAX_STEPS = 20_000
 # What a refusal keeps (on the schedule and in schedule.failed): enough to act on, bounded.
 _MAX_ERRORS, _MAX_REASON = 20, 2000
+# Due schedules a sweep runs side by side.
+_SIDE_BY_SIDE = 8
 
 
 class RunRefused(Exception):
@@ -111,14 +114,23 @@ class SweepResult:
 
 
 def run_due(now: datetime) -> SweepResult:
-    """Starts the run of every schedule that is due at `now` (schedule_runs, every minute)."""
+    """Starts the run of every schedule that is due at `now` (run_schedules, every minute),
+    several schedules at a time: each run waits on DynamoDB, SageMaker and SQS in turn."""
     result = SweepResult()
-    for due in schedules.due(now):
-        try:
-            _run_one(due, now, result)
-        except Exception:  # one schedule's trouble must not hold up the others; next sweep retries
-            logger.exception("Schedule not run", schedule_id=due.schedule_id)
-            result.errors += 1
+    with ThreadPoolExecutor(_SIDE_BY_SIDE) as pool:
+        outcomes = [(due, pool.submit(_run_one, due, now)) for due in schedules.due(now)]
+        for due, outcome in outcomes:
+            try:
+                made = outcome.result()
+            except Exception:  # one schedule's trouble must not hold up the others: next sweep
+                logger.exception("Schedule not run", schedule_id=due.schedule_id)
+                result.errors += 1
+                continue
+            if isinstance(made, RunRefused):
+                result.failed += 1
+            elif made is not None:
+                result.started += 1
+                result.job_ids.append(made)
     return result
 
 
@@ -146,19 +158,47 @@ def _latest_due(
     return latest, skipped
 
 
-def _run_one(due: schedules.DueSchedule, now: datetime, result: SweepResult) -> None:
+def _claim(schedule: StoredSchedule, latest: datetime) -> datetime | None:
+    """The time this run stands for. The first sweep to reach a due schedule fixes it on the
+    schedule (RunningFor), so a sweep that overlaps it, whose clock reads a later latest due
+    time, runs the same one; None if the schedule moved on meanwhile."""
+    seen = schedule.NextRunAt
+    if schedule.RunningFor is not None:
+        return schedule.RunningFor
+
+    def claim(current: StoredSchedule) -> StoredSchedule | None:
+        if current.NextRunAt != seen or current.RunningFor is not None:
+            return None
+        current.RunningFor = latest
+        return current
+
+    if schedules.update(schedule.TeamId, schedule.ScheduleId, claim) is not None:
+        return latest
+    fresh = schedules.get_schedule(schedule.TeamId, schedule.ScheduleId)
+    if fresh is None or fresh.NextRunAt != seen:
+        return None
+    return fresh.RunningFor
+
+
+def _run_one(due: schedules.DueSchedule, now: datetime) -> str | RunRefused | None:
+    """Runs one due schedule: the id of the job it made, the refusal, or None (nothing made)."""
     schedule = schedules.get_schedule(due.team_id, due.schedule_id)
     if schedule is None or schedule.NextRunAt is None or schedule.NextRunAt > now:
-        return  # deleted, disabled or moved on since the index was read
+        return None  # deleted, disabled or moved on since the index was read
+    seen = schedule.NextRunAt
     run: ScheduleRun | None = None
     failure: ScheduleFailure | None = None
-    scheduled, skipped = schedule.NextRunAt, 0
+    outcome: str | RunRefused | None = None
+    scheduled = seen
     try:
         try:
             rule = recurrence(schedule)
         except expressions.InvalidSchedule as invalid:  # stored under rules since tightened
             raise RunRefused([FieldError(invalid.field, str(invalid))]) from None
-        scheduled, skipped = _latest_due(schedule, rule, schedule.NextRunAt, now)
+        claimed = _claim(schedule, _latest_due(schedule, rule, seen, now)[0])
+        if claimed is None:
+            return None
+        scheduled, skipped = _latest_due(schedule, rule, seen, claimed)
         job, made = start(schedule, scheduled)
     except RunRefused as refused:
         failure = ScheduleFailure(ScheduledTime=scheduled, Reason=str(refused), FailedAt=now)
@@ -173,16 +213,13 @@ def _run_one(due: schedules.DueSchedule, now: datetime, result: SweepResult) -> 
                 at=now,
             )
         )
-        result.failed += 1
+        outcome = refused
         logger.warning("Schedule run refused", schedule_id=schedule.ScheduleId, reason=str(refused))
     else:
         run = ScheduleRun(
             ScheduledTime=scheduled, JobId=job.JobId, StartedAt=job.CreatedAt, Skipped=skipped
         )
-        if made:
-            result.started += 1
-            result.job_ids.append(job.JobId)
-    seen = schedule.NextRunAt
+        outcome = job.JobId if made else None
 
     def advance(current: StoredSchedule) -> StoredSchedule | None:
         if current.NextRunAt != seen:
@@ -191,8 +228,10 @@ def _run_one(due: schedules.DueSchedule, now: datetime, result: SweepResult) -> 
             current.NextRunAt = next_run(current, recurrence(current), max(scheduled, now))
         except expressions.InvalidSchedule:
             current.NextRunAt = None  # its LastFailure says why; a PATCH that fixes it resumes it
+        current.RunningFor = None
         current.LastRun = run or current.LastRun
         current.LastFailure = failure or current.LastFailure
         return current
 
     schedules.update(schedule.TeamId, schedule.ScheduleId, advance)
+    return outcome
