@@ -111,9 +111,9 @@ def test_each_due_time_starts_one_job_over_ticks_duplicate_sweeps_and_a_restart(
         with ThreadPoolExecutor(3) as pool:
             list(pool.map(lambda _: invoke(stack, "run_schedules"), range(3)))
         before = wait_for(
-            lambda: (found := scheduled_jobs(stack, schedule_id)) and len(found) >= 3 and found,
+            lambda: (found := scheduled_jobs(stack, schedule_id)) and len(found) >= 2 and found,
             40,
-            "three runs",
+            "two runs",
         )
 
         # schedule.failed: recorded on the schedule, and sent once for its due time.
