@@ -77,7 +77,9 @@ build: venv ## sam build (arm64 layers with python3.13 .pyc)
 
 # The benchmarks' smoke runs that start whole stacks of their own (some three minutes on two
 # cores, with little the e2e tests do not cover) are left to bench-smoke, to keep CI in time.
-test: lint typecheck validate checkov node_modules/.installed ## lint, type checks, template checks and the whole test suite
+# The checks are independent of each other once the venvs exist: two at a time, as CI has two cores.
+test: venv $(CHECKOV_STAMP) ## lint, type checks, template checks and the whole test suite
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck validate checkov node_modules/.installed
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not stack_benchmark"
 
 bench-smoke: venv node_modules/.installed ## the benchmarks' smoke runs on whole local stacks (bench-local, bench-load, small)
