@@ -18,7 +18,7 @@ export AWS_EC2_METADATA_DISABLED := true
 PY313_BIN := $(shell d=$$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin 2>/dev/null | tail -1); echo $${d})
 BUILD_PATH := $(if $(PY313_BIN),$(PY313_BIN):,)$(PATH)
 
-.PHONY: help venv lint typecheck unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local bench-load bench-smoke clean run demo invoke iam-report
+.PHONY: help venv lint typecheck imports test-unit test openapi build validate checkov fuzz bench bench-engine bench-csv bench-local bench-load bench-smoke clean run demo invoke iam-report
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ lint: venv ## ruff lint and format check
 typecheck: venv ## mypy on our code
 	$(BIN)/mypy
 
+imports: venv ## import contracts: the core's packages import one way (pyproject.toml)
+	PYTHONPATH=layers/core $(BIN)/lint-imports --no-cache
+
 validate: venv ## cfn-lint and sam validate --lint (offline)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint --region us-east-1
@@ -79,8 +82,11 @@ build: venv ## sam build (arm64 layers with python3.13 .pyc)
 # cores, with little the e2e tests do not cover) are left to bench-smoke, to keep CI in time.
 # The checks are independent of each other once the venvs exist: two at a time, as CI has two cores.
 test: venv $(CHECKOV_STAMP) ## lint, type checks, template checks and the whole test suite
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck validate checkov node_modules/.installed
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck imports validate checkov node_modules/.installed
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not stack_benchmark"
+
+test-unit: venv ## the fast tier alone: tests/unit and the client's tests, no AWS stand-ins or stacks
+	$(BIN)/python -m pytest -n 2 tests/unit clients/python/tests
 
 bench-smoke: venv node_modules/.installed ## the benchmarks' smoke runs on whole local stacks (bench-local, bench-load, small)
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -m stack_benchmark tests/build

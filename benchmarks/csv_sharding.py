@@ -5,7 +5,7 @@ hold commas, quotes and line breaks is uploaded to s3rver (the disk-backed S3 se
 uses). Then, each in its own process (so peak RSS is its own):
 
 - `csv.reader`: the baseline, parsing the object as it streams from S3 and counting rows;
-- `prepare`: the service's preparation (transform_jobs.preparation.prepare, as prepare_job runs
+- `prepare`: the service's preparation (`preparation.prepare.prepare`, as prepare_job runs
   it) sharding the object into MaxPayloadInMB shards written back to S3, columns as they are;
 - `prepare-reorder`: the same, selecting and reordering five columns by name (each row parsed
   and written again);
@@ -48,10 +48,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 from local.runtime.resources import create_resources  # noqa: E402 - after the path is set
 from local.runtime.template import load_template  # noqa: E402
 from local.stack.backends import start_moto, start_s3  # noqa: E402
-from transform_jobs import preparation, reassembly, repository  # noqa: E402
+from transform_jobs.adapters.dynamodb import job_repository  # noqa: E402
+from transform_jobs.jobs.submission import new_job  # noqa: E402
 from transform_jobs.models.plan import PlannedObject, PreparationPlan  # noqa: E402
 from transform_jobs.models.request import JobRequest  # noqa: E402
-from transform_jobs.submission import new_job  # noqa: E402
+from transform_jobs.preparation import prepare, reassembly  # noqa: E402
 
 BUCKET = "bench-data"
 STACK = "bench"
@@ -167,11 +168,11 @@ def _job(key: str, columns: list[str] | None) -> str:
         }
     )
     job = new_job(TEAM, request)
-    repository.create_job(job)
+    job_repository.create_job(job)
     plan = PreparationPlan(
         Objects=[PlannedObject(Bucket=BUCKET, Key=key, Relative=key.rsplit("/", 1)[-1])]
     )
-    preparation.start(job.JobId, plan, header_present=True, note="benchmark")
+    prepare.start(job.JobId, plan, header_present=True, note="benchmark")
     return job.JobId
 
 
@@ -180,12 +181,12 @@ def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), time.process_time()
     steps = 0
     while True:
-        job = repository.get_job(job_id)
+        job = job_repository.get_job(job_id)
         assert job is not None  # noqa: S101
         assert job.Preparation is not None  # noqa: S101
         if job.Preparation.Done or job.Status.is_terminal:
             break
-        preparation.prepare(job_id, job.Preparation.Step, deadline=float("inf"))
+        prepare.prepare(job_id, job.Preparation.Step, deadline=float("inf"))
         steps += 1
     seconds = time.perf_counter() - started
     return {
@@ -204,7 +205,7 @@ def child_prepare(key: str, columns: list[str] | None) -> dict[str, Any]:
 def child_reassemble(job_id: str) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), time.process_time()
     while True:
-        job = repository.get_job(job_id)
+        job = job_repository.get_job(job_id)
         assert job is not None  # noqa: S101
         if job.Status.value != "Finalizing":
             break
@@ -328,8 +329,8 @@ def finalizing(stand: Stand, job_id: str) -> None:
     """SageMaker's Completed, applied as record_state_change applies it."""
     env = {**os.environ, **stand.env}
     code = (
-        "from transform_jobs.state_changes import SageMakerReport, apply\n"
-        "from transform_jobs.job_status import SageMakerStatus\n"
+        "from transform_jobs.jobs.state_changes import SageMakerReport, apply\n"
+        "from transform_jobs.models.job_status import SageMakerStatus\n"
         "from transform_jobs.settings import get_settings\n"
         f"apply(SageMakerReport(job_name=get_settings().job_name_prefix + {job_id!r}, "
         "status=SageMakerStatus.COMPLETED, source='sagemaker'))\n"

@@ -22,14 +22,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from transform_jobs import clock, repository
-from transform_jobs.job_events import move
-from transform_jobs.job_status import JobStatus, SageMakerStatus
+from transform_jobs import clock
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs.state_changes import SageMakerReport, apply
+from transform_jobs.jobs.submission import new_job
+from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import Job
+from transform_jobs.models.job_status import JobStatus, SageMakerStatus
 from transform_jobs.models.request import JobRequest
 from transform_jobs.models.team import Team
-from transform_jobs.state_changes import SageMakerReport, apply
-from transform_jobs.submission import new_job
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENT_SAMPLE = ROOT / "events" / "eventbridge_transform_completed.json"
@@ -74,7 +75,7 @@ class Plan:
 
 
 def seed_team(team_id: str, bucket: str, slots: int) -> None:
-    repository.put_team(
+    job_repository.put_team(
         Team(
             TeamId=team_id,
             InputPrefixes=[f"s3://{bucket}/"],
@@ -103,7 +104,7 @@ def job_request(bucket: str, run: str, number: int) -> JobRequest:
     )
 
 
-def _handed_to_sagemaker(job: Job, arn: str) -> repository.JobUpdate | None:
+def _handed_to_sagemaker(job: Job, arn: str) -> job_repository.JobUpdate | None:
     update = move(job, JobStatus.IN_PROGRESS, source="launch", reason="Handed to SageMaker.")
     if update is not None:
         update.job.SageMakerJobArn = arn
@@ -116,7 +117,7 @@ def _with_retries(step: Callable[[], Job | None]) -> Job | None:
     for _ in range(20):
         try:
             return step()
-        except repository.ConflictError:
+        except job_repository.ConflictError:
             time.sleep(random.uniform(0.01, 0.05))  # noqa: S311 - jitter, not security
     raise RuntimeError("seeding kept losing races on the capacity counters")
 
@@ -124,20 +125,22 @@ def _with_retries(step: Callable[[], Job | None]) -> Job | None:
 def launched_job(team: Team, request: JobRequest, arn_prefix: str) -> LaunchedJob:
     """One job through launch_job's steps, without SageMaker."""
     job = new_job(team.TeamId, request)
-    repository.create_job(job)
-    repository.update_job(
+    job_repository.create_job(job)
+    job_repository.update_job(
         job.JobId, lambda current: move(current, JobStatus.VALIDATING, source="launch")
     )
-    validating = repository.get_job(job.JobId)
+    validating = job_repository.get_job(job.JobId)
     if validating is None:
         raise RuntimeError(f"job {job.JobId} vanished while seeding")
     _with_retries(
-        lambda: repository.take_capacity(
+        lambda: job_repository.take_capacity(
             validating, team_limit=team.MaxRunningJobs, service_limit=SEEDING_SERVICE_LIMIT
         )
     )
     arn = f"{arn_prefix}{job.SageMakerJobName}"
-    started = repository.update_job(job.JobId, lambda current: _handed_to_sagemaker(current, arn))
+    started = job_repository.update_job(
+        job.JobId, lambda current: _handed_to_sagemaker(current, arn)
+    )
     if started is None or not started.HoldsCapacity:
         raise RuntimeError(f"job {job.JobId} did not reach InProgress holding a slot")
     ended_at = (started.StartedAt or clock.now()) + timedelta(minutes=6)
@@ -148,7 +151,7 @@ def seed_jobs(
     count: int, *, team_id: str, bucket: str, run: str, arn_prefix: str
 ) -> list[LaunchedJob]:
     seed_team(team_id, bucket, count)
-    team = repository.get_team(team_id)
+    team = job_repository.get_team(team_id)
     if team is None:
         raise RuntimeError(f"team {team_id} was not stored")
     with ThreadPoolExecutor(SEEDING_THREADS) as pool:
@@ -336,8 +339,8 @@ def watch(
 
 def check_job(job: LaunchedJob) -> dict[str, Any]:
     """What a job ended as, against what exactly one applied Completed leaves."""
-    stored = repository.get_job(job.job_id)
-    history = [event.Status.value for event in repository.job_history(job.job_id)]
+    stored = job_repository.get_job(job.job_id)
+    history = [event.Status.value for event in job_repository.job_history(job.job_id)]
     problems = []
     if stored is None:
         return {"job_id": job.job_id, "problems": ["missing"], "history": history}
@@ -364,7 +367,7 @@ def check(jobs: list[LaunchedJob], team_id: str, threads: int = 4) -> dict[str, 
         "jobs_completed_as_expected": len(jobs) - len(wrong),
         "completed_history_items": completed_items,
         "history_items": sum(len(result["history"]) for result in results),
-        "team_slots_held_after": repository.running_count(team_id),
+        "team_slots_held_after": job_repository.running_count(team_id),
         "wrong": wrong[:20],
     }
 
@@ -404,7 +407,7 @@ def prepare(
     sample = load_sample()
     entries = [entry(sample, publication, team_id) for publication in the_plan.publications]
     # Taken before the events: the slots every other job of the stack holds, for the check.
-    others = repository.running_count() - repository.running_count(team_id)
+    others = job_repository.running_count() - job_repository.running_count(team_id)
     return Prepared(team_id, launched, the_plan, entries, seeding_s, others)
 
 
@@ -440,7 +443,7 @@ def verify(prepared: Prepared, measured: Measured) -> dict[str, Any]:
     """The figures, and every job checked against what one applied Completed leaves."""
     checked = check(prepared.jobs, prepared.team_id)
     checked["service_slots_before"] = prepared.service_slots_before
-    checked["service_slots_after"] = repository.running_count()
+    checked["service_slots_after"] = job_repository.running_count()
     result = summarise(
         prepared.plan, measured.timings, measured.counter, checked, len(prepared.entries)
     )

@@ -1,4 +1,4 @@
-"""Write layers/core/transform_jobs/instance_types.py from botocore's SageMaker service model.
+"""Write the core's models/instance_types.py from botocore's SageMaker service model.
 
 The list is generated rather than loaded at run time: botocore's SageMaker model is several
 megabytes of JSON, too slow to parse on a Lambda cold start. tests/unit/test_instance_types.py
@@ -13,7 +13,7 @@ from pathlib import Path
 import botocore.session
 from botocore.model import StringShape
 
-TARGET = Path(__file__).resolve().parents[1] / "layers/core/transform_jobs/instance_types.py"
+TARGET = Path(__file__).resolve().parents[1] / "layers/core/transform_jobs/models/instance_types.py"
 
 
 def transform_instance_types() -> list[str]:

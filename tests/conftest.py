@@ -45,23 +45,22 @@ def load_event(name: str) -> dict[str, Any]:
 
 def _reset_process_caches() -> None:
     """Settings and lazy clients are per process in Lambda; per test here."""
-    from transform_jobs import (
-        api_key_repository,
+    from transform_jobs import settings
+    from transform_jobs.adapters import (
         aws_clients,
         kms_gateway,
-        launch,  # noqa: F401 (imported for its module graph)
         queue_gateway,
-        repository,
         s3_gateway,
         sagemaker_gateway,
-        settings,
-        submission,
     )
+    from transform_jobs.adapters.dynamodb import api_key_repository, job_repository
+    from transform_jobs.jobs import submission
+    from transform_jobs.launch import launcher  # noqa: F401 (imported for its module graph)
 
     for cached in (
         settings.get_settings,
         aws_clients.session,
-        repository._client,
+        job_repository._client,
         api_key_repository._client,
         kms_gateway._client,
         s3_gateway._client,

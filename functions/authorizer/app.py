@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs.authorization import team_for
+from transform_jobs.access.authorization import team_for
 
 logger = Logger()
 

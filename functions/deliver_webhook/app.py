@@ -8,7 +8,6 @@ unrecorded, and SQS delivers its message again.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -22,22 +21,23 @@ from aws_lambda_powertools.utilities.batch import (
     async_process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from transform_jobs.models.messages import DeliveryRecord
 from transform_jobs.webhooks import delivery
 
 logger = Logger()
 metrics = Metrics()
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# Powertools types `model` as its own parser models; ours is the same shape (models.messages).
+processor = AsyncBatchProcessor(event_type=EventType.SQS, model=DeliveryRecord)  # type: ignore[arg-type]
 # One thread per message of a batch (the event source's BatchSize); only the POSTs run in them.
 posts = ThreadPoolExecutor(max_workers=10, thread_name_prefix="webhook-post")
 
 
-async def deliver_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    message = json.loads(record.body)
-    webhook_id, delivery_id = message["WebhookId"], message["DeliveryId"]
-    due = delivery.prepare(webhook_id, delivery_id, message.get("AttemptsMade"))
+async def deliver_record(record: DeliveryRecord, lambda_context: LambdaContext) -> None:
+    message = record.body
+    webhook_id, delivery_id = message.WebhookId, message.DeliveryId
+    due = delivery.prepare(webhook_id, delivery_id, message.AttemptsMade)
     if isinstance(due, delivery.Result):
         return  # not due, or already done: a duplicate message
     deadline = time.monotonic() + lambda_context.get_remaining_time_in_millis() / 1000

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs.dispatch import dispatch
+from transform_jobs.launch.dispatch import dispatch
 
 logger = Logger()
 

@@ -17,15 +17,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from transform_jobs import cancel, http_problems, job_queries, job_validation, rest, submission
+from transform_jobs.adapters.dynamodb.job_repository import JobFilter
+from transform_jobs.api import problems, rest
+from transform_jobs.api.rest import MaxResults, NextToken
+from transform_jobs.errors import FieldError
 from transform_jobs.identifiers import JOB_ID_PATTERN
-from transform_jobs.job_status import JobStatus
+from transform_jobs.jobs import cancel, queries, submission
+from transform_jobs.launch import validation
 from transform_jobs.models.job import JobEventList, JobPage, JobResource, OutputList
+from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.request import JobRequest, RerunOverrides
 from transform_jobs.models.validation import Finding, InputSummary, JobValidation
-from transform_jobs.problems import FieldError
-from transform_jobs.repository import JobFilter
-from transform_jobs.rest import MaxResults, NextToken
 
 # What a validation may spend on the launch's checks (listing a long input, mostly): API Gateway
 # answers 504 after 29 s, and the function stops at 25.
@@ -99,11 +101,11 @@ def validate_job(
     try:
         request = JobRequest.model_validate(body)
     except ValidationError as invalid:
-        errors = http_problems.field_errors(
+        errors = problems.field_errors(
             [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
         )
         return JobValidation(Valid=False, Errors=[_finding(e) for e in errors], Warnings=[])
-    found = job_validation.check(_team(), request, deadline=time.monotonic() + VALIDATION_SECONDS)
+    found = validation.check(_team(), request, deadline=time.monotonic() + VALIDATION_SECONDS)
     summary = None
     if found.objects is not None:
         summary = InputSummary(Objects=found.objects, Bytes=found.size)
@@ -145,7 +147,7 @@ def list_jobs(
         "NextToken",
     )
     query = JobFilter(_team(), status, model_name, created_after, created_before, schedule_id)
-    return job_queries.list_jobs(query, limit=max_results, token=next_token)
+    return queries.list_jobs(query, limit=max_results, token=next_token)
 
 
 @app.get(
@@ -155,7 +157,7 @@ def list_jobs(
 )
 def get_job(job_id: JobId) -> JobResource:
     _only_query()
-    return JobResource.of(job_queries.team_job(_team(), job_id))
+    return JobResource.of(queries.team_job(_team(), job_id))
 
 
 @app.post(
@@ -165,7 +167,7 @@ def get_job(job_id: JobId) -> JobResource:
 )
 def cancel_job(job_id: JobId) -> JobResource:
     _only_query()
-    job = cancel.cancel(job_queries.team_job(_team(), job_id))
+    job = cancel.cancel(queries.team_job(_team(), job_id))
     return JobResource.of(job)
 
 
@@ -195,7 +197,7 @@ def rerun_job(
     try:
         job = submission.rerun(_team(), job_id, overrides or RerunOverrides(), idempotency_key)
     except ValidationError as invalid:  # the overrides and the original together break a rule
-        raise http_problems.from_validation(
+        raise problems.from_validation(
             [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
         ) from None
     metrics.add_metric(name="JobsRerun", unit=MetricUnit.Count, value=1)
@@ -209,7 +211,7 @@ def rerun_job(
 )
 def job_events(job_id: JobId) -> JobEventList:
     _only_query()
-    return job_queries.history(_team(), job_id)
+    return queries.history(_team(), job_id)
 
 
 @app.get(
@@ -223,7 +225,7 @@ def job_outputs(
     next_token: NextToken = None,
 ) -> OutputList:
     _only_query("MaxResults", "NextToken")
-    return job_queries.outputs(_team(), job_id, limit=max_results, token=next_token)
+    return queries.outputs(_team(), job_id, limit=max_results, token=next_token)
 
 
 @app.get("/v1/health", summary="Liveness (no key needed)")

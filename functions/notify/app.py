@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs.table import plain
+from transform_jobs.adapters.dynamodb.table import plain
 from transform_jobs.webhooks.fanout import HistoryItem, fan_out, fan_out_schedule_failure
 
 logger = Logger()

@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs.reconcile import reconcile
+from transform_jobs.jobs.reconcile import reconcile
 
 logger = Logger()
 

@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs.models.events import TransformJobStateChange
-from transform_jobs.state_changes import SageMakerReport, apply
+from transform_jobs.jobs.state_changes import SageMakerReport, apply
+from transform_jobs.models.sagemaker_event import TransformJobStateChange
 
 logger = Logger()
 metrics = Metrics()

@@ -15,7 +15,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from transform_jobs import rest
+from transform_jobs.api import rest
+from transform_jobs.api.rest import MaxResults, NextToken
 from transform_jobs.identifiers import JOB_ID_PATTERN
 from transform_jobs.models.job import JobResource
 from transform_jobs.models.schedule import (
@@ -25,7 +26,6 @@ from transform_jobs.models.schedule import (
     SchedulePage,
     ScheduleUpdate,
 )
-from transform_jobs.rest import MaxResults, NextToken
 from transform_jobs.schedules import manage as schedules
 
 logger = Logger()

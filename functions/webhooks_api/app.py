@@ -12,7 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from transform_jobs import rest
+from transform_jobs.api import rest
+from transform_jobs.api.rest import MaxResults, NextToken
 from transform_jobs.models.webhook import (
     Delivery,
     DeliveryPage,
@@ -24,7 +25,6 @@ from transform_jobs.models.webhook import (
     WebhookUpdate,
     WebhookWithSecret,
 )
-from transform_jobs.rest import MaxResults, NextToken
 from transform_jobs.webhooks import subscriptions
 
 logger = Logger()

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from transform_jobs import jsonpath_filter
-from transform_jobs.jsonpath_filter import Indexes, Names, Segment, Slice, Wildcard
+from transform_jobs.models import jsonpath_filter
+from transform_jobs.models.jsonpath_filter import Indexes, Names, Segment, Slice, Wildcard
 
 CSV = "text/csv"
 JSON = frozenset({"application/json", "application/jsonlines"})

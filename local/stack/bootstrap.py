@@ -19,7 +19,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from transform_jobs import api_keys, repository
+from transform_jobs.access import api_keys
+from transform_jobs.adapters.dynamodb import job_repository
 from transform_jobs.models.team import Team
 from transform_jobs.settings import get_settings
 
@@ -40,7 +41,7 @@ def ensure_bucket(s3: Any, bucket: str) -> None:
 def ensure_team(bucket: str, key: str) -> None:
     """Team `local` may read and write anywhere in the bucket and use any model."""
     get_settings.cache_clear()
-    repository.put_team(
+    job_repository.put_team(
         Team(
             TeamId=TEAM,
             InputPrefixes=[f"s3://{bucket}/"],
@@ -50,8 +51,8 @@ def ensure_team(bucket: str, key: str) -> None:
         )
     )
     key_hash = api_keys.key_hash(key)
-    if repository.team_for_key_hash(key_hash) != TEAM:
-        repository.put_api_key(key_hash=key_hash, key_id=api_keys.key_id(key), team_id=TEAM)
+    if job_repository.team_for_key_hash(key_hash) != TEAM:
+        job_repository.put_api_key(key_hash=key_hash, key_id=api_keys.key_id(key), team_id=TEAM)
 
 
 def _model_exists(sagemaker: Any, name: str) -> bool:

@@ -31,7 +31,7 @@ from local.stack.backends import (
     start_s3,
 )
 from local.stack.processes import LOOPBACK, ManagedProcess
-from transform_jobs.webhooks.schedule import parse_schedule
+from transform_jobs.webhooks.retry_schedule import parse_schedule
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,13 @@ from tests.conftest import load_event
 from tests.support.jobs import make_job
 from tests.support.lambda_context import FakeContext
 from tests.support.teams import register_team
-from transform_jobs import clock, repository
-from transform_jobs.job_events import move
-from transform_jobs.job_status import JobStatus, SageMakerStatus
+from transform_jobs import clock
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs.state_changes import SageMakerReport, apply
+from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import Job
+from transform_jobs.models.job_status import JobStatus, SageMakerStatus
 from transform_jobs.settings import get_settings
-from transform_jobs.state_changes import SageMakerReport, apply
 from transform_jobs.webhooks.fanout import HistoryItem, event_types
 
 STOPPING_REASON = "SageMaker is stopping the job (stopped outside the service)."
@@ -67,7 +68,7 @@ def test_one_update_that_takes_two_steps_writes_both_in_order_each_showing_its_o
 
     stopped_by_sagemaker(job)
 
-    history = repository.job_history(job.JobId)
+    history = job_repository.job_history(job.JobId)
     assert [(e.PreviousStatus, e.Status, e.Source, e.Reason) for e in history[-2:]] == [
         (JobStatus.IN_PROGRESS, JobStatus.STOPPING, "sagemaker", STOPPING_REASON),
         (JobStatus.STOPPING, JobStatus.STOPPED, "sagemaker", "Stopped outside the service."),
@@ -89,12 +90,12 @@ def test_updates_in_the_same_millisecond_read_back_in_the_order_they_were_writte
     # Five entries at one instant: a random tie-break would list them in order 1 time in 120.
     stand_still(monkeypatch, job.CreatedAt + timedelta(seconds=1))
     for status in (JobStatus.VALIDATING, JobStatus.QUEUED, JobStatus.IN_PROGRESS):
-        repository.update_job(
+        job_repository.update_job(
             job.JobId, lambda current, status=status: move(current, status, source="launch")
         )
     stopped_by_sagemaker(job)
 
-    history = repository.job_history(job.JobId)
+    history = job_repository.job_history(job.JobId)
     assert [e.Status for e in history] == [
         JobStatus.SUBMITTED,
         JobStatus.VALIDATING,
@@ -126,11 +127,11 @@ def test_history_items_written_before_read_back_in_time_order_among_new_ones(
     )
     boto3.client("dynamodb").put_item(TableName=get_settings().table_name, Item=older)
     stand_still(monkeypatch, job.CreatedAt + timedelta(seconds=2))
-    repository.update_job(
+    job_repository.update_job(
         job.JobId, lambda current: move(current, JobStatus.QUEUED, source="launch")
     )
 
-    history = repository.job_history(job.JobId)
+    history = job_repository.job_history(job.JobId)
     assert [e.Status for e in history] == [
         JobStatus.SUBMITTED,
         JobStatus.VALIDATING,

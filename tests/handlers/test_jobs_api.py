@@ -12,8 +12,8 @@ from tests.conftest import BUCKET, load_event
 from tests.support.api import ApiCaller
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import register_team
-from transform_jobs import repository
-from transform_jobs.job_status import JobStatus
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.models.job_status import JobStatus
 
 
 def seed_request() -> dict[str, Any]:
@@ -48,14 +48,14 @@ def test_submit_stores_the_job_queues_its_launch_and_answers_202_with_location(
     assert job["SageMakerJobName"] == f"tj-dev-{job['JobId']}"
     assert job["Request"]["ModelName"] == "churn-xgb"
     assert launch_messages(aws["queue_url"]) == [job["JobId"]]
-    stored = repository.get_job(job["JobId"])
+    stored = job_repository.get_job(job["JobId"])
     assert stored is not None and stored.TeamId == "team-a"
 
 
 def test_the_events_file_request_is_accepted_as_it_is(aws: dict[str, str]) -> None:
-    from transform_jobs import api_keys  # noqa: F401
+    from transform_jobs.access import api_keys  # noqa: F401
 
-    repository.put_team(
+    job_repository.put_team(
         __import__("transform_jobs.models.team", fromlist=["Team"]).Team(
             TeamId="team-a",
             InputPrefixes=[f"s3://{BUCKET}/team-a/"],
@@ -203,7 +203,7 @@ def test_same_idempotency_key_still_in_flight_is_409(
         IdempotencyAlreadyInProgressError,
     )
 
-    from transform_jobs import submission
+    from transform_jobs.jobs import submission
 
     def in_flight(**_: Any) -> None:
         raise IdempotencyAlreadyInProgressError("in progress")
@@ -336,11 +336,11 @@ def test_cancel_before_launch_stops_at_once_and_is_repeatable(api: ApiCaller) ->
 
 
 def put_status(job_id: str, status: JobStatus) -> None:
-    def decide(job: Any) -> repository.JobUpdate:
+    def decide(job: Any) -> job_repository.JobUpdate:
         job.Status = status
-        return repository.JobUpdate(job=job)
+        return job_repository.JobUpdate(job=job)
 
-    repository.update_job(job_id, decide)
+    job_repository.update_job(job_id, decide)
 
 
 def test_cancel_after_launch_moves_to_stopping_and_calls_stop(
@@ -351,7 +351,7 @@ def test_cancel_after_launch_moves_to_stopping_and_calls_stop(
     sagemaker.stops(f"tj-dev-{job_id}")
     status, _, job = api.call("POST", f"/v1/jobs/{job_id}/cancel")
     assert (status, job["Status"]) == (200, "Stopping")
-    stored = repository.get_job(job_id)
+    stored = job_repository.get_job(job_id)
     assert stored is not None and stored.CancelRequested
 
 
@@ -405,7 +405,7 @@ def test_a_submission_stands_when_the_launch_queue_is_unreachable(
     get_settings.cache_clear()
     status, _, job = api.call("POST", "/v1/jobs", body=seed_request())
     assert status == 202
-    stored = repository.get_job(job["JobId"])
+    stored = job_repository.get_job(job["JobId"])
     assert stored is not None and stored.Status is JobStatus.SUBMITTED  # the reconciler's to send
 
 
@@ -459,7 +459,7 @@ def test_unknown_query_parameters_are_refused_on_every_route(api: ApiCaller, suf
     status, _, problem = api.call(method, f"/v1/jobs/{job_id}{suffix}", query={"force": "true"})
     assert status == 400
     assert problem["errors"][0]["field"] == "force"
-    assert repository.get_job(job_id).Status is JobStatus.SUBMITTED  # type: ignore[union-attr]
+    assert job_repository.get_job(job_id).Status is JobStatus.SUBMITTED  # type: ignore[union-attr]
 
 
 def test_outputs_written_before_the_job_started_are_not_its_own(api: ApiCaller) -> None:
@@ -472,11 +472,11 @@ def test_outputs_written_before_the_job_started_are_not_its_own(api: ApiCaller) 
     time.sleep(1.1)  # S3 keeps LastModified to the second
     [job_id] = submit_many(api, 1)
 
-    def started(job: Any) -> repository.JobUpdate:
+    def started(job: Any) -> job_repository.JobUpdate:
         job.Status, job.StartedAt = JobStatus.IN_PROGRESS, clock.now()
-        return repository.JobUpdate(job=job)
+        return job_repository.JobUpdate(job=job)
 
-    repository.update_job(job_id, started)
+    job_repository.update_job(job_id, started)
     time.sleep(1.1)
     s3.put_object(Bucket=BUCKET, Key="team-a/out/new.csv.out", Body=b"1\n")
     _, _, outputs = api.call("GET", f"/v1/jobs/{job_id}/outputs")

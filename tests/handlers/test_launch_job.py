@@ -15,9 +15,9 @@ from tests.support.jobs import make_job, status_of
 from tests.support.lambda_context import FakeContext
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import register_team
-from transform_jobs import repository
-from transform_jobs.job_events import move
-from transform_jobs.job_status import JobStatus
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs.transitions import move
+from transform_jobs.models.job_status import JobStatus
 
 CSV_ROWS = b"1,0.5,3\n2,0.7,4\n"
 
@@ -42,7 +42,7 @@ def launch(job_id: str) -> dict[str, Any]:
 
 
 def reason_of(job_id: str) -> str:
-    job = repository.get_job(job_id)
+    job = job_repository.get_job(job_id)
     assert job is not None and job.StatusReason is not None
     return job.StatusReason
 
@@ -59,13 +59,13 @@ def test_a_valid_job_is_launched_under_the_service_name_with_its_tags(
 
     assert launch(job.JobId) == {"batchItemFailures": []}
 
-    launched = repository.get_job(job.JobId)
+    launched = job_repository.get_job(job.JobId)
     assert launched is not None
     assert launched.Status is JobStatus.IN_PROGRESS
     assert launched.SageMakerJobArn and launched.SageMakerJobArn.endswith(name)
     assert launched.Progress.InputObjects == 2
-    assert repository.running_count("team-a") == 1
-    assert [e.Status for e in repository.job_history(job.JobId)] == [
+    assert job_repository.running_count("team-a") == 1
+    assert [e.Status for e in job_repository.job_history(job.JobId)] == [
         JobStatus.SUBMITTED,
         JobStatus.VALIDATING,
         JobStatus.IN_PROGRESS,
@@ -169,7 +169,7 @@ def test_a_valid_manifest_is_pinned_where_the_team_cannot_rewrite_it(
     sagemaker.model_exists("churn-xgb")
     sagemaker.creates(job, input_uri=pinned)
     launch(job.JobId)
-    launched = repository.get_job(job.JobId)
+    launched = job_repository.get_job(job.JobId)
     assert launched is not None and launched.Status is JobStatus.IN_PROGRESS
     assert launched.Progress.InputObjects == 3
     assert launched.PinnedManifestUri == pinned
@@ -184,7 +184,7 @@ def test_a_queued_manifest_job_launches_from_the_pinned_copy_even_if_the_team_re
 ) -> None:
     register_team("team-a", max_running_jobs=1)
     put("team-a/in/a.csv", CSV_ROWS)
-    blocker = repository.take_capacity(
+    blocker = job_repository.take_capacity(
         make_job(JobStatus.VALIDATING), team_limit=1, service_limit=5
     )
     manifest = [{"prefix": f"s3://{BUCKET}/team-a/in/"}, "a.csv"]
@@ -195,7 +195,7 @@ def test_a_queued_manifest_job_launches_from_the_pinned_copy_even_if_the_team_re
     assert status_of(job.JobId) is JobStatus.QUEUED
     # The team now points its manifest at another team's data...
     put("team-a/in/manifest.json", json.dumps([{"prefix": f"s3://{BUCKET}/team-b/"}, "x"]).encode())
-    repository.update_job(
+    job_repository.update_job(
         blocker.JobId, lambda current: move(current, JobStatus.COMPLETED, source="t")
     )
     # ...but SageMaker is given the copy that was checked.
@@ -216,7 +216,7 @@ def test_a_team_at_its_limit_waits_in_queued(team: str, sagemaker: SageMakerStub
     launch(waiting.JobId)
     assert status_of(waiting.JobId) is JobStatus.QUEUED
     assert "team's limit of 2" in reason_of(waiting.JobId)
-    assert repository.running_count("team-a") == 2
+    assert job_repository.running_count("team-a") == 2
 
 
 def test_the_service_limit_queues_jobs_of_every_team(
@@ -246,8 +246,8 @@ def test_sagemaker_capacity_refusals_queue_the_job_and_free_the_slot(
     assert launch(job.JobId) == {"batchItemFailures": []}
     assert status_of(job.JobId) is JobStatus.QUEUED
     assert "quota" in reason_of(job.JobId)
-    assert repository.running_count("team-a") == 0
-    assert repository.running_count() == 0
+    assert job_repository.running_count("team-a") == 0
+    assert job_repository.running_count() == 0
 
 
 def test_a_queued_job_launches_without_repeating_preflight(
@@ -277,7 +277,7 @@ def test_a_name_taken_by_a_job_that_is_not_ours_fails(team: str, sagemaker: Sage
     sagemaker.tags(job.SageMakerJobName, {"transform-jobs:job-id": "someone-else"})
     launch(job.JobId)
     assert status_of(job.JobId) is JobStatus.FAILED
-    assert repository.running_count("team-a") == 0
+    assert job_repository.running_count("team-a") == 0
 
 
 def test_sagemaker_validation_errors_fail_the_job_with_its_message(
@@ -319,21 +319,22 @@ def test_an_access_denied_from_sagemaker_fails_the_job_at_once_and_frees_its_slo
         assert "TransformVolumeKmsKeyArns" in reason
     else:
         assert "contact its operators" in reason
-    assert repository.running_count("team-a") == 0
-    assert repository.running_count() == 0
+    assert job_repository.running_count("team-a") == 0
+    assert job_repository.running_count() == 0
 
 
 def test_a_cancel_while_launching_stops_what_was_started(
     team: str, sagemaker: SageMakerStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transform_jobs import cancel, sagemaker_gateway
+    from transform_jobs.adapters import sagemaker_gateway
+    from transform_jobs.jobs import cancel
 
     job = make_job(JobStatus.QUEUED)
     real_create = sagemaker_gateway.create_transform_job
 
     def create_then_cancel(request: dict[str, Any]) -> str:
         arn = real_create(request)
-        current = repository.get_job(job.JobId)
+        current = job_repository.get_job(job.JobId)
         assert current is not None
         cancel.cancel(current)  # the team cancels while the launcher is between calls
         return arn
@@ -346,7 +347,7 @@ def test_a_cancel_while_launching_stops_what_was_started(
     # ...and the launcher, finding the job cancelled, stops it too (a no-op the second time).
     sagemaker.stops(job.SageMakerJobName)
     launch(job.JobId)
-    stopping = repository.get_job(job.JobId)
+    stopping = job_repository.get_job(job.JobId)
     assert stopping is not None and stopping.Status is JobStatus.STOPPING
     assert stopping.CancelRequested
 
@@ -354,14 +355,14 @@ def test_a_cancel_while_launching_stops_what_was_started(
 def test_a_cancel_before_sagemaker_has_the_job_stops_it_at_once(
     team: str, sagemaker: SageMakerStub
 ) -> None:
-    from transform_jobs import cancel
-    from transform_jobs import launch as launching
+    from transform_jobs.jobs import cancel
+    from transform_jobs.launch import launcher as launching
 
     job = make_job(JobStatus.QUEUED)
-    held = repository.take_capacity(job, team_limit=5, service_limit=5)  # a launch in flight
+    held = job_repository.take_capacity(job, team_limit=5, service_limit=5)  # a launch in flight
     sagemaker.describe_missing(job.SageMakerJobName)
     assert cancel.cancel(held).Status is JobStatus.STOPPED
-    assert repository.running_count("team-a") == 0
+    assert job_repository.running_count("team-a") == 0
     # The launch in flight then creates the SageMaker job, finds the job cancelled, stops it.
     sagemaker.creates(job)
     sagemaker.stops(job.SageMakerJobName)
@@ -371,8 +372,9 @@ def test_a_cancel_before_sagemaker_has_the_job_stops_it_at_once(
 def test_sagemakers_own_in_progress_event_during_a_launch_does_not_stop_the_job(
     team: str, sagemaker: SageMakerStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transform_jobs import sagemaker_gateway, state_changes
-    from transform_jobs.job_status import SageMakerStatus
+    from transform_jobs.adapters import sagemaker_gateway
+    from transform_jobs.jobs import state_changes
+    from transform_jobs.models.job_status import SageMakerStatus
 
     job = make_job(JobStatus.QUEUED)
     real_create = sagemaker_gateway.create_transform_job
@@ -409,7 +411,7 @@ def test_the_last_attempt_fails_the_job_and_frees_its_slot_instead_of_a_dlq(
     assert app.handler(event, FakeContext()) == {"batchItemFailures": []}
     assert status_of(job.JobId) is JobStatus.FAILED
     assert "after 5 attempts" in reason_of(job.JobId)
-    assert repository.running_count("team-a") == 0
+    assert job_repository.running_count("team-a") == 0
 
 
 def test_gzip_declared_on_plain_csv_fails_the_job_with_the_fix(
@@ -447,10 +449,10 @@ def test_an_unexpected_error_fails_the_invocation_so_sqs_retries_the_message(
     )
     with pytest.raises(BatchProcessingError):
         launch(job.JobId)
-    retried = repository.get_job(job.JobId)
+    retried = job_repository.get_job(job.JobId)
     assert retried is not None and retried.Status is JobStatus.QUEUED
     assert retried.HoldsCapacity, "the slot stays with the job for the retry"
     sagemaker.creates(retried)
     launch(job.JobId)
     assert status_of(job.JobId) is JobStatus.IN_PROGRESS
-    assert repository.running_count("team-a") == 1
+    assert job_repository.running_count("team-a") == 1

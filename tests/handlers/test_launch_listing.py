@@ -18,9 +18,12 @@ from tests.support.jobs import make_job
 from tests.support.lambda_context import RunningContext
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import register_team
-from transform_jobs import preflight, preparation, repository, s3_gateway
-from transform_jobs.job_status import JobStatus
+from transform_jobs.adapters import s3_gateway
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.launch import preflight
 from transform_jobs.models.job import Job
+from transform_jobs.models.job_status import JobStatus
+from transform_jobs.preparation import prepare
 
 OBJECTS = 25
 PER_STEP = 10  # stands for MIN_LISTED_PER_STEP's 1,000 (one page of S3's listing)
@@ -69,7 +72,7 @@ def launch_messages(queue_url: str) -> list[str]:
 
 
 def job_of(job_id: str) -> Job:
-    job = repository.get_job(job_id)
+    job = job_repository.get_job(job_id)
     assert job is not None
     return job
 
@@ -112,5 +115,5 @@ def test_a_listing_continued_over_steps_finds_every_object_once(
     assert prepared.Status is JobStatus.PREPARING
     assert prepared.Progress.InputObjects == OBJECTS
     assert prepared.Preparation is not None
-    plan = preparation.load_plan(prepared.Preparation.PlanKey)
+    plan = prepare.load_plan(prepared.Preparation.PlanKey)
     assert [planned.Key for planned in plan.Objects] == inputs

@@ -17,8 +17,10 @@ from tests.support.jobs import make_job
 from tests.support.lambda_context import FakeContext
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import register_team
-from transform_jobs import clock, repository, s3_gateway
-from transform_jobs.job_status import JobStatus
+from transform_jobs import clock
+from transform_jobs.adapters import s3_gateway
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.models.job_status import JobStatus
 
 # Pages of 10 keys stand for S3's 1,000, so that a few dozen objects make a work area of many
 # pages: a listing through it would need 6 requests or more; one around it needs two.
@@ -117,7 +119,7 @@ def test_reconcile_counts_outputs_without_paging_the_work_area(
 
     app.handler(load_event("schedule.json"), FakeContext())
 
-    running = repository.get_job(job.JobId)
+    running = job_repository.get_job(job.JobId)
     assert running is not None and running.Progress.OutputObjects == 2
     assert len(listings) == 2
 
@@ -186,7 +188,7 @@ def test_an_output_written_in_the_second_the_job_started_is_its_own(
     aws: dict[str, str], written: timedelta, listed: bool
 ) -> None:
     """S3 lists LastModified in whole seconds, so a fast job's output can look older than it."""
-    from transform_jobs.job_queries import is_output_of
+    from transform_jobs.jobs.queries import is_output_of
 
     job = make_job()
     job.StartedAt = datetime(2026, 12, 3, 12, 0, 0, 700_000, tzinfo=UTC)

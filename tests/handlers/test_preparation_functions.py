@@ -16,9 +16,10 @@ from tests.support.jobs import make_job
 from tests.support.lambda_context import FakeContext
 from tests.support.sagemaker import SageMakerStub, job_arn
 from tests.support.teams import register_team
-from transform_jobs import repository, work_area
-from transform_jobs.job_status import JobStatus
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs import work_area
 from transform_jobs.models.job import Job
+from transform_jobs.models.job_status import JobStatus
 
 # Trained on sepal, petal; the file has them in another order, a text column and a header.
 TRAINING_ORDER = ["sepal", "petal", "note"]
@@ -58,7 +59,7 @@ def launch(job_id: str) -> None:
 
 
 def job_of(job_id: str) -> Job:
-    job = repository.get_job(job_id)
+    job = job_repository.get_job(job_id)
     assert job is not None
     return job
 
@@ -77,7 +78,7 @@ def test_header_auto_is_sniffed_and_said_in_the_history_then_the_job_is_prepared
 
     prepared = job_of(job.JobId)
     assert prepared.Status is JobStatus.PREPARING
-    note = repository.job_history(job.JobId)[-1].Reason
+    note = job_repository.job_history(job.JobId)[-1].Reason
     assert note is not None and "looks like a header (Header Auto)" in note
     assert messages(queues["prepare"]) == [{"JobId": job.JobId, "Step": 0}]
 
@@ -129,7 +130,7 @@ def test_header_auto_is_sniffed_and_said_in_the_history_then_the_job_is_prepared
     record_app.handler(completed, FakeContext())
     finalizing = job_of(job.JobId)
     assert finalizing.Status is JobStatus.FINALIZING
-    assert not finalizing.HoldsCapacity and repository.running_count("team-a") == 0
+    assert not finalizing.HoldsCapacity and job_repository.running_count("team-a") == 0
     assert messages(queues["finalize"]) == [{"JobId": job.JobId, "Step": 0}]
 
     from finalize_job import app as finalize_app
@@ -166,14 +167,14 @@ def test_header_absent_takes_every_row_as_data(
     launch(job.JobId)
     prepared = job_of(job.JobId)
     assert prepared.Preparation is not None and not prepared.Preparation.HeaderPresent
-    note = repository.job_history(job.JobId)[-1].Reason
+    note = job_repository.job_history(job.JobId)[-1].Reason
     assert note is not None and "Header Absent" in note
 
 
 def test_a_cancel_while_preparing_stops_the_job_and_preparation_with_it(
     queues: dict[str, str], sagemaker: SageMakerStub
 ) -> None:
-    from transform_jobs.cancel import cancel
+    from transform_jobs.jobs.cancel import cancel
 
     job = preparing_job()
     sagemaker.model_exists("churn-xgb")

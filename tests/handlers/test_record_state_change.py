@@ -12,9 +12,9 @@ from tests.conftest import load_event
 from tests.support.jobs import make_job, status_of
 from tests.support.lambda_context import FakeContext
 from tests.support.teams import register_team
-from transform_jobs import repository
-from transform_jobs.job_status import JobStatus
+from transform_jobs.adapters.dynamodb import job_repository
 from transform_jobs.models.job import Job
+from transform_jobs.models.job_status import JobStatus
 
 
 def event_for(job: Job, name: str, *, event_id: str | None = None) -> dict[str, Any]:
@@ -42,17 +42,17 @@ def job(aws: dict[str, str]) -> Job:
 
 
 def test_completed_event_completes_the_job_and_frees_its_slot(job: Job) -> None:
-    before = repository.running_count("team-a")
+    before = job_repository.running_count("team-a")
     reply = record(event_for(job, "eventbridge_transform_completed.json"))
     assert reply == {"applied": True, "status": "Completed"}
-    done = repository.get_job(job.JobId)
+    done = job_repository.get_job(job.JobId)
     assert done is not None
     assert done.Status is JobStatus.COMPLETED
     # epoch milliseconds (a number) in the event
     assert done.EndedAt == datetime(2026, 11, 25, 12, 35, 13, tzinfo=UTC)
     assert done.SageMakerJobArn is not None
-    assert repository.running_count("team-a") == before - 1
-    history = repository.job_history(job.JobId)
+    assert job_repository.running_count("team-a") == before - 1
+    history = job_repository.job_history(job.JobId)
     assert (history[-1].PreviousStatus, history[-1].Status, history[-1].Source) == (
         JobStatus.IN_PROGRESS,
         JobStatus.COMPLETED,
@@ -69,7 +69,7 @@ def test_failed_event_with_iso_times_records_sagemakers_reason(job: Job) -> None
         TransformEndTime="2026-11-25T12:35:13Z",
     )
     record(event)
-    failed = repository.get_job(job.JobId)
+    failed = job_repository.get_job(job.JobId)
     assert failed is not None and failed.Status is JobStatus.FAILED
     assert failed.StatusReason == "SageMaker: ClientError: See job logs for more information"
     assert failed.EndedAt == datetime(2026, 11, 25, 12, 35, 13, tzinfo=UTC)
@@ -84,7 +84,7 @@ def test_in_progress_event_with_epoch_strings_sets_the_start_time(aws: dict[str,
     event["detail"]["TransformStartTime"] = "1795609753000"
     reply = record(event)
     assert reply["status"] == "InProgress"
-    started = repository.get_job(queued.JobId)
+    started = job_repository.get_job(queued.JobId)
     assert started is not None and started.StartedAt == datetime(
         2026, 11, 25, 12, 29, 13, tzinfo=UTC
     )
@@ -93,9 +93,9 @@ def test_in_progress_event_with_epoch_strings_sets_the_start_time(aws: dict[str,
 def test_duplicate_completed_event_is_a_no_op(job: Job) -> None:
     event = event_for(job, "eventbridge_transform_completed.json")
     record(event)
-    history_length = len(repository.job_history(job.JobId))
+    history_length = len(job_repository.job_history(job.JobId))
     assert record(event) == {"applied": False, "status": None}
-    assert len(repository.job_history(job.JobId)) == history_length
+    assert len(job_repository.job_history(job.JobId)) == history_length
 
 
 def test_a_duplicate_is_decided_on_the_one_read_of_the_job(
@@ -107,7 +107,7 @@ def test_a_duplicate_is_decided_on_the_one_read_of_the_job(
     def second_read(job_id: str) -> Job | None:
         raise AssertionError("a no-op read the job a second time")
 
-    monkeypatch.setattr(repository, "get_job", second_read)
+    monkeypatch.setattr(job_repository, "get_job", second_read)
     assert record(event) == {"applied": False, "status": None}
 
 
@@ -118,7 +118,8 @@ def test_a_late_in_progress_event_never_moves_a_completed_job_back(job: Job) -> 
 
 
 def test_stopped_after_a_cancel_says_it_was_the_teams_request(job: Job) -> None:
-    from transform_jobs import cancel, sagemaker_gateway
+    from transform_jobs.adapters import sagemaker_gateway
+    from transform_jobs.jobs import cancel
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sagemaker_gateway, "stop_transform_job", lambda name: None)
@@ -126,7 +127,7 @@ def test_stopped_after_a_cancel_says_it_was_the_teams_request(job: Job) -> None:
     event = event_for(job, "eventbridge_transform_completed.json", event_id="stop-1")
     event["detail"]["TransformJobStatus"] = "Stopped"
     record(event)
-    stopped = repository.get_job(job.JobId)
+    stopped = job_repository.get_job(job.JobId)
     assert stopped is not None and stopped.Status is JobStatus.STOPPED
     assert stopped.StatusReason == "Stopped on the team's request."
 
@@ -140,7 +141,7 @@ def test_a_stopped_event_that_overtook_stopping_records_stopping_first(job: Job)
     assert record(stopped) == {"applied": True, "status": "Stopped"}
     assert record(stopping)["applied"] is False  # the step it reports is already taken
 
-    history = repository.job_history(job.JobId)
+    history = job_repository.job_history(job.JobId)
     assert [(e.PreviousStatus, e.Status, e.Source, e.Reason) for e in history[-2:]] == [
         (
             JobStatus.IN_PROGRESS,
@@ -161,12 +162,12 @@ def test_an_end_that_overtook_in_progress_for_an_unrecorded_launch_records_the_s
     reply = record(event_for(queued, "eventbridge_transform_failed.json"))
 
     assert reply == {"applied": True, "status": "Failed"}
-    history = repository.job_history(queued.JobId)
+    history = job_repository.job_history(queued.JobId)
     assert [(e.PreviousStatus, e.Status) for e in history[-2:]] == [
         (JobStatus.QUEUED, JobStatus.IN_PROGRESS),
         (JobStatus.IN_PROGRESS, JobStatus.FAILED),
     ]
-    failed = repository.get_job(queued.JobId)
+    failed = job_repository.get_job(queued.JobId)
     assert failed is not None
     assert failed.StartedAt == datetime(2026, 11, 25, 12, 29, 13, tzinfo=UTC)
     assert failed.StatusReason == "SageMaker: ClientError: See job logs for more information"
@@ -175,7 +176,7 @@ def test_an_end_that_overtook_in_progress_for_an_unrecorded_launch_records_the_s
 def test_an_event_for_an_unknown_job_is_ignored(
     aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from transform_jobs import state_changes
+    from transform_jobs.jobs import state_changes
 
     warnings: list[str] = []
     monkeypatch.setattr(

@@ -12,7 +12,7 @@ from tests.conftest import BUCKET
 from tests.handlers.test_jobs_api import launch_messages, seed_request
 from tests.support.api import ApiCaller
 from tests.support.teams import register_team
-from transform_jobs import repository
+from transform_jobs.adapters.dynamodb import job_repository
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_a_rerun_on_a_new_model_is_a_new_job_writing_beside_the_original(
         key: original["Request"].get(key) for key in unchanged
     }
     assert launch_messages(aws["queue_url"])[-1] == job["JobId"]
-    stored = repository.get_job(job["JobId"])
+    stored = job_repository.get_job(job["JobId"])
     assert stored is not None and stored.RerunOf == original["JobId"]
     assert api.call("GET", f"/v1/jobs/{original['JobId']}")[2]["Request"] == original["Request"]
 

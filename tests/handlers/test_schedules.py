@@ -10,11 +10,12 @@ import pytest
 
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import BUCKET, register_team
-from transform_jobs import clock, repository
+from transform_jobs import clock
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import schedule_repository as schedules
+from transform_jobs.errors import Forbidden
 from transform_jobs.models.schedule import ScheduleCreate, ScheduleUpdate, StoredSchedule
-from transform_jobs.problems import Forbidden
 from transform_jobs.schedules import manage, runs
-from transform_jobs.schedules import repository as schedules
 
 TEAM = "team-a"
 
@@ -47,8 +48,8 @@ def stored(schedule_id: str) -> StoredSchedule:
 
 
 def scheduled_times(schedule_id: str) -> list[datetime]:
-    jobs, _ = repository.list_jobs(
-        repository.JobFilter(TEAM, schedule_id=schedule_id), limit=100, token=None
+    jobs, _ = job_repository.list_jobs(
+        job_repository.JobFilter(TEAM, schedule_id=schedule_id), limit=100, token=None
     )
     return sorted(job.ScheduledTime for job in jobs if job.ScheduledTime is not None)
 

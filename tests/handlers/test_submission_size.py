@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import BUCKET, load_event
 from tests.support.api import ApiCaller
 from tests.support.teams import register_team
-from transform_jobs import repository, request_size
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs import request_size
 
 COLUMNS = 1000  # InputPreparation allows up to 1,000 names of up to 256 characters
 
@@ -60,9 +61,9 @@ def test_a_request_just_within_the_limit_is_stored_and_one_byte_more_is_a_422(
     body = request_with(column_chars=210, env_chars=10240, last_env_chars=low)
     code, _, job = api.call("POST", "/v1/jobs", body=body)
     assert code == 202
-    stored = repository.get_job(job["JobId"])
+    stored = job_repository.get_job(job["JobId"])
     assert stored is not None and stored.Request.Environment == body["Environment"]
-    assert repository.new_job_item_bytes(stored) == request_size.LIMIT_BYTES
+    assert job_repository.new_job_item_bytes(stored) == request_size.LIMIT_BYTES
 
     over = request_with(column_chars=210, env_chars=10240, last_env_chars=low + 1)
     code, _, problem = api.call("POST", "/v1/jobs", body=over)

@@ -14,8 +14,8 @@ from tests.support.jobs import make_job, status_of
 from tests.support.lambda_context import FakeContext
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import register_team
-from transform_jobs import repository
-from transform_jobs.job_status import JobStatus
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.models.job_status import JobStatus
 
 
 def launch_messages(queue_url: str) -> list[str]:
@@ -41,7 +41,7 @@ def reconcile() -> dict[str, Any]:
 def test_dispatch_hands_queued_jobs_oldest_first_up_to_free_capacity(aws: dict[str, str]) -> None:
     register_team("team-a", max_running_jobs=10)
     make_job(JobStatus.IN_PROGRESS)  # holds one of the service's 3 slots
-    repository.take_capacity(make_job(JobStatus.VALIDATING), team_limit=10, service_limit=3)
+    job_repository.take_capacity(make_job(JobStatus.VALIDATING), team_limit=10, service_limit=3)
     queued = [make_job(JobStatus.QUEUED) for _ in range(3)]
     assert dispatch() == {"dispatched": 2}
     # SERVICE_MAX_RUNNING_JOBS=3 and one slot is taken: two jobs go, the oldest ones.
@@ -60,7 +60,7 @@ def test_dispatch_respects_each_teams_own_limit(aws: dict[str, str]) -> None:
 def test_dispatch_does_nothing_when_the_service_is_full(aws: dict[str, str]) -> None:
     register_team("team-a", max_running_jobs=10)
     for _ in range(3):
-        repository.take_capacity(make_job(JobStatus.VALIDATING), team_limit=10, service_limit=3)
+        job_repository.take_capacity(make_job(JobStatus.VALIDATING), team_limit=10, service_limit=3)
     make_job(JobStatus.QUEUED)
     assert dispatch() == {"dispatched": 0}
     assert launch_messages(aws["queue_url"]) == []
@@ -87,10 +87,10 @@ def test_reconcile_completes_a_job_whose_event_was_lost(
         TransformEndTime=datetime(2026, 11, 25, 12, 9, tzinfo=UTC),
     )
     assert reconcile() == {"relaunched": 0, "described": 1, "changed": 1}
-    done = repository.get_job(job.JobId)
+    done = job_repository.get_job(job.JobId)
     assert done is not None and done.Status is JobStatus.COMPLETED
     assert done.EndedAt == datetime(2026, 11, 25, 12, 9, tzinfo=UTC)
-    assert repository.job_history(job.JobId)[-1].Source == "reconcile"
+    assert job_repository.job_history(job.JobId)[-1].Source == "reconcile"
 
 
 def test_reconcile_counts_outputs_for_progress_while_running(
@@ -103,7 +103,7 @@ def test_reconcile_counts_outputs_for_progress_while_running(
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
     sagemaker.describes(job.SageMakerJobName, "InProgress")
     assert reconcile()["changed"] == 0
-    running = repository.get_job(job.JobId)
+    running = job_repository.get_job(job.JobId)
     assert running is not None and running.Progress.OutputObjects == 2
 
 

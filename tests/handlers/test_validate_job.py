@@ -14,7 +14,7 @@ from tests.handlers.test_jobs_api import launch_messages, seed_request
 from tests.support.api import ApiCaller
 from tests.support.sagemaker import SageMakerStub
 from tests.support.teams import register_team
-from transform_jobs import repository
+from transform_jobs.adapters.dynamodb import job_repository
 
 ROWS = b"1,0.5,3\n2,0.7,4\n"
 
@@ -40,7 +40,7 @@ def fields(findings: list[dict[str, str]]) -> list[str]:
 
 
 def nothing_stored_or_queued(aws: dict[str, str]) -> bool:
-    jobs, _ = repository.list_jobs(repository.JobFilter("team-a"), limit=10, token=None)
+    jobs, _ = job_repository.list_jobs(job_repository.JobFilter("team-a"), limit=10, token=None)
     return jobs == [] and launch_messages(aws["queue_url"]) == []
 
 

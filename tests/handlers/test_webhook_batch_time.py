@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import load_event
 from tests.support.lambda_context import RunningContext
 from tests.support.receiver import Receiver
-from transform_jobs import clock, webhook_repository
+from transform_jobs import clock
+from transform_jobs.adapters.dynamodb import webhook_repository
 from transform_jobs.models.webhook import DeliveryStatus, EventType, StoredDelivery, WebhookCreate
 from transform_jobs.settings import get_settings
 from transform_jobs.webhooks import delivery, sender, subscriptions

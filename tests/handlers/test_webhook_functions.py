@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.conftest import load_event
 from tests.support.lambda_context import FakeContext
 from tests.support.receiver import Receiver
-from transform_jobs import webhook_repository
+from transform_jobs.adapters.dynamodb import webhook_repository
 from transform_jobs.models.webhook import DeliveryStatus
 from transform_jobs.settings import get_settings
 

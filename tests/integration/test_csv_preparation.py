@@ -20,10 +20,13 @@ from hypothesis import strategies as st
 
 from tests.conftest import BUCKET
 from tests.support.jobs import make_job
-from transform_jobs import object_writer, preparation, reassembly, repository, work_area
-from transform_jobs.job_status import JobStatus, SageMakerStatus
+from transform_jobs.adapters import object_writer
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs import work_area
+from transform_jobs.jobs.state_changes import SageMakerReport, apply
 from transform_jobs.models.job import Job
-from transform_jobs.state_changes import SageMakerReport, apply
+from transform_jobs.models.job_status import JobStatus, SageMakerStatus
+from transform_jobs.preparation import prepare, reassembly
 
 PREFIX = "team-a/in/"
 FAR = float("inf")
@@ -77,13 +80,13 @@ def prepared_job(
         MaxConcurrentTransforms=1,
         InputPreparation=block,
     )
-    plan = preparation.PreparationPlan(
+    plan = prepare.PreparationPlan(
         Objects=[
-            preparation.PlannedObject(Bucket=BUCKET, Key=PREFIX + name, Relative=name)
+            prepare.PlannedObject(Bucket=BUCKET, Key=PREFIX + name, Relative=name)
             for name in sorted(files)
         ]
     )
-    started = preparation.start(job.JobId, plan, header_present=header, note="test")
+    started = prepare.start(job.JobId, plan, header_present=header, note="test")
     assert started is not None
     return started
 
@@ -91,11 +94,11 @@ def prepared_job(
 def run_preparation(job: Job, *, deadline: Callable[[], float] = lambda: FAR) -> Job:
     """prepare_job's steps until it hands the job back to the launcher."""
     for _ in range(10_000):
-        current = repository.get_job(job.JobId)
+        current = job_repository.get_job(job.JobId)
         assert current is not None and current.Preparation is not None
         if current.Status is not JobStatus.PREPARING or current.Preparation.Done:
             return current
-        preparation.prepare(job.JobId, current.Preparation.Step, deadline=deadline())
+        prepare.prepare(job.JobId, current.Preparation.Step, deadline=deadline())
     raise AssertionError("preparation did not finish")
 
 
@@ -119,7 +122,7 @@ def complete(job: Job) -> Job:
 
 def run_reassembly(job: Job, *, deadline: Callable[[], float] = lambda: FAR) -> Job:
     for _ in range(10_000):
-        current = repository.get_job(job.JobId)
+        current = job_repository.get_job(job.JobId)
         assert current is not None
         if current.Status is not JobStatus.FINALIZING:
             return current
@@ -176,7 +179,7 @@ def test_prepare_echo_reassemble_gives_back_every_row_with_the_echo_joined(
     slices: bool,
 ) -> None:
     # Shards of at most 512 bytes, so even small tables are cut into many.
-    monkeypatch.setattr(preparation, "MB", 512)
+    monkeypatch.setattr(prepare, "MB", 512)
     width = len(table[0]) if table else 1
     header = [f"col{n}" for n in range(width)]
     data = table_csv([header, *table], line_end=line_end, bom=bom)
@@ -241,7 +244,7 @@ def test_output_column_names_and_files_in_input_order(queues: dict[str, str]) ->
 def test_a_shard_answering_too_few_rows_fails_the_job_naming_the_input_rows(
     queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(preparation, "MB", 8)  # two 4-byte rows per shard
+    monkeypatch.setattr(prepare, "MB", 8)  # two 4-byte rows per shard
     job = prepared_job({"a.csv": b"r1\nr2\nr3\nr4\nr5\n"}, header=False, payload_mb=1)
     job = run_preparation(job)
     assert job.Progress.ShardsWritten == 3
@@ -265,7 +268,7 @@ def test_a_missing_column_fails_preparation_with_its_name(queues: dict[str, str]
 def test_a_row_larger_than_the_payload_limit_fails_with_its_row_number(
     queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(preparation, "MB", 16)
+    monkeypatch.setattr(prepare, "MB", 16)
     job = prepared_job({"a.csv": b"short\n" + b"x" * 40 + b"\n"}, header=False)
     job = run_preparation(job)
     assert job.Status is JobStatus.FAILED
@@ -286,14 +289,14 @@ def test_a_large_output_is_a_multipart_upload_resumed_across_invocations(
 
     monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 64)
     monkeypatch.setattr(object_writer, "PART_BYTES", 64)
-    monkeypatch.setattr(preparation, "MB", 100)
+    monkeypatch.setattr(prepare, "MB", 100)
     body = b"".join(b"%04d,some text\n" % n for n in range(80))
     job = prepared_job({"a.csv": body}, header=False)
     job = run_preparation(job, deadline=lambda: 0.0)
     transform(job, lambda shard: b"".join(b"p%s\n" % row[0].encode() for row in rows(shard)))
     complete(job)
     steps: list[int] = []
-    original = repository.update_job
+    original = job_repository.update_job
 
     def watching(job_id: str, decide: Any) -> Job | None:
         updated = original(job_id, decide)
@@ -301,7 +304,7 @@ def test_a_large_output_is_a_multipart_upload_resumed_across_invocations(
             steps.append(updated.Finalization.Step)
         return updated
 
-    monkeypatch.setattr(repository, "update_job", watching)
+    monkeypatch.setattr(job_repository, "update_job", watching)
     job = run_reassembly(job, deadline=lambda: 0.0)
     assert job.Status is JobStatus.COMPLETED
     assert len(set(steps)) > 10  # one continuation per part
@@ -311,8 +314,8 @@ def test_a_large_output_is_a_multipart_upload_resumed_across_invocations(
 
 def test_a_duplicate_step_message_is_ignored(queues: dict[str, str]) -> None:
     job = prepared_job({"a.csv": b"1\n2\n"}, header=False)
-    assert preparation.prepare(job.JobId, 5, deadline=FAR) is JobStatus.PREPARING
-    current = repository.get_job(job.JobId)
+    assert prepare.prepare(job.JobId, 5, deadline=FAR) is JobStatus.PREPARING
+    current = job_repository.get_job(job.JobId)
     assert current is not None and current.Preparation is not None
     assert current.Preparation.Step == 0 and not current.Preparation.Done
     messages = boto3.client("sqs").receive_message(
@@ -324,7 +327,7 @@ def test_a_duplicate_step_message_is_ignored(queues: dict[str, str]) -> None:
 
 
 def test_a_cancel_during_reassembly_stops_the_job(queues: dict[str, str]) -> None:
-    from transform_jobs.cancel import cancel
+    from transform_jobs.jobs.cancel import cancel
 
     job = prepared_job({"a.csv": b"1\n2\n"}, header=False)
     job = run_preparation(job)
@@ -340,7 +343,7 @@ def test_rows_that_grow_when_reordered_still_make_shards_within_the_limit(
     queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # csv.reader takes an unquoted cell holding quotes; written again it is quoted and grows.
-    monkeypatch.setattr(preparation, "MB", 200)
+    monkeypatch.setattr(prepare, "MB", 200)
     rows_in = [f'{n},5"x7",5"x7",5"x7"' for n in range(40)]
     data = ("id,a,b,c\n" + "\n".join(rows_in) + "\n").encode()
     job = prepared_job({"a.csv": data}, header=True, columns=["c", "b", "a", "id"])
@@ -353,22 +356,25 @@ def test_rows_that_grow_when_reordered_still_make_shards_within_the_limit(
 
 
 def test_a_cancel_as_sagemaker_completes_ends_the_job_stopped(queues: dict[str, str]) -> None:
-    from transform_jobs.cancel import cancel
+    from transform_jobs.jobs.cancel import cancel
 
     job = prepared_job({"a.csv": b"1\n2\n"}, header=False)
     job = run_preparation(job)
 
-    def launched(current: Job) -> repository.JobUpdate:
+    def launched(current: Job) -> job_repository.JobUpdate:
         current.Status, current.HoldsCapacity = JobStatus.IN_PROGRESS, True
-        return repository.JobUpdate(job=current)
+        return job_repository.JobUpdate(job=current)
 
-    launched_job = repository.update_job(job.JobId, launched)
+    launched_job = job_repository.update_job(job.JobId, launched)
     assert launched_job is not None
     # The cancel is recorded (Stopping); SageMaker then reports the job it had just finished.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("transform_jobs.sagemaker_gateway.stop_transform_job", lambda name: None)
         patch.setattr(
-            "transform_jobs.sagemaker_gateway.describe_transform_job", lambda name: {"X": 1}
+            "transform_jobs.adapters.sagemaker_gateway.stop_transform_job", lambda name: None
+        )
+        patch.setattr(
+            "transform_jobs.adapters.sagemaker_gateway.describe_transform_job",
+            lambda name: {"X": 1},
         )
         assert cancel(launched_job).Status is JobStatus.STOPPING
     ended = complete(job)

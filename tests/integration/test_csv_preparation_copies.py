@@ -16,7 +16,10 @@ from tests.integration.test_csv_preparation import (  # noqa: F401 (the queues f
     queues,
     run_preparation,
 )
-from transform_jobs import preparation, repository, s3_gateway, work_area
+from transform_jobs.adapters import s3_gateway
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs import work_area
+from transform_jobs.preparation import prepare
 
 pytestmark = pytest.mark.usefixtures("queues")
 
@@ -28,7 +31,7 @@ def shards_of(job: Any) -> list[bytes]:
 def test_untouched_shards_are_copied_inside_s3_and_the_rest_rewritten(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(preparation, "MB", 24)  # shards of at most 24 bytes
+    monkeypatch.setattr(prepare, "MB", 24)  # shards of at most 24 bytes
     copied: list[tuple[int, int]] = []
     original = s3_gateway.copy_range
 
@@ -53,7 +56,7 @@ def test_untouched_shards_are_copied_inside_s3_and_the_rest_rewritten(
     ]
     assert copied == [(data.index(b"1,"), data.index(b"3,"))]
     assert job.Progress.RowsRead == 6 and job.Progress.ShardsWritten == 3
-    plan = preparation.load_plan(job.Preparation.PlanKey).Objects[0]
+    plan = prepare.load_plan(job.Preparation.PlanKey).Objects[0]
     assert plan.Header == b"id,note\r\n"
     assert [(shard.FirstRow, shard.Rows) for shard in plan.Shards] == [(1, 2), (3, 2), (5, 2)]
 
@@ -61,7 +64,7 @@ def test_untouched_shards_are_copied_inside_s3_and_the_rest_rewritten(
 def test_a_copy_that_fails_fails_the_step_and_no_checkpoint_names_its_shard(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(preparation, "MB", 8)
+    monkeypatch.setattr(prepare, "MB", 8)
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("copy failed")
@@ -69,9 +72,9 @@ def test_a_copy_that_fails_fails_the_step_and_no_checkpoint_names_its_shard(
     monkeypatch.setattr(s3_gateway, "copy_range", broken)
     job = prepared_job({"a.csv": b"r1\nr2\nr3\nr4\nr5\n"}, header=False)
     with pytest.raises(RuntimeError, match="copy failed"):
-        preparation.prepare(job.JobId, 0, deadline=0.0)  # would checkpoint at the first shard
+        prepare.prepare(job.JobId, 0, deadline=0.0)  # would checkpoint at the first shard
     assert job.Preparation is not None
-    current = repository.get_job(job.JobId)
+    current = job_repository.get_job(job.JobId)
     assert current is not None and current.Preparation is not None
     assert current.Preparation.Step == 0 and current.Preparation.ShardsWritten == 0
 
@@ -79,7 +82,7 @@ def test_a_copy_that_fails_fails_the_step_and_no_checkpoint_names_its_shard(
 def test_an_input_removed_before_its_copies_fails_the_job(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(preparation, "MB", 8)
+    monkeypatch.setattr(prepare, "MB", 8)
     original = s3_gateway.copy_range
 
     def removed_first(source: Any, *args: Any, **kwargs: Any) -> None:

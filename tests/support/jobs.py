@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from tests.conftest import BUCKET, load_event
-from transform_jobs import repository
-from transform_jobs.job_status import JobStatus
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs.submission import new_job
 from transform_jobs.models.job import Job
+from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.request import JobRequest
-from transform_jobs.submission import new_job
 
 
 def request_body(team: str = "team-a", **change: Any) -> dict[str, Any]:
@@ -26,19 +26,19 @@ def request_body(team: str = "team-a", **change: Any) -> dict[str, Any]:
 def make_job(status: JobStatus = JobStatus.SUBMITTED, team: str = "team-a", **change: Any) -> Job:
     job = new_job(team, JobRequest.model_validate(request_body(team, **change)))
     job_id = job.JobId
-    repository.create_job(job)
+    job_repository.create_job(job)
     if status is not JobStatus.SUBMITTED:
 
-        def decide(current: Job) -> repository.JobUpdate:
+        def decide(current: Job) -> job_repository.JobUpdate:
             current.Status = status
             current.HoldsCapacity = status in (JobStatus.IN_PROGRESS, JobStatus.STOPPING)
-            return repository.JobUpdate(job=current)
+            return job_repository.JobUpdate(job=current)
 
-        job = repository.update_job(job_id, decide) or job
+        job = job_repository.update_job(job_id, decide) or job
     return job
 
 
 def status_of(job_id: str) -> JobStatus:
-    job = repository.get_job(job_id)
+    job = job_repository.get_job(job_id)
     assert job is not None
     return job.Status

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from transform_jobs import sagemaker_gateway
+from transform_jobs.adapters import sagemaker_gateway
 from transform_jobs.models.job import Job
 
 ACCOUNT = "123456789012"

@@ -7,11 +7,13 @@ import json
 import pytest
 
 from tests.conftest import TABLE
-from transform_jobs import admin, api_keys, repository
+from transform_jobs.access import api_keys
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.admin import cli
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = admin.main(["--table", TABLE, *argv])
+    code = cli.main(["--table", TABLE, *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -36,7 +38,7 @@ def test_create_team_then_key_then_revoke(
     )
     assert code == 0
     assert json.loads(out)["Models"] == ["churn-xgb", "fraud-*"]
-    team = repository.get_team("team-a")
+    team = job_repository.get_team("team-a")
     assert team is not None and team.MaxRunningJobs == 3
 
     code, key, err = run(capsys, "create-key", "team-a")
@@ -44,11 +46,11 @@ def test_create_team_then_key_then_revoke(
     assert code == 0
     assert key.startswith("tjk_")
     assert "only time the key is shown" in err
-    assert repository.team_for_key_hash(api_keys.key_hash(key)) == "team-a"
+    assert job_repository.team_for_key_hash(api_keys.key_hash(key)) == "team-a"
 
     code, _, _ = run(capsys, "revoke-key", "team-a", api_keys.key_id(key))
     assert code == 0
-    assert repository.team_for_key_hash(api_keys.key_hash(key)) is None
+    assert job_repository.team_for_key_hash(api_keys.key_hash(key)) is None
 
 
 def test_a_key_for_an_unknown_team_is_refused(
@@ -104,10 +106,10 @@ def test_aws_errors_are_one_clear_line_not_a_traceback(
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    repository._client.cache_clear()
+    job_repository._client.cache_clear()
     try:
         code, _, err = run(capsys, "show-team", "team-a")
     finally:
-        repository._client.cache_clear()
+        job_repository._client.cache_clear()
     assert code == 2
     assert err == "error: no AWS region: set AWS_DEFAULT_REGION (or AWS_PROFILE)\n"

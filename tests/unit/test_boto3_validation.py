@@ -16,14 +16,8 @@ from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
 
 from tests.support.sagemaker import SageMakerStub
-from transform_jobs import (
-    api_key_repository,
-    kms_gateway,
-    queue_gateway,
-    s3_gateway,
-    sagemaker_gateway,
-    table,
-)
+from transform_jobs.adapters import kms_gateway, queue_gateway, s3_gateway, sagemaker_gateway
+from transform_jobs.adapters.dynamodb import api_key_repository, table
 from transform_jobs.settings import get_settings
 
 PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "core" / "transform_jobs"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs.csv_columns import (
+from transform_jobs.csv_io.columns import (
     BadRecord,
     ColumnSelection,
     MissingColumns,

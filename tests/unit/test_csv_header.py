@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transform_jobs.csv_header import looks_like_header
+from transform_jobs.csv_io.header import looks_like_header
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs.csv_lines import line_batches
-from transform_jobs.csv_records import UnterminatedQuote, record_batches
+from transform_jobs.csv_io.lines import line_batches
+from transform_jobs.csv_io.records import UnterminatedQuote, record_batches
 
 cell = st.text(alphabet=st.sampled_from(list('aZ1 ,"\n\r\u00e9')), max_size=6)
 

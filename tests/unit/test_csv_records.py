@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs.csv_records import BOM, RecordSplitter, UnterminatedQuote, record_batches
+from transform_jobs.csv_io.records import BOM, RecordSplitter, UnterminatedQuote, record_batches
 
 cells = st.text(
     alphabet=st.sampled_from(["a", "Z", "1", " ", ",", '"', "\n", "\r", "é", "漢", "🙂", ";"]),

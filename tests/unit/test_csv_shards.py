@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs.csv_columns import is_blank
-from transform_jobs.csv_records import BOM, UnterminatedQuote, record_batches
-from transform_jobs.csv_shards import RecordTooLarge, Span, spans
+from transform_jobs.csv_io.columns import is_blank
+from transform_jobs.csv_io.records import BOM, UnterminatedQuote, record_batches
+from transform_jobs.csv_io.shards import RecordTooLarge, Span, spans
 
 cell_text = st.lists(
     st.sampled_from(["a", "Z", "1", " ", ",", '"', "\n", "\r\n", "é", ";"]), max_size=6

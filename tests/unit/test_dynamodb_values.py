@@ -10,8 +10,8 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs.dynamodb_values import serialize
-from transform_jobs.table import from_item, to_item
+from transform_jobs.adapters.dynamodb.dynamodb_values import serialize
+from transform_jobs.adapters.dynamodb.table import from_item, to_item
 
 BOTO3 = TypeSerializer()
 

@@ -15,7 +15,8 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from local.iam.hook import AUDIT, Authorizer, register
 from local.iam.policies import function_policies, static_context
 from local.runtime.template import load_template
-from transform_jobs import api_key_repository, aws_clients
+from transform_jobs.adapters import aws_clients
+from transform_jobs.adapters.dynamodb import api_key_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/app-FnRole/app-Fn"

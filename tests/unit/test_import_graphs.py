@@ -57,43 +57,95 @@ NEVER_AT_INIT = (
     "aws_lambda_powertools.utilities.idempotency",
     "standardwebhooks",
 )
-NOT_AN_API = ("aws_lambda_powertools.event_handler", "transform_jobs.rest")
+NOT_AN_API = ("aws_lambda_powertools.event_handler", "transform_jobs.api.rest")
 # The webhook functions never read a job: no request model, no job repository.
 NO_JOBS = (
     "transform_jobs.models.request",
     "transform_jobs.models.job",
-    "transform_jobs.repository",
+    "transform_jobs.adapters.dynamodb.job_repository",
 )
 
 
 def core(*names: str) -> frozenset[str]:
-    return frozenset({"transform_jobs", *(f"transform_jobs.{name}" for name in names)})
+    """The modules named, with the packages that hold them."""
+    found = {"transform_jobs"}
+    for name in names:
+        parts = name.split(".")
+        found.update("transform_jobs." + ".".join(parts[:n]) for n in range(1, len(parts) + 1))
+    return frozenset(found)
 
 
-STORAGE = ("aws_clients", "clock", "dynamodb_values", "settings", "table", "queue_gateway")
-JOB_STORAGE = (*STORAGE, "api_key_repository", "instance_types", "item_size", "job_status")
-JOB_STORAGE += ("jsonpath_filter", "models", "models.job", "models.request", "models.team")
-JOB_STORAGE += ("repository", "s3_location")
-WEBHOOKS = (*STORAGE, "models", "models.partial", "models.webhook", "webhook_repository")
+STORAGE = (
+    "adapters.aws_clients",
+    "clock",
+    "adapters.dynamodb.dynamodb_values",
+    "settings",
+    "adapters.dynamodb.table",
+    "adapters.queue_gateway",
+    "models.messages",
+)
+JOB_STORAGE = (
+    *STORAGE,
+    "adapters.dynamodb.api_key_repository",
+    "models.instance_types",
+    "adapters.dynamodb.item_size",
+    "models.job_status",
+)
+JOB_STORAGE += ("models.jsonpath_filter", "models", "models.job", "models.request", "models.team")
+JOB_STORAGE += ("adapters.dynamodb.job_repository", "s3_location")
+WEBHOOKS = (
+    *STORAGE,
+    "models",
+    "models.partial",
+    "models.webhook",
+    "adapters.dynamodb.webhook_repository",
+)
 WEBHOOKS += ("webhooks",)
 # A schedule's run: its template made into a job, checked and submitted.
-SCHEDULE_RUNS = ("csv_columns", "csv_header", "csv_records", "field_errors", "identifiers")
-SCHEDULE_RUNS += ("job_queries", "models.partial", "models.schedule", "paging", "preflight")
-SCHEDULE_RUNS += ("problems", "request_size", "s3_gateway", "sagemaker_gateway", "schedules")
-SCHEDULE_RUNS += ("schedules.expressions", "schedules.repository", "schedules.runs")
-SCHEDULE_RUNS += ("schedules.templates", "submission", "team_access", "work_area", "work_budget")
-DELIVERY = (*WEBHOOKS, "kms_gateway", "webhooks.delivery", "webhooks.schedule")
+SCHEDULE_RUNS = ("csv_io.columns", "csv_io.header", "csv_io.records", "field_errors", "identifiers")
+SCHEDULE_RUNS += (
+    "jobs.queries",
+    "models.partial",
+    "models.schedule",
+    "adapters.dynamodb.paging",
+    "launch.preflight",
+)
+SCHEDULE_RUNS += (
+    "errors",
+    "jobs.request_size",
+    "adapters.s3_gateway",
+    "adapters.sagemaker_gateway",
+    "schedules",
+)
+SCHEDULE_RUNS += (
+    "schedules.expressions",
+    "adapters.dynamodb.schedule_repository",
+    "schedules.runs",
+)
+SCHEDULE_RUNS += (
+    "schedules.templates",
+    "jobs.submission",
+    "access.team_access",
+    "jobs.work_area",
+    "jobs.steps",
+)
+DELIVERY = (*WEBHOOKS, "adapters.kms_gateway", "webhooks.delivery", "webhooks.retry_schedule")
 DELIVERY += ("webhooks.sender", "webhooks.signing", "webhooks.url_safety")
 
 BUDGETS = {
     "authorizer": ImportBudget(
-        core_modules=core("authorization", "api_keys", "api_key_repository", "aws_clients"),
+        core_modules=core(
+            "access.authorization",
+            "access.api_keys",
+            "adapters.dynamodb.api_key_repository",
+            "adapters.aws_clients",
+        ),
         absent=(
             *NEVER_AT_INIT,
             *NOT_AN_API,
             "transform_jobs.models",  # the request, job and team models
-            "transform_jobs.repository",
-            "transform_jobs.table",
+            "transform_jobs.adapters.dynamodb.job_repository",
+            "transform_jobs.adapters.dynamodb.table",
             # Not even for the settings: importing pydantic takes about as long as the rest.
             "pydantic",
             "pydantic_core",
@@ -102,90 +154,95 @@ BUDGETS = {
     "jobs_api": ImportBudget(
         core_modules=core(
             *JOB_STORAGE,
-            "cancel",
-            "http_problems",
+            "jobs.cancel",
+            "api.problems",
             "identifiers",
-            "job_events",
-            "job_queries",
-            "models.problem",
-            "problems",
-            "request_body",
-            "request_size",
-            "rest",
-            "s3_gateway",
-            "sagemaker_gateway",
-            "submission",
-            "team_access",
-            "work_area",
+            "jobs.transitions",
+            "jobs.queries",
+            "api.problem_document",
+            "errors",
+            "api.request_body",
+            "jobs.request_size",
+            "api.rest",
+            "adapters.s3_gateway",
+            "adapters.sagemaker_gateway",
+            "jobs.submission",
+            "access.team_access",
+            "jobs.work_area",
             # POST /v1/jobs/validate runs the launch's preflight.
-            "job_validation",
+            "launch.validation",
             "models.validation",
-            "preflight",
-            "csv_columns",
-            "csv_header",
-            "csv_records",
-            "work_budget",
+            "launch.preflight",
+            "csv_io.columns",
+            "csv_io.header",
+            "csv_io.records",
+            "jobs.steps",
             "field_errors",
-            "paging",
+            "adapters.dynamodb.paging",
         ),
         absent=(*NEVER_AT_INIT, "aws_lambda_powertools.utilities.batch"),
     ),
     "webhooks_api": ImportBudget(
         core_modules=core(
             *DELIVERY,
-            "http_problems",
+            "api.problems",
             "identifiers",
-            "models.problem",
-            "problems",
-            "request_body",
-            "rest",
+            "api.problem_document",
+            "errors",
+            "api.request_body",
+            "api.rest",
             "webhooks.subscriptions",
             "field_errors",
-            "paging",
+            "adapters.dynamodb.paging",
         ),
         absent=(*NEVER_AT_INIT, *NO_JOBS),
     ),
     "record_state_change": ImportBudget(
         core_modules=core(
-            *JOB_STORAGE, "identifiers", "job_events", "models.events", "state_changes"
+            *JOB_STORAGE,
+            "identifiers",
+            "jobs.transitions",
+            "models.sagemaker_event",
+            "jobs.state_changes",
         ),
-        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.s3_gateway"),
+        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.adapters.s3_gateway"),
     ),
     "reconcile_jobs": ImportBudget(
         core_modules=core(
             *JOB_STORAGE,
             "identifiers",
-            "job_events",
-            "job_queries",
-            "models.events",
-            "paging",
-            "problems",
-            "reconcile",
-            "s3_gateway",
-            "sagemaker_gateway",
-            "state_changes",
-            "work_area",
+            "jobs.transitions",
+            "jobs.queries",
+            "models.sagemaker_event",
+            "adapters.dynamodb.paging",
+            "errors",
+            "jobs.reconcile",
+            "adapters.s3_gateway",
+            "adapters.sagemaker_gateway",
+            "jobs.state_changes",
+            "jobs.work_area",
         ),
         absent=(*NEVER_AT_INIT, *NOT_AN_API),
     ),
     "dispatch_jobs": ImportBudget(
-        core_modules=core(*JOB_STORAGE, "dispatch"),
-        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.sagemaker_gateway"),
+        core_modules=core(*JOB_STORAGE, "launch.dispatch"),
+        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.adapters.sagemaker_gateway"),
     ),
     "launch_job": ImportBudget(
-        core_modules=None, absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.reassembly")
+        core_modules=None,
+        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.preparation.reassembly"),
     ),
     "prepare_job": ImportBudget(
         core_modules=None,
-        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.sagemaker_gateway"),
+        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.adapters.sagemaker_gateway"),
     ),
     "finalize_job": ImportBudget(
         core_modules=None,
-        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.sagemaker_gateway"),
+        absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.adapters.sagemaker_gateway"),
     ),
     "notify": ImportBudget(
-        core_modules=core(*WEBHOOKS, "identifiers", "job_status", "webhooks.fanout"),
-        absent=(*NEVER_AT_INIT, *NOT_AN_API, *NO_JOBS, "transform_jobs.kms_gateway"),
+        core_modules=core(*WEBHOOKS, "identifiers", "models.job_status", "webhooks.fanout"),
+        absent=(*NEVER_AT_INIT, *NOT_AN_API, *NO_JOBS, "transform_jobs.adapters.kms_gateway"),
     ),
     "deliver_webhook": ImportBudget(
         core_modules=core(*DELIVERY), absent=(*NEVER_AT_INIT, *NOT_AN_API, *NO_JOBS)
@@ -194,10 +251,10 @@ BUDGETS = {
         core_modules=core(
             *JOB_STORAGE,
             *SCHEDULE_RUNS,
-            "http_problems",
-            "models.problem",
-            "request_body",
-            "rest",
+            "api.problems",
+            "api.problem_document",
+            "api.request_body",
+            "api.rest",
             "schedules.manage",
         ),
         absent=(*NEVER_AT_INIT, "aws_lambda_powertools.utilities.batch"),

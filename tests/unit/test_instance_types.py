@@ -6,11 +6,11 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from transform_jobs.instance_types import TRANSFORM_INSTANCE_TYPES
+from transform_jobs.models.instance_types import TRANSFORM_INSTANCE_TYPES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "generate_instance_types.py"
-GENERATED = REPO_ROOT / "layers" / "core" / "transform_jobs" / "instance_types.py"
+GENERATED = REPO_ROOT / "layers" / "core" / "transform_jobs" / "models" / "instance_types.py"
 
 
 def load_generator() -> ModuleType:

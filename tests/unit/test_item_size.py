@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from transform_jobs.item_size import item_bytes
+from transform_jobs.adapters.dynamodb.item_size import item_bytes
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_event
-from transform_jobs.job_status import (
+from transform_jobs.jobs.state_changes import SageMakerReport, decide
+from transform_jobs.models.job import Job
+from transform_jobs.models.job_status import (
     ACTIVE,
     TERMINAL,
     JobStatus,
@@ -20,9 +22,7 @@ from transform_jobs.job_status import (
     is_forward,
     predecessors,
 )
-from transform_jobs.models.job import Job
 from transform_jobs.models.request import JobRequest
-from transform_jobs.state_changes import SageMakerReport, decide
 
 REQUEST = JobRequest.model_validate(json.loads(load_event("api_submit_job.json")["body"]))
 JOB_ID = "01hzzzzzzzzzzzzzzzzzzzzzzz"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transform_jobs.jsonpath_filter import (
+from transform_jobs.models.jsonpath_filter import (
     MAX_FILTER_LENGTH,
     Indexes,
     JsonPathError,

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs import object_writer, s3_gateway
+from transform_jobs.adapters import object_writer, s3_gateway
+from transform_jobs.adapters.object_writer import ObjectWriter
 from transform_jobs.models.job import MultipartState
-from transform_jobs.object_writer import ObjectWriter
 from transform_jobs.s3_location import S3Location
 
 LOCATION = S3Location("bucket", "out/a.csv.out")

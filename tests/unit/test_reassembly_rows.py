@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transform_jobs import reassembly, s3_gateway
-from transform_jobs.csv_columns import is_blank
-from transform_jobs.csv_records import record_batches
+from transform_jobs.adapters import s3_gateway
+from transform_jobs.csv_io.columns import is_blank
+from transform_jobs.csv_io.records import record_batches
+from transform_jobs.preparation import reassembly
 from transform_jobs.s3_location import S3Location
 
 cell = st.text(alphabet=st.sampled_from(list('aZ1 ,"\n\r\u00e9')), max_size=6)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.conftest import load_event
-from transform_jobs.launch import JOB_ID_TAG, TEAM_TAG
+from transform_jobs.launch.launcher import JOB_ID_TAG, TEAM_TAG
 from transform_jobs.models.request import JobRequest
 
 EXAMPLE: dict[str, Any] = json.loads(load_event("api_submit_job.json")["body"])

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from transform_jobs import s3_gateway
+from transform_jobs.adapters import s3_gateway
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
 

@@ -22,8 +22,8 @@ from tests.support.sagemaker_event_schema import (
     guide_shape_violations,
     registry_violations,
 )
-from transform_jobs.job_status import SageMakerStatus
-from transform_jobs.models.events import TransformJobStateChange
+from transform_jobs.models.job_status import SageMakerStatus
+from transform_jobs.models.sagemaker_event import TransformJobStateChange
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATED = datetime(2026, 11, 25, 12, 26, 13, tzinfo=UTC)

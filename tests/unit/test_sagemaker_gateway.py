@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support.sagemaker import SageMakerStub
-from transform_jobs import sagemaker_gateway
+from transform_jobs.adapters import sagemaker_gateway
 
 NAME = "tj-dev-01jd0000000000000000000000"
 REQUEST = {

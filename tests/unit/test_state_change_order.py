@@ -21,13 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_event
-from transform_jobs import cancel, clock
-from transform_jobs.job_status import JobStatus, SageMakerStatus
-from transform_jobs.models.events import TransformJobStateChange
+from transform_jobs import clock
+from transform_jobs.adapters.dynamodb.job_repository import HistoryEntry
+from transform_jobs.jobs import cancel
+from transform_jobs.jobs.state_changes import SageMakerReport, decide
 from transform_jobs.models.job import Job, JobProgress, JobResource, PreparationState
+from transform_jobs.models.job_status import JobStatus, SageMakerStatus
 from transform_jobs.models.request import JobRequest
-from transform_jobs.repository import HistoryEntry
-from transform_jobs.state_changes import SageMakerReport, decide
+from transform_jobs.models.sagemaker_event import TransformJobStateChange
 
 JOB_ID = "01hzzzzzzzzzzzzzzzzzzzzzzz"
 JOB_NAME = f"tj-dev-{JOB_ID}"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from transform_jobs.webhooks.schedule import (
+from transform_jobs.webhooks.retry_schedule import (
     STANDARD_SCHEDULE_S,
     next_attempt,
     parse_retry_after,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from transform_jobs.problems import FieldError
+from transform_jobs.errors import FieldError
 
 _FIXES = {
     "missing": "add it",

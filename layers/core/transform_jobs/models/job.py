@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from transform_jobs.clock import UtcTime
-from transform_jobs.job_status import JobStatus
+from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.request import JobRequest
 
 

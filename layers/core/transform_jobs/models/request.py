@@ -25,8 +25,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from transform_jobs import jsonpath_filter
-from transform_jobs.instance_types import TRANSFORM_INSTANCE_TYPES
+from transform_jobs.models import jsonpath_filter
+from transform_jobs.models.instance_types import TRANSFORM_INSTANCE_TYPES
 from transform_jobs.s3_location import S3Location
 
 MAX_PAYLOAD_MB = 100

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from transform_jobs import clock, identifiers, repository, request_size, team_access
-from transform_jobs.item_size import ITEM_LIMIT_BYTES
+from transform_jobs import clock, identifiers
+from transform_jobs.access import team_access
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import schedule_repository as schedules
+from transform_jobs.adapters.dynamodb.item_size import ITEM_LIMIT_BYTES
+from transform_jobs.adapters.dynamodb.paging import paged
+from transform_jobs.errors import Conflict, DomainError, FieldError, Forbidden, Invalid, NotFound
+from transform_jobs.jobs import request_size
+from transform_jobs.jobs.submission import new_job
 from transform_jobs.models.job import JobResource
 from transform_jobs.models.schedule import (
     Schedule,
@@ -20,19 +27,8 @@ from transform_jobs.models.schedule import (
     ScheduleUpdate,
     StoredSchedule,
 )
-from transform_jobs.paging import paged
-from transform_jobs.problems import (
-    Conflict,
-    FieldError,
-    Forbidden,
-    InvalidRequest,
-    NotFound,
-    Problem,
-)
 from transform_jobs.schedules import expressions, runs
-from transform_jobs.schedules import repository as schedules
 from transform_jobs.settings import get_settings
-from transform_jobs.submission import new_job
 
 # A schedule's item stays well under DynamoDB's 400 KB: room is kept for LastRun and LastFailure.
 _MAX_STORED_BYTES = ITEM_LIMIT_BYTES - 16 * 1024
@@ -53,7 +49,7 @@ def _minutes(gap: timedelta) -> str:
     return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
 
 
-def _in_job(problem: Problem) -> Problem:
+def _in_job(problem: DomainError) -> DomainError:
     """The same problem, its fields named as the schedule's body names them (Job.<field>)."""
     errors = [FieldError(f"Job.{error.field}", error.reason) for error in problem.errors]
     return type(problem)(problem.detail, errors or [FieldError("Job", problem.detail)])
@@ -63,7 +59,7 @@ def _recurrence(schedule: StoredSchedule) -> expressions.Recurrence:
     try:
         return runs.recurrence(schedule)
     except expressions.InvalidSchedule as invalid:
-        raise InvalidRequest(str(invalid), [FieldError(invalid.field, str(invalid))]) from None
+        raise Invalid(str(invalid), [FieldError(invalid.field, str(invalid))]) from None
 
 
 def _check_timing(
@@ -80,16 +76,14 @@ def _check_timing(
             f"runs as often as every {_minutes(gap)}; a schedule may run at most once every "
             f"{_minutes(shortest)}"
         )
-        raise InvalidRequest(
-            "The schedule runs too often.", [FieldError("ScheduleExpression", reason)]
-        )
+        raise Invalid("The schedule runs too often.", [FieldError("ScheduleExpression", reason)])
     found = runs.next_run(schedule.model_copy(update={"Enabled": True}), rule, now)
     if found is None:
         if schedule.EndAt is not None and schedule.EndAt <= now:
             field, reason = "EndAt", "is in the past; move it later or leave it out"
         else:
             field, reason = "ScheduleExpression", "names no time from now on; fix its fields"
-        raise InvalidRequest("The schedule would never run.", [FieldError(field, reason)])
+        raise Invalid("The schedule would never run.", [FieldError(field, reason)])
     return found
 
 
@@ -98,11 +92,11 @@ def _check_job(schedule: StoredSchedule, when: datetime) -> None:
     try:
         request = runs.request_for(schedule, when)
     except runs.RunRefused as refused:
-        raise InvalidRequest(
+        raise Invalid(
             "The schedule's Job does not make a valid job request.", refused.errors
         ) from None
     if schedules.stored_bytes(schedule) > _MAX_STORED_BYTES:
-        raise InvalidRequest(
+        raise Invalid(
             "The schedule is too large to store.",
             [
                 FieldError(
@@ -112,13 +106,13 @@ def _check_job(schedule: StoredSchedule, when: datetime) -> None:
                 )
             ],
         )
-    team = repository.get_team(schedule.TeamId)
+    team = job_repository.get_team(schedule.TeamId)
     if team is None:
         raise Forbidden(f"Team {schedule.TeamId!r} is not registered with the service.")
     try:
         team_access.check_request(team, request)
         request_size.check(new_job(schedule.TeamId, request), idempotency_key=False)
-    except Problem as problem:
+    except DomainError as problem:
         raise _in_job(problem) from None
 
 
@@ -184,7 +178,7 @@ def update(team_id: str, schedule_id: str, change: ScheduleUpdate) -> Schedule:
             current.AnchorAt = current.StartAt or now
         if current.StartAt and current.EndAt and current.EndAt <= current.StartAt:
             field = "StartAt" if "StartAt" in changed else "EndAt"
-            raise InvalidRequest(
+            raise Invalid(
                 "The schedule would end before it starts.",
                 [
                     FieldError(
@@ -233,7 +227,7 @@ def run_now(team_id: str, schedule_id: str, scheduled_time: datetime | None) -> 
     except runs.RunRefused as refused:
         if refused.problem is not None:
             raise _in_job(refused.problem) from None
-        raise InvalidRequest(
+        raise Invalid(
             "The schedule's Job does not make a job that can start.", refused.errors
         ) from None
     if not made:

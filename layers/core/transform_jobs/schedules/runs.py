@@ -17,14 +17,15 @@ from zoneinfo import ZoneInfo
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
-from transform_jobs import preflight, submission
+from transform_jobs.adapters.dynamodb import schedule_repository as schedules
+from transform_jobs.errors import DomainError, FieldError
 from transform_jobs.field_errors import field_errors
+from transform_jobs.jobs import submission
+from transform_jobs.launch import preflight
 from transform_jobs.models.job import JobResource
 from transform_jobs.models.request import JobRequest
 from transform_jobs.models.schedule import ScheduleFailure, ScheduleRun, StoredSchedule
-from transform_jobs.problems import FieldError, Problem
 from transform_jobs.schedules import expressions, templates
-from transform_jobs.schedules import repository as schedules
 from transform_jobs.settings import get_settings
 
 logger = Logger(child=True)
@@ -42,7 +43,7 @@ class RunRefused(Exception):
     """No job can be made for this run: what is wrong, by field (and the API's problem, when
     the team's rules or the request's size refused it)."""
 
-    def __init__(self, errors: list[FieldError], problem: Problem | None = None) -> None:
+    def __init__(self, errors: list[FieldError], problem: DomainError | None = None) -> None:
         self.problem = problem
         self.errors = errors[:_MAX_ERRORS]
         reason = "; ".join(f"{error.field}: {error.reason}" for error in self.errors)
@@ -100,7 +101,7 @@ def start(schedule: StoredSchedule, scheduled: datetime) -> tuple[JobResource, b
         return submission.submit_scheduled(schedule.TeamId, request, schedule.ScheduleId, scheduled)
     except preflight.PreflightFailed as failure:
         raise RunRefused([FieldError(f"Job.{failure.field}", str(failure))]) from None
-    except Problem as problem:
+    except DomainError as problem:
         errors = [FieldError(f"Job.{e.field}", e.reason) for e in problem.errors]
         raise RunRefused(errors or [FieldError("Job", problem.detail)], problem) from None
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from transform_jobs.problems import FieldError
+from transform_jobs.errors import FieldError
 
 # Where a placeholder may stand: the paths a run's data and name vary by.
 TEMPLATED_FIELDS: tuple[tuple[str, ...], ...] = (

@@ -17,7 +17,9 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from transform_jobs import clock, kms_gateway, queue_gateway, webhook_repository
+from transform_jobs import clock
+from transform_jobs.adapters import kms_gateway, queue_gateway
+from transform_jobs.adapters.dynamodb import webhook_repository
 from transform_jobs.models.webhook import (
     Attempt,
     DeliveryStatus,
@@ -26,7 +28,7 @@ from transform_jobs.models.webhook import (
 )
 from transform_jobs.settings import get_settings
 from transform_jobs.webhooks import sender
-from transform_jobs.webhooks.schedule import next_attempt, parse_schedule
+from transform_jobs.webhooks.retry_schedule import next_attempt, parse_schedule
 from transform_jobs.webhooks.signing import signed_headers
 from transform_jobs.webhooks.url_safety import UnsafeUrl, check_url
 

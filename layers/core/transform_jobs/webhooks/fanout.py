@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from transform_jobs import clock, identifiers, queue_gateway, webhook_repository
-from transform_jobs.job_status import JobStatus
+from transform_jobs import clock, identifiers
+from transform_jobs.adapters import queue_gateway
+from transform_jobs.adapters.dynamodb import webhook_repository
+from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.webhook import DeliveryStatus, EventType, StoredDelivery
 
 _FINAL_TYPES = {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from transform_jobs.webhooks.schedule import parse_retry_after
+from transform_jobs.webhooks.retry_schedule import parse_retry_after
 from transform_jobs.webhooks.url_safety import Target
 
 if TYPE_CHECKING:

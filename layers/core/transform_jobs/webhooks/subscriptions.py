@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from transform_jobs import clock, identifiers, kms_gateway, queue_gateway, webhook_repository
+from transform_jobs import clock, identifiers
+from transform_jobs.adapters import kms_gateway, queue_gateway
+from transform_jobs.adapters.dynamodb import webhook_repository
+from transform_jobs.adapters.dynamodb.paging import paged
+from transform_jobs.errors import FieldError, Invalid, NotFound
 from transform_jobs.models.webhook import (
     TEST_EVENT,
     DeliveryPage,
@@ -22,8 +26,6 @@ from transform_jobs.models.webhook import (
     WebhookWithSecret,
 )
 from transform_jobs.models.webhook import Delivery as DeliveryView
-from transform_jobs.paging import paged
-from transform_jobs.problems import FieldError, InvalidRequest, NotFound
 from transform_jobs.settings import get_settings
 from transform_jobs.webhooks.delivery import secret_context, send_once
 from transform_jobs.webhooks.signing import new_secret
@@ -34,7 +36,7 @@ def _checked_url(url: str) -> str:
     try:
         check_url(url, allow_http_loopback=get_settings().webhook_allow_http_loopback)
     except UnsafeUrl as error:
-        raise InvalidRequest(
+        raise Invalid(
             "The webhook URL cannot receive deliveries.",
             [FieldError("Url", f"{error}")],
         ) from None
