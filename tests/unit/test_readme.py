@@ -13,7 +13,10 @@ import pytest
 from transform_jobs.models.request import JobRequest
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
+# The README and the pages it links in docs/, read as one text.
+README = "\n".join(
+    path.read_text() for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+)
 
 
 def test_the_curl_example_is_a_valid_job_request() -> None:
@@ -61,3 +64,18 @@ def test_the_input_preparation_example_is_a_valid_block() -> None:
         | {"TransformOutput": {**curl_body()["TransformOutput"], "Accept": "text/csv"}}
     )
     assert request.InputPreparation is not None and request.InputPreparation.Reassemble
+
+
+def test_the_layout_map_names_every_package_and_module_of_the_core() -> None:
+    page = (ROOT / "docs" / "development.md").read_text()
+    section = page.split("## The core package", 1)[1].split("\n## ", 1)[0]
+    core = ROOT / "layers" / "core" / "transform_jobs"
+    packages = [f"{path.parent.relative_to(core)}/" for path in core.rglob("*/__init__.py")]
+    modules = [path.name for path in core.glob("*.py") if path.name != "__init__.py"]
+    modules += [path.stem for path in core.rglob("*/*.py") if path.name != "__init__.py"]
+    missing = [
+        name
+        for name in [*packages, *modules]
+        if not re.search(rf"(?<![\w/]){re.escape(name)}(?!\w)", section)
+    ]
+    assert missing == [], "docs/development.md's map of the core does not name these"

@@ -1362,11 +1362,11 @@ def test_arns_never_name_the_aws_partition() -> None:
     assert [str(path) for path in code if "arn:aws:" in path.read_text()] == []
 
 
-README = (REPO_ROOT / "README.md").read_text()
+README = (REPO_ROOT / "docs" / "operations.md").read_text()
 
 
 def _deploy_commands() -> list[list[str]]:
-    """The `sam deploy` commands in the README's Deploy section, as argument lists."""
+    """The `sam deploy` commands in the Deploy section of docs/operations.md, as argument lists."""
     section = README.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
     commands = []
     for block in re.findall(r"```bash\n(.*?)```", section, re.DOTALL):
