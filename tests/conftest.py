@@ -35,45 +35,19 @@ os.environ.update(
     IDEMPOTENCY_TABLE_NAME=IDEMPOTENCY_TABLE,
     SERVICE_MAX_RUNNING_JOBS="3",
     ARTIFACTS_BUCKET=ARTIFACTS_BUCKET,
+    # Each function checks at import that its queues and key are set (settings.load); the tests
+    # that send to them set the real URLs.
+    LAUNCH_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/unset-launch",
+    PREPARE_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/unset-prepare",
+    FINALIZE_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/unset-finalize",
+    WEBHOOK_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/unset-webhooks",
+    WEBHOOK_KEY_ID="alias/unset-webhooks",
 )
 
 
 def load_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / name).read_text())
     return event
-
-
-def _reset_process_caches() -> None:
-    """Settings and lazy clients are per process in Lambda; per test here."""
-    from transform_jobs import settings
-    from transform_jobs.adapters import (
-        aws_clients,
-        kms_gateway,
-        queue_gateway,
-        s3_gateway,
-        sagemaker_gateway,
-    )
-    from transform_jobs.adapters.dynamodb import api_key_repository, job_repository
-    from transform_jobs.jobs import submission
-    from transform_jobs.launch import launcher  # noqa: F401 (imported for its module graph)
-
-    for cached in (
-        settings.get_settings,
-        aws_clients.session,
-        job_repository._client,
-        api_key_repository._client,
-        kms_gateway._client,
-        s3_gateway._client,
-        sagemaker_gateway._client,
-        queue_gateway._client,
-        submission._idempotent_submit,
-        submission._idempotency_config,
-        submission._idempotent_rerun,
-        submission._rerun_idempotency_config,
-        submission._store,
-    ):
-        # A test may have swapped one for a stub; monkeypatch restores it afterwards.
-        getattr(cached, "cache_clear", lambda: None)()
 
 
 @pytest.fixture
@@ -87,9 +61,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         boto3.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
         monkeypatch.setenv("LAUNCH_QUEUE_URL", queue_url)
-        _reset_process_caches()
         yield {"queue_url": queue_url, "bucket": BUCKET, "table": TABLE}
-    _reset_process_caches()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -24,7 +24,19 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs.models.messages import DeliveryRecord
+from transform_jobs.settings import Required, Settings, load
 from transform_jobs.webhooks import delivery
+
+
+class DeliverWebhookSettings(Settings):
+    """What deliver_webhook cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    webhook_key_id: Required
+    webhook_queue_url: Required
+
+
+load(DeliverWebhookSettings)  # a variable the template lost fails the cold start, naming it
 
 logger = Logger()
 metrics = Metrics()

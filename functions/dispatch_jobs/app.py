@@ -8,6 +8,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs.launch.dispatch import dispatch
+from transform_jobs.settings import Required, Settings, load
+
+
+class DispatchJobsSettings(Settings):
+    """What dispatch_jobs cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    launch_queue_url: Required
+
+
+load(DispatchJobsSettings)  # a variable the template lost fails the cold start, naming it
 
 logger = Logger()
 

@@ -12,10 +12,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from transform_jobs.adapters.dynamodb.job_repository import JobFilter
 from transform_jobs.api import problems, rest
@@ -28,6 +27,18 @@ from transform_jobs.models.job import JobEventList, JobPage, JobResource, Output
 from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.request import JobRequest, RerunOverrides
 from transform_jobs.models.validation import Finding, InputSummary, JobValidation
+from transform_jobs.settings import Required, Settings, load
+
+
+class JobsApiSettings(Settings):
+    """What jobs_api cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    idempotency_table_name: Required
+    launch_queue_url: Required
+
+
+load(JobsApiSettings)  # a variable the template lost fails the cold start, naming it
 
 # What a validation may spend on the launch's checks (listing a long input, mostly): API Gateway
 # answers 504 after 29 s, and the function stops at 25.
@@ -35,31 +46,17 @@ VALIDATION_SECONDS = 15.0
 
 logger = Logger()
 metrics = Metrics()
-app = rest.new_app()
-
-PROBLEM_CODES = {
-    400: "Malformed request: not JSON, or a bad query parameter",
-    403: "The job reaches models or data the team may not use",
-    404: "No such job for this team",
-    409: "Conflict: the job already ended, or the Idempotency-Key is in use",
-}
-
-
-def _responses(
-    success: tuple[int, type[BaseModel], str], *codes: int
-) -> dict[int, OpenAPIResponse]:
-    return rest.responses(success, PROBLEM_CODES, *codes)
+api = rest.RestApi(
+    {
+        403: "The job reaches models or data the team may not use",
+        404: "No such job for this team",
+        409: "Conflict: the job already ended, or the Idempotency-Key is in use",
+    }
+)
+app = api.app
 
 
 JobId = Annotated[str, Path(alias="jobId", pattern=f"^{JOB_ID_PATTERN.pattern}$")]
-
-
-def _team() -> str:
-    return rest.team(app)
-
-
-def _only_query(*allowed: str) -> None:
-    rest.only_query(app, *allowed)
 
 
 def _location(job_id: str) -> str:
@@ -71,13 +68,13 @@ def _location(job_id: str) -> str:
     "/v1/jobs",
     status_code=202,
     summary="Submit a transform job",
-    responses=_responses((202, JobResource, "Accepted: the job, Submitted"), 400, 403, 409),
+    responses=api.responses((202, JobResource, "Accepted: the job, Submitted"), 400, 403, 409),
 )
 def submit_job(
     request: Annotated[JobRequest, Body()],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[JobResource]:
-    job = submission.submit(_team(), request, idempotency_key)
+    job = submission.submit(api.team(), request, idempotency_key)
     metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
     return Response(202, "application/json", job, headers={"Location": _location(job.JobId)})
 
@@ -91,12 +88,13 @@ def submit_job(
         "nothing. The body is a job request as for POST /v1/jobs; any JSON object is accepted, and "
         "what breaks a rule is reported in Errors rather than refused."
     ),
-    responses=_responses((200, JobValidation, "The findings; Valid when the job would start"), 400),
+    responses=api.responses(
+        (200, JobValidation, "The findings; Valid when the job would start"), 400
+    ),
 )
 def validate_job(
     body: Annotated[dict[str, Any], Body(description="A job request (JobRequest)")],
 ) -> JobValidation:
-    _only_query()
     rest.object_body(app, "a job request", "the job request as a JSON object")
     try:
         request = JobRequest.model_validate(body)
@@ -105,7 +103,7 @@ def validate_job(
             [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
         )
         return JobValidation(Valid=False, Errors=[_finding(e) for e in errors], Warnings=[])
-    found = validation.check(_team(), request, deadline=time.monotonic() + VALIDATION_SECONDS)
+    found = validation.check(api.team(), request, deadline=time.monotonic() + VALIDATION_SECONDS)
     summary = None
     if found.objects is not None:
         summary = InputSummary(Objects=found.objects, Bytes=found.size)
@@ -124,7 +122,7 @@ def _finding(error: FieldError) -> Finding:
 @app.get(
     "/v1/jobs",
     summary="List the team's jobs, newest first",
-    responses=_responses((200, JobPage, "A page of jobs"), 400),
+    responses=api.responses((200, JobPage, "A page of jobs"), 400),
 )
 def list_jobs(
     status: Annotated[JobStatus | None, Query(alias="Status")] = None,
@@ -137,37 +135,26 @@ def list_jobs(
     max_results: MaxResults = 50,
     next_token: NextToken = None,
 ) -> JobPage:
-    _only_query(
-        "Status",
-        "ModelName",
-        "CreatedAfter",
-        "CreatedBefore",
-        "ScheduleId",
-        "MaxResults",
-        "NextToken",
-    )
-    query = JobFilter(_team(), status, model_name, created_after, created_before, schedule_id)
+    query = JobFilter(api.team(), status, model_name, created_after, created_before, schedule_id)
     return queries.list_jobs(query, limit=max_results, token=next_token)
 
 
 @app.get(
     "/v1/jobs/<jobId>",
     summary="Get a job",
-    responses=_responses((200, JobResource, "The job"), 404),
+    responses=api.responses((200, JobResource, "The job"), 404),
 )
 def get_job(job_id: JobId) -> JobResource:
-    _only_query()
-    return JobResource.of(queries.team_job(_team(), job_id))
+    return JobResource.of(queries.team_job(api.team(), job_id))
 
 
 @app.post(
     "/v1/jobs/<jobId>/cancel",
     summary="Cancel a job (repeatable)",
-    responses=_responses((200, JobResource, "The job, Stopped or Stopping"), 404, 409),
+    responses=api.responses((200, JobResource, "The job, Stopped or Stopping"), 404, 409),
 )
 def cancel_job(job_id: JobId) -> JobResource:
-    _only_query()
-    job = cancel.cancel(queries.team_job(_team(), job_id))
+    job = cancel.cancel(queries.team_job(api.team(), job_id))
     return JobResource.of(job)
 
 
@@ -181,7 +168,7 @@ def cancel_job(job_id: JobId) -> JobResource:
         "TransformOutput.S3OutputPath says where, never over the original's. The new job is "
         "checked like any submission and carries RerunOf."
     ),
-    responses=_responses(
+    responses=api.responses(
         (202, JobResource, "Accepted: the new job, Submitted"), 400, 403, 404, 409
     ),
 )
@@ -190,12 +177,11 @@ def rerun_job(
     overrides: Annotated[RerunOverrides | None, Body()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> Response[JobResource]:
-    _only_query()
     rest.object_body(
         app, "overrides, or no body", 'an object such as {"ModelName": "..."}, or no body'
     )
     try:
-        job = submission.rerun(_team(), job_id, overrides or RerunOverrides(), idempotency_key)
+        job = submission.rerun(api.team(), job_id, overrides or RerunOverrides(), idempotency_key)
     except ValidationError as invalid:  # the overrides and the original together break a rule
         raise problems.from_validation(
             [{**error, "loc": ("body", *error["loc"])} for error in invalid.errors()]
@@ -207,25 +193,23 @@ def rerun_job(
 @app.get(
     "/v1/jobs/<jobId>/events",
     summary="A job's history of status changes",
-    responses=_responses((200, JobEventList, "The job's history, oldest first"), 404),
+    responses=api.responses((200, JobEventList, "The job's history, oldest first"), 404),
 )
 def job_events(job_id: JobId) -> JobEventList:
-    _only_query()
-    return queries.history(_team(), job_id)
+    return queries.history(api.team(), job_id)
 
 
 @app.get(
     "/v1/jobs/<jobId>/outputs",
     summary="A job's output objects, with presigned links",
-    responses=_responses((200, OutputList, "Output objects"), 400, 404),
+    responses=api.responses((200, OutputList, "Output objects"), 400, 404),
 )
 def job_outputs(
     job_id: JobId,
     max_results: MaxResults = 100,
     next_token: NextToken = None,
 ) -> OutputList:
-    _only_query("MaxResults", "NextToken")
-    return queries.outputs(_team(), job_id, limit=max_results, token=next_token)
+    return queries.outputs(api.team(), job_id, limit=max_results, token=next_token)
 
 
 @app.get("/v1/health", summary="Liveness (no key needed)")

@@ -18,7 +18,19 @@ from transform_jobs.jobs.steps import run_step
 from transform_jobs.launch.launcher import give_up, launch
 from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.messages import LaunchRecord
-from transform_jobs.settings import get_settings
+from transform_jobs.settings import Required, Settings, get_settings, load
+
+
+class LaunchJobSettings(Settings):
+    """What launch_job cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    launch_queue_url: Required
+    prepare_queue_url: Required
+    artifacts_bucket: Required
+
+
+load(LaunchJobSettings)  # a variable the template lost fails the cold start, naming it
 
 logger = Logger()
 metrics = Metrics()

@@ -24,7 +24,18 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs.adapters.dynamodb.table import plain
+from transform_jobs.settings import Required, Settings, load
 from transform_jobs.webhooks.fanout import HistoryItem, fan_out, fan_out_schedule_failure
+
+
+class NotifySettings(Settings):
+    """What notify cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    webhook_queue_url: Required
+
+
+load(NotifySettings)  # a variable the template lost fails the cold start, naming it
 
 logger = Logger()
 metrics = Metrics()

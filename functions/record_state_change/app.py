@@ -10,6 +10,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs.jobs.state_changes import SageMakerReport, apply
 from transform_jobs.models.sagemaker_event import TransformJobStateChange
+from transform_jobs.settings import Required, Settings, load
+
+
+class RecordStateChangeSettings(Settings):
+    """What record_state_change cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    finalize_queue_url: Required
+
+
+load(RecordStateChangeSettings)  # a variable the template lost fails the cold start, naming it
 
 logger = Logger()
 metrics = Metrics()

@@ -9,7 +9,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs import clock
+from transform_jobs.settings import Required, Settings, load
 from transform_jobs.webhooks.delivery import due_for_retry
+
+
+class RetryDeliveriesSettings(Settings):
+    """What retry_deliveries cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    webhook_queue_url: Required
+
+
+load(RetryDeliveriesSettings)  # a variable the template lost fails the cold start, naming it
 
 logger = Logger()
 

@@ -11,6 +11,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from transform_jobs import clock
 from transform_jobs.schedules.runs import run_due
+from transform_jobs.settings import Required, Settings, load
+
+
+class RunSchedulesSettings(Settings):
+    """What run_schedules cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    launch_queue_url: Required
+
+
+load(RunSchedulesSettings)  # a variable the template lost fails the cold start, naming it
 
 logger = Logger()
 metrics = Metrics()

@@ -27,17 +27,29 @@ from transform_jobs.models.schedule import (
     ScheduleUpdate,
 )
 from transform_jobs.schedules import manage as schedules
+from transform_jobs.settings import Required, Settings, load
+
+
+class SchedulesApiSettings(Settings):
+    """What schedules_api cannot run without; checked at Init (settings.load)."""
+
+    table_name: Required
+    launch_queue_url: Required
+
+
+load(SchedulesApiSettings)  # a variable the template lost fails the cold start, naming it
+
 
 logger = Logger()
 metrics = Metrics()
-app = rest.new_app()
-
-PROBLEM_CODES = {
-    400: "Malformed request: not JSON, or a bad query parameter",
-    403: "The schedule's job reaches models or data the team may not use",
-    404: "No such schedule for this team",
-    409: "Conflict: the run has its job already, or the team has as many schedules as it may",
-}
+api = rest.RestApi(
+    {
+        403: "The schedule's job reaches models or data the team may not use",
+        404: "No such schedule for this team",
+        409: "Conflict: the run has its job already, or the team has as many schedules as it may",
+    }
+)
+app = api.app
 
 ScheduleId = Annotated[str, Path(alias="scheduleId", pattern=f"^{JOB_ID_PATTERN.pattern}$")]
 
@@ -51,13 +63,10 @@ ScheduleId = Annotated[str, Path(alias="scheduleId", pattern=f"^{JOB_ID_PATTERN.
         "job. Each due time starts exactly one job (carrying ScheduleId and ScheduledTime), "
         "within a minute of its time."
     ),
-    responses=rest.responses(
-        (201, Schedule, "The schedule, with its NextRunAt"), PROBLEM_CODES, 400, 403, 409
-    ),
+    responses=api.responses((201, Schedule, "The schedule, with its NextRunAt"), 400, 403, 409),
 )
 def create_schedule(body: Annotated[ScheduleCreate, Body()]) -> Response[Schedule]:
-    rest.only_query(app)
-    created = schedules.create(rest.team(app), body)
+    created = schedules.create(api.team(), body)
     location = f"{rest.base_path(app)}/v1/schedules/{created.ScheduleId}"
     return Response(201, "application/json", created, headers={"Location": location})
 
@@ -65,41 +74,37 @@ def create_schedule(body: Annotated[ScheduleCreate, Body()]) -> Response[Schedul
 @app.get(
     "/v1/schedules",
     summary="List the team's schedules",
-    responses=rest.responses((200, SchedulePage, "A page of schedules"), PROBLEM_CODES, 400),
+    responses=api.responses((200, SchedulePage, "A page of schedules"), 400),
 )
 def list_schedules(max_results: MaxResults = 50, next_token: NextToken = None) -> SchedulePage:
-    rest.only_query(app, "MaxResults", "NextToken")
-    return schedules.page(rest.team(app), limit=max_results, token=next_token)
+    return schedules.page(api.team(), limit=max_results, token=next_token)
 
 
 @app.get(
     "/v1/schedules/<scheduleId>",
     summary="Get a schedule",
-    responses=rest.responses((200, Schedule, "The schedule"), PROBLEM_CODES, 404),
+    responses=api.responses((200, Schedule, "The schedule"), 404),
 )
 def get_schedule(schedule_id: ScheduleId) -> Schedule:
-    rest.only_query(app)
-    return schedules.get(rest.team(app), schedule_id)
+    return schedules.get(api.team(), schedule_id)
 
 
 @app.patch(
     "/v1/schedules/<scheduleId>",
     summary="Change a schedule, or enable or disable it",
-    responses=rest.responses((200, Schedule, "The schedule"), PROBLEM_CODES, 400, 403, 404),
+    responses=api.responses((200, Schedule, "The schedule"), 400, 403, 404),
 )
 def update_schedule(schedule_id: ScheduleId, change: Annotated[ScheduleUpdate, Body()]) -> Schedule:
-    rest.only_query(app)
-    return schedules.update(rest.team(app), schedule_id, change)
+    return schedules.update(api.team(), schedule_id, change)
 
 
 @app.delete(
     "/v1/schedules/<scheduleId>",
     summary="Delete a schedule (its jobs stay)",
-    responses=rest.responses((204, None, "Deleted"), PROBLEM_CODES, 404),
+    responses=api.responses((204, None, "Deleted"), 404),
 )
 def delete_schedule(schedule_id: ScheduleId) -> Response[None]:
-    rest.only_query(app)
-    schedules.delete(rest.team(app), schedule_id)
+    schedules.delete(api.team(), schedule_id)
     return Response(204)
 
 
@@ -111,16 +116,13 @@ def delete_schedule(schedule_id: ScheduleId) -> Response[None]:
         "One job for ScheduledTime (default: now, to the second), enabled or not. A time that "
         "has its job already is a 409."
     ),
-    responses=rest.responses(
-        (202, JobResource, "Accepted: the job, Submitted"), PROBLEM_CODES, 400, 403, 404, 409
-    ),
+    responses=api.responses((202, JobResource, "Accepted: the job, Submitted"), 400, 403, 404, 409),
 )
 def run_schedule(
     schedule_id: ScheduleId, body: Annotated[RunRequest | None, Body()] = None
 ) -> Response[JobResource]:
-    rest.only_query(app)
     rest.object_body(app, "the run's time, or no body", '{"ScheduledTime": "..."}, or no body')
-    job = schedules.run_now(rest.team(app), schedule_id, body.ScheduledTime if body else None)
+    job = schedules.run_now(api.team(), schedule_id, body.ScheduledTime if body else None)
     metrics.add_metric(name="ScheduleRunsStarted", unit=MetricUnit.Count, value=1)
     return Response(
         202,

@@ -22,7 +22,6 @@ from botocore.exceptions import ClientError
 from transform_jobs.access import api_keys
 from transform_jobs.adapters.dynamodb import job_repository
 from transform_jobs.models.team import Team
-from transform_jobs.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -40,7 +39,6 @@ def ensure_bucket(s3: Any, bucket: str) -> None:
 
 def ensure_team(bucket: str, key: str) -> None:
     """Team `local` may read and write anywhere in the bucket and use any model."""
-    get_settings.cache_clear()
     job_repository.put_team(
         Team(
             TeamId=TEAM,

@@ -204,11 +204,13 @@ def test_same_idempotency_key_still_in_flight_is_409(
     )
 
     from transform_jobs.jobs import submission
+    from transform_jobs.settings import get_settings
 
     def in_flight(**_: Any) -> None:
         raise IdempotencyAlreadyInProgressError("in progress")
 
-    monkeypatch.setattr(submission, "_idempotent_submit", lambda: in_flight)
+    config = submission._config(get_settings(), payload="Request")
+    monkeypatch.setattr(submission, "_idempotent_submit", lambda: (config, in_flight))
     status, _, problem = api.call(
         "POST", "/v1/jobs", body=seed_request(), headers={"Idempotency-Key": "abc"}
     )
@@ -400,9 +402,7 @@ def test_a_submission_stands_when_the_launch_queue_is_unreachable(
     api: ApiCaller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LAUNCH_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/gone")
-    from transform_jobs.settings import get_settings
 
-    get_settings.cache_clear()
     status, _, job = api.call("POST", "/v1/jobs", body=seed_request())
     assert status == 202
     stored = job_repository.get_job(job["JobId"])
@@ -460,6 +460,30 @@ def test_unknown_query_parameters_are_refused_on_every_route(api: ApiCaller, suf
     assert status == 400
     assert problem["errors"][0]["field"] == "force"
     assert job_repository.get_job(job_id).Status is JobStatus.SUBMITTED  # type: ignore[union-attr]
+
+
+def test_a_submission_with_an_unknown_query_parameter_is_refused_and_stores_nothing(
+    api: ApiCaller, aws: dict[str, str]
+) -> None:
+    status, _, problem = api.call("POST", "/v1/jobs", body=seed_request(), query={"dryrun": "1"})
+    assert status == 400
+    assert problem["errors"] == [{"field": "dryrun", "reason": "is not a parameter here; use none"}]
+    assert launch_messages(aws["queue_url"]) == []
+    status, _, page = api.call("GET", "/v1/jobs", query={"MaxResults": "5"})
+    assert (status, page["Jobs"]) == (200, [])
+
+
+def test_the_listing_names_the_parameters_it_takes(api: ApiCaller) -> None:
+    status, _, problem = api.call("GET", "/v1/jobs", query={"status": "Failed"})
+    assert status == 400
+    [error] = problem["errors"]
+    assert error["field"] == "status"
+    assert "Status, ModelName, CreatedAfter, CreatedBefore, ScheduleId" in error["reason"]
+
+
+def test_health_takes_any_query_parameter(api: ApiCaller) -> None:
+    status, _, body = api.call("GET", "/v1/health", query={"probe": "1"})
+    assert (status, body) == (200, {"Status": "ok"})
 
 
 def test_outputs_written_before_the_job_started_are_not_its_own(api: ApiCaller) -> None:

@@ -34,9 +34,7 @@ def inputs(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
     register_team("team-a")
     prepare = boto3.client("sqs").create_queue(QueueName="prepare")["QueueUrl"]
     monkeypatch.setenv("PREPARE_QUEUE_URL", prepare)
-    from transform_jobs.settings import get_settings
 
-    get_settings.cache_clear()
     monkeypatch.setattr(preflight, "MIN_LISTED_PER_STEP", PER_STEP)
     keys = [f"team-a/in/part-{index:03d}.csv" for index in range(OBJECTS)]
     for key in keys:

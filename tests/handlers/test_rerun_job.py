@@ -124,6 +124,27 @@ def test_the_same_idempotency_key_gives_the_same_rerun(
     assert other[0] == 422 and other[2]["errors"][0]["field"] == "Idempotency-Key"
 
 
+def test_a_keyed_submission_before_does_not_weaken_the_rerun_key_check(
+    api: ApiCaller, original: dict[str, Any]
+) -> None:
+    """Submissions and reruns keep their idempotency records apart, each checked against its
+    own payload, whichever of the two a process served first."""
+    submitted = api.call("POST", "/v1/jobs", body=seed_request(), headers={"Idempotency-Key": "s"})
+    assert submitted[0] == 202
+    key = {"Idempotency-Key": "rerun-after-submit"}
+    first = rerun(api, original["JobId"], body={"ModelName": "churn-xgb-v2"}, headers=key)
+    other = rerun(api, original["JobId"], body={"ModelName": "churn-xgb-v3"}, headers=key)
+    assert first[0] == 202
+    assert other[0] == 422 and other[2]["errors"][0]["field"] == "Idempotency-Key"
+    changed = api.call(
+        "POST",
+        "/v1/jobs",
+        body={**seed_request(), "MaxPayloadInMB": 5},
+        headers={"Idempotency-Key": "s"},
+    )
+    assert changed[0] == 422 and changed[2]["errors"][0]["field"] == "Idempotency-Key"
+
+
 def test_the_originals_outputs_do_not_list_its_reruns(
     api: ApiCaller, original: dict[str, Any]
 ) -> None:

@@ -70,9 +70,6 @@ def test_dispatch_does_nothing_when_the_service_is_full(aws: dict[str, str]) -> 
 def stale(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every job counts as without news (the cutoff is now)."""
     monkeypatch.setenv("RECONCILE_AFTER_SECONDS", "0")
-    from transform_jobs.settings import get_settings
-
-    get_settings.cache_clear()
 
 
 def test_reconcile_completes_a_job_whose_event_was_lost(

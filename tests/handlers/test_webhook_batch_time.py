@@ -20,7 +20,6 @@ from tests.support.receiver import Receiver
 from transform_jobs import clock
 from transform_jobs.adapters.dynamodb import webhook_repository
 from transform_jobs.models.webhook import DeliveryStatus, EventType, StoredDelivery, WebhookCreate
-from transform_jobs.settings import get_settings
 from transform_jobs.webhooks import delivery, sender, subscriptions
 
 # Scaled down from 15 s and 3 s, so the test takes seconds.
@@ -37,9 +36,7 @@ def deliveries(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.setenv("WEBHOOK_ALLOW_HTTP_LOOPBACK", "true")
     monkeypatch.setattr(sender, "TIMEOUT_S", RECEIVER_TIMEOUT_S)
     monkeypatch.setattr(delivery, "RECORD_MARGIN_S", RECORD_MARGIN_S)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    return
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from tests.support.lambda_context import FakeContext
 from tests.support.receiver import Receiver
 from transform_jobs.adapters.dynamodb import webhook_repository
 from transform_jobs.models.webhook import DeliveryStatus
-from transform_jobs.settings import get_settings
 
 HOOK_HOST = "hooks.example.com"
 
@@ -37,9 +36,7 @@ def webhooks(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[d
         return real_resolve(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    get_settings.cache_clear()
-    yield {"queue": queue}
-    get_settings.cache_clear()
+    return {"queue": queue}
 
 
 def api(
@@ -141,7 +138,6 @@ def test_deliver_posts_the_queued_delivery(
     from notify import app as notify_app
 
     monkeypatch.setenv("WEBHOOK_ALLOW_HTTP_LOOPBACK", "true")
-    get_settings.cache_clear()
     status, created = api(
         "POST", "/v1/webhooks", {"Url": receiver.url, "EventTypes": ["transform_job.completed"]}
     )

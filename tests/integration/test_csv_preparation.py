@@ -38,9 +38,7 @@ def queues(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("prepare", "finalize")}
     monkeypatch.setenv("PREPARE_QUEUE_URL", urls["prepare"])
     monkeypatch.setenv("FINALIZE_QUEUE_URL", urls["finalize"])
-    from transform_jobs.settings import get_settings
 
-    get_settings.cache_clear()
     return urls
 
 

@@ -37,9 +37,7 @@ def webhooks(aws: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[d
     monkeypatch.setenv("WEBHOOK_QUEUE_URL", queue)
     monkeypatch.setenv("WEBHOOK_ALLOW_HTTP_LOOPBACK", "true")
     monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "1,1")
-    get_settings.cache_clear()
-    yield {"queue": queue}
-    get_settings.cache_clear()
+    return {"queue": queue}
 
 
 def subscribe(url: str, secret: str, **changes: Any) -> StoredWebhook:
@@ -215,7 +213,6 @@ def test_long_waits_are_carried_by_the_sweeper(
     webhooks: dict[str, str], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "7200")
-    get_settings.cache_clear()
     receiver.plan.append((500, {}))
     webhook = subscribe(receiver.url, new_secret())
     delivery_id = pending(webhook)
@@ -271,7 +268,6 @@ def test_a_wait_rides_on_the_queue_only_up_to_the_longest_delay_set(
 ) -> None:
     monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE", "5")
     monkeypatch.setenv("WEBHOOK_MAX_QUEUE_DELAY_SECONDS", max_queue_delay)
-    get_settings.cache_clear()
     receiver.plan.append((500, {}))
     webhook = subscribe(receiver.url, new_secret())
     delivery_id = pending(webhook)
@@ -292,7 +288,6 @@ def test_the_sweeper_leaves_a_due_delivery_to_its_message_for_the_grace_set(
     now = clock.now()
     assert delivery.due_for_retry(now + timedelta(seconds=59)) == 0  # 60 s by default
     monkeypatch.setenv("WEBHOOK_SWEEP_GRACE_SECONDS", "3")
-    get_settings.cache_clear()
     assert delivery.due_for_retry(now + timedelta(seconds=2)) == 0
     assert delivery.due_for_retry(now + timedelta(seconds=4)) == 1
 

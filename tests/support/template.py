@@ -40,3 +40,21 @@ def table_definition(logical_id: str, table_name: str) -> dict[str, Any]:
     if "StreamSpecification" in props:
         definition["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     return definition
+
+
+@cache
+def function_environments() -> dict[str, dict[str, str]]:
+    """Each function's variables as the template gives them (resources named as a stack would
+    name them), by its folder under functions/."""
+    from local.iam.policies import static_context
+    from local.runtime.template import load_template, resolve
+
+    template = load_template(ROOT / "template.yaml")
+    context = static_context(template, {"DataBucketNames": "transform-jobs-data"})
+    return {
+        Path(spec.code_uri).name: {
+            name: str(resolve(value, context)) for name, value in spec.environment.items()
+        }
+        | {"AWS_DEFAULT_REGION": context.region}
+        for spec in template.functions()
+    }

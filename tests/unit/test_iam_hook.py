@@ -15,7 +15,6 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from local.iam.hook import AUDIT, Authorizer, register
 from local.iam.policies import function_policies, static_context
 from local.runtime.template import load_template
-from transform_jobs.adapters import aws_clients
 from transform_jobs.adapters.dynamodb import api_key_repository
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,18 +194,14 @@ def test_the_authorizers_role_lets_its_key_lookup_through(monkeypatch: pytest.Mo
 
     def look_up_in(table: str) -> None:
         monkeypatch.setenv("TABLE_NAME", table)
-        aws_clients.session.cache_clear()  # a session made from now on carries the hook
-        api_key_repository._client.cache_clear()
         api_key_repository.team_for_key_hash("ab" * 32)
 
     monkeypatch.setattr(botocore.session.Session, "__init__", init)
     monkeypatch.setenv("AWS_ENDPOINT_URL", NOWHERE)
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    try:
-        with pytest.raises(EndpointConnectionError):  # allowed, so sent
-            look_up_in(context.refs["JobsTable"])
-        with pytest.raises(ClientError, match="not authorized to perform: dynamodb:GetItem"):
-            look_up_in("another-table")
-    finally:
-        aws_clients.session.cache_clear()
-        api_key_repository._client.cache_clear()
+    # An environment no other test has: the session made for it is made now, with the hook.
+    monkeypatch.setenv("AWS_IAM_HOOKED", str(id(authorizer)))
+    with pytest.raises(EndpointConnectionError):  # allowed, so sent
+        look_up_in(context.refs["JobsTable"])
+    with pytest.raises(ClientError, match="not authorized to perform: dynamodb:GetItem"):
+        look_up_in("another-table")

@@ -1,11 +1,18 @@
-"""Typed settings read once, lazily, from the function's environment (set by template.yaml)."""
+"""Typed settings from the function's environment (set by template.yaml).
+
+Each function names the variables it cannot run without in a model of its own (a subclass of
+Settings whose fields are required) and loads it at Init, so a variable the template lost fails
+the cold start with its name, not the first request that reads it. The core reads the same
+values through get_settings(), which reads the environment again only when it has changed: once
+per process in Lambda, and without resets in tests that change it.
+"""
 
 from __future__ import annotations
 
 import os
-from functools import cache
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class Settings(BaseModel):
@@ -71,12 +78,43 @@ class Settings(BaseModel):
         return f"tj-{self.stage}-"
 
 
-@cache
-def get_settings() -> Settings:
-    """The process's settings: environment variables named after the fields, upper-cased."""
-    values = {
+# A variable a function's own settings model requires: set, and not empty.
+Required = Annotated[str, Field(min_length=1)]
+
+S = TypeVar("S", bound=Settings)
+
+
+class MissingSettings(RuntimeError):
+    """The function's environment lacks what it needs (a template or deployment fault)."""
+
+
+def _values() -> dict[str, str]:
+    return {
         name: os.environ[name.upper()]
         for name in Settings.model_fields
         if os.environ.get(name.upper()) not in (None, "")
     }
-    return Settings.model_validate(values)
+
+
+_last: tuple[dict[str, str], Settings] | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings: environment variables named after the fields, upper-cased."""
+    global _last  # noqa: PLW0603 (one reading, replaced only when the environment changed)
+    values = _values()
+    if _last is None or _last[0] != values:
+        _last = (values, Settings.model_validate(values))
+    return _last[1]
+
+
+def load(model: type[S]) -> S:
+    """A function's settings, checked at Init: every variable its model requires is set."""
+    try:
+        return model.model_validate(_values())
+    except ValidationError as invalid:
+        names = sorted({str(error["loc"][0]).upper() for error in invalid.errors()})
+        raise MissingSettings(
+            f"{model.__name__}: set {', '.join(names)} in the function's environment "
+            f"({invalid.error_count()} problem(s): {invalid})"
+        ) from None

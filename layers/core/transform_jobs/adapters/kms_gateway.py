@@ -5,7 +5,6 @@ decrypt)."""
 from __future__ import annotations
 
 import base64
-from functools import cache
 from typing import TYPE_CHECKING, cast
 
 from transform_jobs.adapters import aws_clients
@@ -15,7 +14,6 @@ if TYPE_CHECKING:
     from mypy_boto3_kms.client import KMSClient
 
 
-@cache
 def _client() -> KMSClient:
     return cast("KMSClient", aws_clients.client("kms"))
 

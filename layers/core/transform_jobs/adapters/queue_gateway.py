@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,7 +14,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 
-@cache
 def _client() -> SQSClient:
     return cast("SQSClient", aws_clients.client("sqs"))
 

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from botocore.exceptions import ClientError
@@ -40,15 +39,16 @@ class ObjectMissing(Exception):
 _session = aws_clients.session
 
 
-@cache
 def _client() -> S3Client:
     # Virtual-hosted addressing in AWS, the form S3 documents as current (path style is
     # deprecated), on the region's own host (botocore still uses the path for bucket names with
     # dots, which no TLS certificate covers); path style only for a local stand-in behind an
     # endpoint override, whose bucket names are no host names.
     style: Literal["path", "virtual"] = "path" if get_settings().s3_endpoint_override else "virtual"
-    options = aws_clients.config(s3={"addressing_style": style}, signature_version="s3v4")
-    return cast("S3Client", aws_clients.client("s3", options))
+    return cast(
+        "S3Client",
+        aws_clients.client("s3", s3={"addressing_style": style}, signature_version="s3v4"),
+    )
 
 
 def list_objects(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError, ParamValidationError
@@ -35,10 +34,9 @@ class NotPermitted(Exception):
     """The service's role may not do this (IAM, or a KMS key policy); retrying will not help."""
 
 
-@cache
 def _client() -> SageMakerClient:
-    retries = aws_clients.config(retries={"mode": "standard", "max_attempts": 3})
-    return cast("SageMakerClient", aws_clients.client("sagemaker", retries))
+    retries = {"mode": "standard", "max_attempts": 3}
+    return cast("SageMakerClient", aws_clients.client("sagemaker", retries=retries))
 
 
 def _not_found(error: ClientError) -> bool:

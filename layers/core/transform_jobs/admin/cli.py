@@ -24,7 +24,6 @@ from transform_jobs.access import api_keys
 from transform_jobs.adapters.dynamodb import job_repository
 from transform_jobs.models.team import Team
 from transform_jobs.s3_location import S3Location
-from transform_jobs.settings import get_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,7 +65,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.table:
         os.environ["TABLE_NAME"] = args.table
-        get_settings.cache_clear()
     elif not os.environ.get("TABLE_NAME"):
         print("error: give --table <JobsTableName> or set TABLE_NAME", file=sys.stderr)
         return 2

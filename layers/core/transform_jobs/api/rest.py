@@ -1,6 +1,6 @@
 """What every REST function shares: the Powertools resolver with validation and OpenAPI, the
 problem+json error handlers (405 with Allow for a method a path does not take), the request body
-check, the team from the authorizer, and the documented answers."""
+check, the query-parameter check, the team from the authorizer, and the documented answers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -87,11 +88,29 @@ def new_app() -> APIGatewayRestResolver:
         )
         return problems.response(failure, app.current_event.path)
 
+    app.use(middlewares=[_declared_query_only])
     app.exception_handler(DomainError)(problem)
     app.exception_handler([RequestValidationError, RequestUnsupportedContentType])(invalid_request)
     app.not_found(no_route)
     app.exception_handler(Exception)(unexpected)
     return app
+
+
+class RestApi:
+    """One REST function's resolver, with what its routes share: the problems they document
+    (400 for every route, as every route may answer it) and the caller's team."""
+
+    def __init__(self, problems: dict[int, str]) -> None:
+        self.app = new_app()
+        self.problems = {400: "Malformed request: not JSON, or a bad query parameter", **problems}
+
+    def responses(
+        self, success: tuple[int, type[BaseModel] | None, str], *codes: int
+    ) -> dict[int, OpenAPIResponse]:
+        return responses(success, self.problems, *codes)
+
+    def team(self) -> str:
+        return team(self.app)
 
 
 def resolve(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -231,6 +250,23 @@ def object_body(app: APIGatewayRestResolver, what: str, example: str) -> None:
         raise Invalid(
             f"The body must be a JSON object: {what}.", [FieldError("body", f"send {example}")]
         )
+
+
+# Liveness probes may add what they like (a cache-buster); it is no request to check.
+_OPEN_ROUTES = frozenset({"/v1/health"})
+
+
+def _declared_query_only(
+    app: APIGatewayRestResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    """Every route takes only the query parameters its signature declares. Runs after the
+    request's validation and before the route, so a declared parameter with a bad value is
+    reported first, as Powertools' validation reports it."""
+    # Powertools puts the matched route in the context; its own validation reads it there.
+    route = app.context.get("_route")
+    if route is not None and route.path not in _OPEN_ROUTES:
+        only_query(app, *(param.alias for param in route.dependant.query_params))
+    return next_middleware(app)
 
 
 def only_query(app: APIGatewayRestResolver, *allowed: str) -> None:

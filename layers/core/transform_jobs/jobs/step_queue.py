@@ -1,7 +1,7 @@
 """The handler of a resumable step's queue (prepare_job, finalize_job).
 
 Powertools' batch utility must be imported before pydantic: when pydantic is already loaded,
-batch.types imports every model of the parser (tests/unit/test_import_graphs.py watches for
+batch.types imports every model of the parser (tests/build/test_import_graphs.py watches for
 it). A function that uses this module imports it before anything that loads pydantic.
 """
 

@@ -24,7 +24,7 @@ from transform_jobs.jobs import queries, request_size, work_area
 from transform_jobs.models.job import Job, JobResource
 from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.request import JobRequest, RerunOverrides
-from transform_jobs.settings import get_settings
+from transform_jobs.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -59,7 +59,8 @@ def submit(team_id: str, request: JobRequest, idempotency_key: str | None = None
     if idempotency_key is None:
         return _submit(team_id, request, idempotent=False)
     submission = Submission(TeamId=team_id, IdempotencyKey=idempotency_key, Request=request)
-    return _once(_idempotency_config(), lambda: _idempotent_submit()(submission=submission))
+    config, submit_once = _idempotent_submit()
+    return _once(config, lambda: submit_once(submission=submission))
 
 
 def rerun(
@@ -71,7 +72,8 @@ def rerun(
     if idempotency_key is None:
         return _rerun(team_id, job_id, overrides, idempotent=False)
     rerun = Rerun(TeamId=team_id, IdempotencyKey=idempotency_key, JobId=job_id, Overrides=overrides)
-    return _once(_rerun_idempotency_config(), lambda: _idempotent_rerun()(rerun=rerun))
+    config, rerun_once = _idempotent_rerun()
+    return _once(config, lambda: rerun_once(rerun=rerun))
 
 
 def _rerun(
@@ -183,23 +185,13 @@ def new_job(
     )
 
 
-@cache
-def _idempotency_config() -> IdempotencyConfig:
-    return _config(payload="Request")
-
-
-@cache
-def _rerun_idempotency_config() -> IdempotencyConfig:
-    return _config(payload="[JobId, Overrides]")
-
-
-def _config(*, payload: str) -> IdempotencyConfig:
+def _config(settings: Settings, *, payload: str) -> IdempotencyConfig:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig  # noqa: PLC0415
 
     return IdempotencyConfig(
         event_key_jmespath="[TeamId, IdempotencyKey]",
         payload_validation_jmespath=payload,
-        expires_after_seconds=get_settings().idempotency_ttl_seconds,
+        expires_after_seconds=settings.idempotency_ttl_seconds,
         raise_on_no_idempotency_key=True,
     )
 
@@ -210,8 +202,17 @@ def register_lambda_context(context: LambdaContext) -> None:
     _lambda_context[:] = [context]
 
 
+def _idempotent_submit() -> tuple[IdempotencyConfig, Any]:
+    return _idempotent_submit_with(get_settings())  # type: ignore[no-any-return]
+
+
+def _idempotent_rerun() -> tuple[IdempotencyConfig, Any]:
+    return _idempotent_rerun_with(get_settings())  # type: ignore[no-any-return]
+
+
+# Built once per settings (once per process in Lambda), on first use: they create a client.
 @cache
-def _idempotent_submit() -> Any:
+def _idempotent_submit_with(settings: Settings) -> Any:
     """Powertools idempotency around _submit, built on first use (it creates a boto3 client).
 
     The key is the team and its Idempotency-Key, so two teams never share a job; the body is the
@@ -222,20 +223,22 @@ def _idempotent_submit() -> Any:
         PydanticSerializer,
     )
 
+    config = _config(settings, payload="Request")
+
     @idempotent_function(
         data_keyword_argument="submission",
-        persistence_store=_store(),
-        config=_idempotency_config(),
+        persistence_store=_store(settings, config.payload_validation_jmespath),
+        config=config,
         output_serializer=PydanticSerializer(model=JobResource),
     )
     def submit_once(submission: Submission) -> JobResource:
         return _submit(submission.TeamId, submission.Request, idempotent=True)
 
-    return submit_once
+    return config, submit_once
 
 
 @cache
-def _idempotent_rerun() -> Any:
+def _idempotent_rerun_with(settings: Settings) -> Any:
     """Powertools idempotency around _rerun: the same key, job and overrides give one new job
     (its id, and so its default output path, are made once)."""
     from aws_lambda_powertools.utilities.idempotency import idempotent_function  # noqa: PLC0415
@@ -243,22 +246,27 @@ def _idempotent_rerun() -> Any:
         PydanticSerializer,
     )
 
+    config = _config(settings, payload="[JobId, Overrides]")
+
     @idempotent_function(
         data_keyword_argument="rerun",
-        persistence_store=_store(),
-        config=_rerun_idempotency_config(),
+        persistence_store=_store(settings, config.payload_validation_jmespath),
+        config=config,
         output_serializer=PydanticSerializer(model=JobResource),
     )
     def rerun_once(rerun: Rerun) -> JobResource:
         return _rerun(rerun.TeamId, rerun.JobId, rerun.Overrides, idempotent=True)
 
-    return rerun_once
+    return config, rerun_once
 
 
 @cache
-def _store() -> Any:
+def _store(settings: Settings, payload: str) -> Any:
+    """A persistence layer per idempotent function: Powertools configures a layer once, from
+    the first config it is used with, so a shared one would check a rerun's payload by the
+    submission's JMESPath (or the reverse), and let a reused key with another body through."""
     from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
         DynamoDBPersistenceLayer,
     )
 
-    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name)
+    return DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)

@@ -9,7 +9,6 @@ SK=APIKEY, TeamId).
 from __future__ import annotations
 
 import os
-from functools import cache
 from typing import TYPE_CHECKING, cast
 
 from transform_jobs.adapters import aws_clients
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
-@cache
 def _client() -> DynamoDBClient:
     return cast("DynamoDBClient", aws_clients.client("dynamodb"))
 
@@ -26,7 +24,7 @@ def _client() -> DynamoDBClient:
 def table_name() -> str:
     """settings.Settings.table_name, read as get_settings reads it but without pydantic: importing
     pydantic alone takes about as long as the rest of the authorizer's init (a test in
-    tests/unit/test_repository.py holds the two equal)."""
+    tests/integration/test_repository.py holds the two equal)."""
     return os.environ.get("TABLE_NAME") or "transform-jobs"
 
 

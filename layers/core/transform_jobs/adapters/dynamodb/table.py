@@ -11,7 +11,6 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from aws_lambda_powertools.shared.dynamodb_deserializer import TypeDeserializer
@@ -33,7 +32,6 @@ class InvalidPageToken(ValueError):
     """The NextToken was not one this service issued for this listing."""
 
 
-@cache
 def client() -> DynamoDBClient:
     return cast("DynamoDBClient", aws_clients.client("dynamodb"))
 

@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.template import function_environments
+
 ROOT = Path(__file__).resolve().parents[2]
+
 
 # -I: no PYTHONPATH, no current directory, no user site (only the venv's packages after ours);
 # -B: the test leaves no .pyc behind.
@@ -279,7 +282,8 @@ def modules_after_import(function: str, module: str = "app") -> set[str]:
         text=True,
         timeout=120,
         check=False,
-        env={"AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"},
+        # The environment the template gives the function: each checks its settings at import.
+        env={**function_environments().get(function, {}), "AWS_EC2_METADATA_DISABLED": "true"},
     )  # fmt: skip
     assert reply.returncode == 0, reply.stderr[-2000:]
     return set(json.loads(reply.stdout.splitlines()[-1]))

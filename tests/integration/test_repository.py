@@ -110,11 +110,7 @@ def test_the_key_lookup_reads_the_table_name_the_settings_read(
         monkeypatch.delenv("TABLE_NAME", raising=False)
     else:
         monkeypatch.setenv("TABLE_NAME", value)
-    settings.get_settings.cache_clear()
-    try:
-        assert api_key_repository.table_name() == settings.get_settings().table_name
-    finally:
-        settings.get_settings.cache_clear()
+    assert api_key_repository.table_name() == settings.get_settings().table_name
 
 
 def test_updating_a_team_keeps_its_running_count(aws: dict[str, str]) -> None:

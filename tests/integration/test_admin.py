@@ -106,10 +106,6 @@ def test_aws_errors_are_one_clear_line_not_a_traceback(
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    job_repository._client.cache_clear()
-    try:
-        code, _, err = run(capsys, "show-team", "team-a")
-    finally:
-        job_repository._client.cache_clear()
+    code, _, err = run(capsys, "show-team", "team-a")
     assert code == 2
     assert err == "error: no AWS region: set AWS_DEFAULT_REGION (or AWS_PROFILE)\n"
