@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from transform_jobs import clock
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import job_repository, team_repository
 from transform_jobs.jobs.state_changes import SageMakerReport, apply
 from transform_jobs.jobs.submission import new_job
 from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import Job
 from transform_jobs.models.job_status import JobStatus, SageMakerStatus
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.models.request import JobRequest
 from transform_jobs.models.team import Team
 
@@ -75,7 +76,7 @@ class Plan:
 
 
 def seed_team(team_id: str, bucket: str, slots: int) -> None:
-    job_repository.put_team(
+    team_repository.put_team(
         Team(
             TeamId=team_id,
             InputPrefixes=[f"s3://{bucket}/"],
@@ -104,7 +105,7 @@ def job_request(bucket: str, run: str, number: int) -> JobRequest:
     )
 
 
-def _handed_to_sagemaker(job: Job, arn: str) -> job_repository.JobUpdate | None:
+def _handed_to_sagemaker(job: Job, arn: str) -> JobUpdate | None:
     update = move(job, JobStatus.IN_PROGRESS, source="launch", reason="Handed to SageMaker.")
     if update is not None:
         update.job.SageMakerJobArn = arn
@@ -151,7 +152,7 @@ def seed_jobs(
     count: int, *, team_id: str, bucket: str, run: str, arn_prefix: str
 ) -> list[LaunchedJob]:
     seed_team(team_id, bucket, count)
-    team = job_repository.get_team(team_id)
+    team = team_repository.get_team(team_id)
     if team is None:
         raise RuntimeError(f"team {team_id} was not stored")
     with ThreadPoolExecutor(SEEDING_THREADS) as pool:

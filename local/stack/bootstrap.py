@@ -20,7 +20,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from transform_jobs.access import api_keys
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import api_key_repository, team_repository
 from transform_jobs.models.team import Team
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def ensure_bucket(s3: Any, bucket: str) -> None:
 
 def ensure_team(bucket: str, key: str) -> None:
     """Team `local` may read and write anywhere in the bucket and use any model."""
-    job_repository.put_team(
+    team_repository.put_team(
         Team(
             TeamId=TEAM,
             InputPrefixes=[f"s3://{bucket}/"],
@@ -49,8 +49,8 @@ def ensure_team(bucket: str, key: str) -> None:
         )
     )
     key_hash = api_keys.key_hash(key)
-    if job_repository.team_for_key_hash(key_hash) != TEAM:
-        job_repository.put_api_key(key_hash=key_hash, key_id=api_keys.key_id(key), team_id=TEAM)
+    if api_key_repository.team_for_key_hash(key_hash) != TEAM:
+        team_repository.put_api_key(key_hash=key_hash, key_id=api_keys.key_id(key), team_id=TEAM)
 
 
 def _model_exists(sagemaker: Any, name: str) -> bool:

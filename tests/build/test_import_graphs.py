@@ -89,13 +89,14 @@ STORAGE = (
 )
 JOB_STORAGE = (
     *STORAGE,
-    "adapters.dynamodb.api_key_repository",
     "models.instance_types",
     "adapters.dynamodb.item_size",
     "models.job_status",
 )
-JOB_STORAGE += ("models.jsonpath_filter", "models", "models.job", "models.request", "models.team")
-JOB_STORAGE += ("adapters.dynamodb.job_repository", "s3_location")
+JOB_STORAGE += ("models.jsonpath_filter", "models", "models.job", "models.request")
+JOB_STORAGE += ("adapters.dynamodb.job_repository", "models.job_update", "s3_location")
+# A team's allowances, for the functions that check them.
+TEAMS = ("adapters.dynamodb.team_repository", "models.team")
 WEBHOOKS = (
     *STORAGE,
     "models",
@@ -105,7 +106,14 @@ WEBHOOKS = (
 )
 WEBHOOKS += ("webhooks",)
 # A schedule's run: its template made into a job, checked and submitted.
-SCHEDULE_RUNS = ("csv_io.columns", "csv_io.header", "csv_io.records", "field_errors", "identifiers")
+SCHEDULE_RUNS = ("jobs.transitions",)
+SCHEDULE_RUNS += (
+    "csv_io.columns",
+    "csv_io.header",
+    "csv_io.records",
+    "field_errors",
+    "identifiers",
+)
 SCHEDULE_RUNS += (
     "jobs.queries",
     "models.partial",
@@ -157,6 +165,7 @@ BUDGETS = {
     "jobs_api": ImportBudget(
         core_modules=core(
             *JOB_STORAGE,
+            *TEAMS,
             "jobs.cancel",
             "api.problems",
             "identifiers",
@@ -228,7 +237,7 @@ BUDGETS = {
         absent=(*NEVER_AT_INIT, *NOT_AN_API),
     ),
     "dispatch_jobs": ImportBudget(
-        core_modules=core(*JOB_STORAGE, "launch.dispatch"),
+        core_modules=core(*JOB_STORAGE, *TEAMS, "launch.dispatch"),
         absent=(*NEVER_AT_INIT, *NOT_AN_API, "transform_jobs.adapters.sagemaker_gateway"),
     ),
     "launch_job": ImportBudget(
@@ -253,6 +262,7 @@ BUDGETS = {
     "schedules_api": ImportBudget(
         core_modules=core(
             *JOB_STORAGE,
+            *TEAMS,
             *SCHEDULE_RUNS,
             "api.problems",
             "api.problem_document",
@@ -263,7 +273,7 @@ BUDGETS = {
         absent=(*NEVER_AT_INIT, "aws_lambda_powertools.utilities.batch"),
     ),
     "run_schedules": ImportBudget(
-        core_modules=core(*JOB_STORAGE, *SCHEDULE_RUNS),
+        core_modules=core(*JOB_STORAGE, *TEAMS, *SCHEDULE_RUNS),
         absent=(*NEVER_AT_INIT, *NOT_AN_API),
     ),
     "retry_deliveries": ImportBudget(

@@ -95,7 +95,14 @@ def test_cancel_with_the_client_and_the_cli(
     prefix = fresh_prefix()
     upload(stack, f"{prefix}in/iris.csv", iris_csv)
     with TransformJobs(stack.info["api_url"], stack.info["api_key"]) as client:
-        job = client.submit(request_for(stack.info["bucket"], prefix, model=slow_model))
+        # One record per request, each 2 s: the job runs for minutes, so the cancel lands on a
+        # running job however long the command takes to start (a whole-file request would
+        # finish in about 2 s, and a job that completes while stopping ends Completed).
+        job = client.submit(
+            request_for(
+                stack.info["bucket"], prefix, model=slow_model, BatchStrategy="SingleRecord"
+            )
+        )
         wait_for(
             lambda: client.get(job.JobId).Status.value == "InProgress",
             timeout_s=60,

@@ -11,7 +11,7 @@ from tests.conftest import load_event
 from tests.support.lambda_context import FakeContext
 from tests.support.teams import register_team
 from transform_jobs.access import api_keys
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import team_repository
 
 
 def authorize(authorization: str | None) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def test_missing_or_unknown_keys_are_unauthorized(aws: dict[str, str], header: s
 
 def test_a_revoked_key_is_unauthorized(aws: dict[str, str]) -> None:
     key = register_team("team-a")
-    assert job_repository.delete_api_key(team_id="team-a", key_id=api_keys.key_id(key))
+    assert team_repository.delete_api_key(team_id="team-a", key_id=api_keys.key_id(key))
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorize(f"Bearer {key}")
 

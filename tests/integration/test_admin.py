@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import TABLE
 from transform_jobs.access import api_keys
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import api_key_repository, team_repository
 from transform_jobs.admin import cli
 
 
@@ -38,7 +38,7 @@ def test_create_team_then_key_then_revoke(
     )
     assert code == 0
     assert json.loads(out)["Models"] == ["churn-xgb", "fraud-*"]
-    team = job_repository.get_team("team-a")
+    team = team_repository.get_team("team-a")
     assert team is not None and team.MaxRunningJobs == 3
 
     code, key, err = run(capsys, "create-key", "team-a")
@@ -46,11 +46,11 @@ def test_create_team_then_key_then_revoke(
     assert code == 0
     assert key.startswith("tjk_")
     assert "only time the key is shown" in err
-    assert job_repository.team_for_key_hash(api_keys.key_hash(key)) == "team-a"
+    assert api_key_repository.team_for_key_hash(api_keys.key_hash(key)) == "team-a"
 
     code, _, _ = run(capsys, "revoke-key", "team-a", api_keys.key_id(key))
     assert code == 0
-    assert job_repository.team_for_key_hash(api_keys.key_hash(key)) is None
+    assert api_key_repository.team_for_key_hash(api_keys.key_hash(key)) is None
 
 
 def test_a_key_for_an_unknown_team_is_refused(

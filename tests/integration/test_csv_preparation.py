@@ -26,6 +26,7 @@ from transform_jobs.jobs import work_area
 from transform_jobs.jobs.state_changes import SageMakerReport, apply
 from transform_jobs.models.job import Job
 from transform_jobs.models.job_status import JobStatus, SageMakerStatus
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.preparation import prepare, reassembly
 
 PREFIX = "team-a/in/"
@@ -359,9 +360,9 @@ def test_a_cancel_as_sagemaker_completes_ends_the_job_stopped(queues: dict[str, 
     job = prepared_job({"a.csv": b"1\n2\n"}, header=False)
     job = run_preparation(job)
 
-    def launched(current: Job) -> job_repository.JobUpdate:
+    def launched(current: Job) -> JobUpdate:
         current.Status, current.HoldsCapacity = JobStatus.IN_PROGRESS, True
-        return job_repository.JobUpdate(job=current)
+        return JobUpdate(job=current)
 
     launched_job = job_repository.update_job(job.JobId, launched)
     assert launched_job is not None

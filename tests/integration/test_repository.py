@@ -8,10 +8,11 @@ import pytest
 from tests.support.jobs import make_job
 from tests.support.teams import register_team
 from transform_jobs import settings
-from transform_jobs.adapters.dynamodb import api_key_repository, job_repository
+from transform_jobs.adapters.dynamodb import api_key_repository, job_repository, team_repository
 from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import Job
 from transform_jobs.models.job_status import JobStatus
+from transform_jobs.models.job_update import JobUpdate
 
 
 def test_a_lost_race_reruns_the_decision_on_the_fresh_state(aws: dict[str, str]) -> None:
@@ -19,7 +20,7 @@ def test_a_lost_race_reruns_the_decision_on_the_fresh_state(aws: dict[str, str])
     job = make_job()
     seen: list[JobStatus] = []
 
-    def decide(current: Job) -> job_repository.JobUpdate | None:
+    def decide(current: Job) -> JobUpdate | None:
         seen.append(current.Status)
         if len(seen) == 1:  # another writer gets in between our read and our write
             job_repository.update_job(
@@ -97,8 +98,8 @@ def test_an_api_key_needs_an_existing_team(aws: dict[str, str]) -> None:
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError, match="TransactionCanceled"):
-        job_repository.put_api_key(key_hash="ab" * 32, key_id="abababababab", team_id="ghost")
-    assert job_repository.team_for_key_hash("ab" * 32) is None
+        team_repository.put_api_key(key_hash="ab" * 32, key_id="abababababab", team_id="ghost")
+    assert api_key_repository.team_for_key_hash("ab" * 32) is None
 
 
 @pytest.mark.parametrize("value", [None, "", "transform-jobs-prod"])
@@ -117,6 +118,6 @@ def test_updating_a_team_keeps_its_running_count(aws: dict[str, str]) -> None:
     register_team("team-a")
     job_repository.take_capacity(make_job(JobStatus.VALIDATING), team_limit=5, service_limit=5)
     register_team("team-a", max_running_jobs=9)
-    team = job_repository.get_team("team-a")
+    team = team_repository.get_team("team-a")
     assert team is not None and team.MaxRunningJobs == 9
     assert job_repository.running_count("team-a") == 1

@@ -309,8 +309,8 @@ def test_fan_out_makes_one_delivery_per_subscription_and_type_and_never_two(
 ) -> None:
     from tests.support.jobs import make_job
     from transform_jobs.adapters.dynamodb import job_repository
-    from transform_jobs.adapters.dynamodb.job_repository import HistoryEntry, JobUpdate
     from transform_jobs.models.job_status import JobStatus
+    from transform_jobs.models.job_update import HistoryEntry, JobUpdate
     from transform_jobs.webhooks.fanout import HistoryItem, fan_out
 
     wants_completed = subscribe(receiver.url, new_secret())

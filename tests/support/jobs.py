@@ -11,6 +11,7 @@ from transform_jobs.adapters.dynamodb import job_repository
 from transform_jobs.jobs.submission import new_job
 from transform_jobs.models.job import Job
 from transform_jobs.models.job_status import JobStatus
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.models.request import JobRequest
 
 
@@ -29,10 +30,10 @@ def make_job(status: JobStatus = JobStatus.SUBMITTED, team: str = "team-a", **ch
     job_repository.create_job(job)
     if status is not JobStatus.SUBMITTED:
 
-        def decide(current: Job) -> job_repository.JobUpdate:
+        def decide(current: Job) -> JobUpdate:
             current.Status = status
             current.HoldsCapacity = status in (JobStatus.IN_PROGRESS, JobStatus.STOPPING)
-            return job_repository.JobUpdate(job=current)
+            return JobUpdate(job=current)
 
         job = job_repository.update_job(job_id, decide) or job
     return job

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from transform_jobs.access import api_keys
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import team_repository
 from transform_jobs.models.team import Team
 
 BUCKET = "transform-jobs-data"
@@ -19,7 +19,7 @@ def register_team(
     """Create the team with its own prefixes in the data bucket (or `prefix`); return a fresh
     API key."""
     prefix = prefix or f"s3://{BUCKET}/{team_id}/"
-    job_repository.put_team(
+    team_repository.put_team(
         Team(
             TeamId=team_id,
             InputPrefixes=[prefix],
@@ -29,7 +29,7 @@ def register_team(
         )
     )
     key = api_keys.new_key()
-    job_repository.put_api_key(
+    team_repository.put_api_key(
         key_hash=api_keys.key_hash(key), key_id=api_keys.key_id(key), team_id=team_id
     )
     return key

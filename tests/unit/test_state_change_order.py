@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import load_event
 from transform_jobs import clock
-from transform_jobs.adapters.dynamodb.job_repository import HistoryEntry
 from transform_jobs.jobs import cancel
 from transform_jobs.jobs.state_changes import SageMakerReport, decide
 from transform_jobs.models.job import Job, JobProgress, JobResource, PreparationState
 from transform_jobs.models.job_status import JobStatus, SageMakerStatus
+from transform_jobs.models.job_update import HistoryEntry
 from transform_jobs.models.request import JobRequest
 from transform_jobs.models.sagemaker_event import TransformJobStateChange
 

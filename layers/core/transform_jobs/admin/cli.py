@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 from pydantic import ValidationError
 
 from transform_jobs.access import api_keys
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import team_repository
 from transform_jobs.models.team import Team
 from transform_jobs.s3_location import S3Location
 
@@ -92,22 +92,22 @@ def _run(args: argparse.Namespace) -> int:
             Models=args.model,
             MaxRunningJobs=args.max_running_jobs,
         )
-        job_repository.put_team(team)
+        team_repository.put_team(team)
         print(json.dumps(team.model_dump(), indent=2))
         return 0
     if args.command == "show-team":
-        found = job_repository.get_team(args.team)
+        found = team_repository.get_team(args.team)
         if found is None:
             print(f"error: no team {args.team!r}", file=sys.stderr)
             return 1
         print(json.dumps(found.model_dump(), indent=2))
         return 0
     if args.command == "create-key":
-        if job_repository.get_team(args.team) is None:
+        if team_repository.get_team(args.team) is None:
             print(f"error: no team {args.team!r}; create it first", file=sys.stderr)
             return 1
         key = api_keys.new_key()
-        job_repository.put_api_key(
+        team_repository.put_api_key(
             key_hash=api_keys.key_hash(key), key_id=api_keys.key_id(key), team_id=args.team
         )
         print(f"key id: {api_keys.key_id(key)}", file=sys.stderr)
@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         print(key)
         return 0
-    if not job_repository.delete_api_key(team_id=args.team, key_id=args.key_id):
+    if not team_repository.delete_api_key(team_id=args.team, key_id=args.key_id):
         print(f"error: team {args.team!r} has no key {args.key_id!r}", file=sys.stderr)
         return 1
     print(

@@ -262,9 +262,13 @@ def _declared_query_only(
     """Every route takes only the query parameters its signature declares. Runs after the
     request's validation and before the route, so a declared parameter with a bad value is
     reported first, as Powertools' validation reports it."""
-    # Powertools puts the matched route in the context; its own validation reads it there.
+    # Powertools puts the matched route in the context; its own validation reads it there. A
+    # request no route takes runs through a stand-in route of Powertools' own, left alone so
+    # that the not-found handler answers it (405 with Allow, or 404).
     route = app.context.get("_route")
-    if route is not None and route.path not in _OPEN_ROUTES:
+    if route is None or getattr(route.func, "__name__", "") == "not_found_handler":
+        return next_middleware(app)
+    if route.path not in _OPEN_ROUTES:
         only_query(app, *(param.alias for param in route.dependant.query_params))
     return next_middleware(app)
 

@@ -14,6 +14,7 @@ from transform_jobs.errors import Conflict
 from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import Job
 from transform_jobs.models.job_status import JobStatus
+from transform_jobs.models.job_update import JobUpdate
 
 
 def cancel(job: Job) -> Job:
@@ -34,13 +35,13 @@ def cancel(job: Job) -> Job:
     return current
 
 
-def _stopped_before_start(job: Job) -> job_repository.JobUpdate | None:
+def _stopped_before_start(job: Job) -> JobUpdate | None:
     if job.Status is not JobStatus.STOPPING:
         return None
     return move(job, JobStatus.STOPPED, source="api", reason="Cancelled by the team before launch.")
 
 
-def _decide(job: Job) -> job_repository.JobUpdate | None:
+def _decide(job: Job) -> JobUpdate | None:
     if job.Status in (JobStatus.COMPLETED, JobStatus.FAILED):
         raise Conflict(
             f"Job {job.JobId} already ended {job.Status.value}; there is nothing to cancel."

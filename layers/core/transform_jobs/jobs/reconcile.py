@@ -22,6 +22,7 @@ from transform_jobs.jobs.queries import is_output_of, output_folder_objects
 from transform_jobs.jobs.state_changes import SageMakerReport, apply
 from transform_jobs.models.job import Job
 from transform_jobs.models.job_status import JobStatus, SageMakerStatus
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.settings import get_settings
 
 logger = Logger(child=True)
@@ -104,7 +105,7 @@ def _refresh_progress(job: Job) -> None:
     else:
         done = sum(1 for entry in output_folder_objects(job) if is_output_of(job, entry))
 
-    def decide(current: Job) -> job_repository.JobUpdate | None:
+    def decide(current: Job) -> JobUpdate | None:
         if current.Status is not job.Status:
             return None
         if job.prepares:
@@ -114,6 +115,6 @@ def _refresh_progress(job: Job) -> None:
         else:
             current.Progress.OutputObjects = done
         current.UpdatedAt = clock.now()
-        return job_repository.JobUpdate(job=current)
+        return JobUpdate(job=current)
 
     job_repository.update_job(job.JobId, decide)

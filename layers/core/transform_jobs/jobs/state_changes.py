@@ -26,6 +26,7 @@ from transform_jobs.models.job_status import (
     is_forward,
     passed_through,
 )
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.models.sagemaker_event import TransformJobStateChange
 from transform_jobs.settings import get_settings
 
@@ -80,7 +81,7 @@ def apply(report: SageMakerReport) -> Job | None:
         return None
     found: list[Job] = []
 
-    def decide_found(job: Job) -> job_repository.JobUpdate | None:
+    def decide_found(job: Job) -> JobUpdate | None:
         found.append(job)  # update_job decides only on a job it read
         return decide(job, report)
 
@@ -94,7 +95,7 @@ def apply(report: SageMakerReport) -> Job | None:
     return changed
 
 
-def decide(job: Job, report: SageMakerReport) -> job_repository.JobUpdate | None:
+def decide(job: Job, report: SageMakerReport) -> JobUpdate | None:
     """The change a report makes to a job, or None (duplicate, stale, or not forward).
 
     A report may arrive before those of statuses SageMaker passed through on its way (Stopped
@@ -108,7 +109,7 @@ def decide(job: Job, report: SageMakerReport) -> job_repository.JobUpdate | None
     if not is_forward(job.Status, _target(job, report)):
         return None
     steps = [*(_implied(report, status) for status in passed_through(report.status)), report]
-    update = job_repository.JobUpdate(job=job)
+    update = JobUpdate(job=job)
     for step in steps:
         taken = _take(job, step)
         if taken is None:
@@ -136,7 +137,7 @@ def _implied(report: SageMakerReport, status: SageMakerStatus) -> SageMakerRepor
     return replace(report, status=status, event_id=None, failure_reason=None, ended_at=None)
 
 
-def _take(job: Job, report: SageMakerReport) -> job_repository.JobUpdate | None:
+def _take(job: Job, report: SageMakerReport) -> JobUpdate | None:
     """Move the job to the status `report` means, with what the report tells; None if that is
     not forward."""
     target = _target(job, report)

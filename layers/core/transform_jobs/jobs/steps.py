@@ -9,6 +9,8 @@ from collections.abc import Callable
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.messages import LaunchRecord, StepRecord
 from transform_jobs.settings import get_settings
@@ -71,3 +73,12 @@ def run_step(
         status = give_up(job_id, error)
     logger.info("Step done", job_id=job_id, status=status)
     return status
+
+
+def fail(job_id: str, reason: str, *, source: str) -> JobStatus:
+    """Ends the job Failed with `reason` (unless it already ended); returns its status."""
+    job = job_repository.update_job(
+        job_id, lambda job: move(job, JobStatus.FAILED, source=source, reason=reason)
+    )
+    job = job or job_repository.get_job(job_id)
+    return job.Status if job else JobStatus.FAILED

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from transform_jobs import clock
 from transform_jobs.access import team_access
 from transform_jobs.adapters import queue_gateway
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import job_repository, team_repository
 from transform_jobs.errors import Conflict, FieldError, Forbidden, Invalid
 from transform_jobs.identifiers import derived_id, new_job_id
 from transform_jobs.jobs import queries, request_size, work_area
@@ -148,7 +148,7 @@ def _submit(
     rerun_of: str | None = None,
     scheduled: tuple[str, datetime] | None = None,
 ) -> JobResource:
-    team = job_repository.get_team(team_id)
+    team = team_repository.get_team(team_id)
     if team is None:
         raise Forbidden(f"Team {team_id!r} is not registered with the service.")
     team_access.check_request(team, request)

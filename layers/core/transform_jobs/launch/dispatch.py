@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 
 from transform_jobs import clock
 from transform_jobs.adapters import queue_gateway
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import job_repository, team_repository
 from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.team import Team
 from transform_jobs.settings import get_settings
@@ -37,7 +37,7 @@ def dispatch() -> int:
         if handed >= free:
             break
         if job.TeamId not in teams:
-            team = teams[job.TeamId] = job_repository.get_team(job.TeamId)
+            team = teams[job.TeamId] = team_repository.get_team(job.TeamId)
             if team is not None:
                 team_free[job.TeamId] = team.MaxRunningJobs - job_repository.running_count(
                     job.TeamId

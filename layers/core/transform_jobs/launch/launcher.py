@@ -15,13 +15,14 @@ from aws_lambda_powertools import Logger
 
 from transform_jobs import clock
 from transform_jobs.adapters import queue_gateway, s3_gateway, sagemaker_gateway
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import job_repository, team_repository
 from transform_jobs.jobs import work_area
-from transform_jobs.jobs.steps import StepClock
-from transform_jobs.jobs.transitions import fail, move
+from transform_jobs.jobs.steps import StepClock, fail
+from transform_jobs.jobs.transitions import move
 from transform_jobs.launch import preflight
 from transform_jobs.models.job import Job, ListingState
 from transform_jobs.models.job_status import JobStatus
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.models.plan import PlannedObject, PreparationPlan
 from transform_jobs.models.request import SERVICE_TAG_PREFIX
 from transform_jobs.preparation import prepare
@@ -52,7 +53,7 @@ def launch(job_id: str, *, deadline: float | None = None) -> JobStatus | None:
         return job.Status  # already launched, ended, or cancelled: a duplicate message
     if job.Status is JobStatus.PREPARING and not (job.Preparation and job.Preparation.Done):
         return job.Status  # prepare_job hands the job back when the shards are written
-    team = job_repository.get_team(job.TeamId)
+    team = team_repository.get_team(job.TeamId)
     if team is None:
         return _fail(job_id, f"Team {job.TeamId!r} no longer exists.")
     if job.Status is JobStatus.VALIDATING:
@@ -128,7 +129,7 @@ def _not_permitted_reason(job: Job, denial: sagemaker_gateway.NotPermitted) -> s
     return f"{reason} This is the service's configuration, not the request: contact its operators."
 
 
-def _started(job: Job, arn: str) -> job_repository.JobUpdate | None:
+def _started(job: Job, arn: str) -> JobUpdate | None:
     if job.Status not in _LAUNCHABLE:
         return None
     update = move(job, JobStatus.IN_PROGRESS, source="launch", reason="Handed to SageMaker.")
@@ -185,14 +186,14 @@ def _continue_listing(job: Job, objects: list[s3_gateway.S3Object]) -> JobStatus
     saved = {"Bucket": objects[0].bucket, "Objects": [[entry.key, entry.size] for entry in objects]}
     s3_gateway.put_bytes(location, json.dumps(saved).encode(), content_type="application/json")
 
-    def decide(current: Job) -> job_repository.JobUpdate | None:
+    def decide(current: Job) -> JobUpdate | None:
         current_step = current.Listing.Step if current.Listing else 0
         if current.Status is not JobStatus.VALIDATING or current_step != step - 1:
             return None  # another invocation took this step, or the job moved on
         current.Listing = ListingState(Step=step, Key=location.key, Objects=len(objects))
         current.Progress.InputObjects = len(objects)
         current.UpdatedAt = clock.now()  # news: reconcile leaves the job to its next message
-        return job_repository.JobUpdate(job=current)
+        return JobUpdate(job=current)
 
     if job_repository.update_job(job.JobId, decide) is None:
         current = job_repository.get_job(job.JobId)
@@ -218,26 +219,26 @@ def _pin_manifest(job_id: str, manifest: bytes | None) -> str | None:
 
 
 def _record_preflight(job_id: str, count: int, pinned_manifest: str | None) -> Job | None:
-    def decide(job: Job) -> job_repository.JobUpdate | None:
+    def decide(job: Job) -> JobUpdate | None:
         if job.Status is not JobStatus.VALIDATING:
             return None
         job.Progress.InputObjects = count
         job.Progress.OutputObjects = 0
         job.PinnedManifestUri = pinned_manifest
-        return job_repository.JobUpdate(job=job)
+        return JobUpdate(job=job)
 
     return job_repository.update_job(job_id, decide)
 
 
 def _queue(job_id: str, reason: str, *, release: bool = False) -> JobStatus:
-    def decide(job: Job) -> job_repository.JobUpdate | None:
-        update: job_repository.JobUpdate | None
+    def decide(job: Job) -> JobUpdate | None:
+        update: JobUpdate | None
         if job.Status is JobStatus.QUEUED:
             if not (release and job.HoldsCapacity):
                 return None
             job.StatusReason = reason
             job.UpdatedAt = clock.now()
-            update = job_repository.JobUpdate(job=job)
+            update = JobUpdate(job=job)
         else:
             update = move(job, JobStatus.QUEUED, source="launch", reason=reason)
             if update is None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from transform_jobs.access import team_access
-from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.adapters.dynamodb import team_repository
 from transform_jobs.errors import DomainError, FieldError
 from transform_jobs.jobs import request_size
 from transform_jobs.jobs.steps import StepClock
@@ -39,7 +39,7 @@ class Validation:
 def check(team_id: str, request: JobRequest, *, deadline: float) -> Validation:
     """The submission's checks, then the launch's preflight until `deadline` (time.monotonic)."""
     found = Validation()
-    team = job_repository.get_team(team_id)
+    team = team_repository.get_team(team_id)
     if team is None:
         found.errors.append(FieldError("Authorization", "the team is not registered"))
         return found

@@ -39,10 +39,11 @@ from transform_jobs.csv_io.columns import (
 )
 from transform_jobs.csv_io.records import RecordSplitter, UnterminatedQuote, record_batches
 from transform_jobs.jobs import work_area
-from transform_jobs.jobs.steps import StepClock
-from transform_jobs.jobs.transitions import fail, move
+from transform_jobs.jobs.steps import StepClock, fail
+from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import Job, PreparationState
 from transform_jobs.models.job_status import JobStatus
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.models.plan import PlannedObject, PreparationPlan, Shard
 from transform_jobs.s3_location import S3Location
 from transform_jobs.settings import get_settings
@@ -79,7 +80,7 @@ def start(job_id: str, plan: PreparationPlan, *, header_present: bool, note: str
     location = work_area.plan(job_id, "start")
     save_plan(location, plan)
 
-    def decide(job: Job) -> job_repository.JobUpdate | None:
+    def decide(job: Job) -> JobUpdate | None:
         update = move(job, JobStatus.PREPARING, source="launch", reason=note)
         if update is not None:
             update.job.Preparation = PreparationState(
@@ -460,7 +461,7 @@ def _checkpoint(work: _Work) -> None:
     saved = state.model_copy(deep=True, update={"Step": step + 1, "PlanKey": location.key})
     rows = sum(item.Rows for item in work.plan.Objects[: state.ObjectIndex + 1])
 
-    def decide(job: Job) -> job_repository.JobUpdate | None:
+    def decide(job: Job) -> JobUpdate | None:
         if job.Status is not JobStatus.PREPARING or job.Preparation is None:
             return None
         if job.Preparation.Step != step:
@@ -469,7 +470,7 @@ def _checkpoint(work: _Work) -> None:
         job.Progress.RowsRead = rows
         job.Progress.ShardsWritten = saved.ShardsWritten
         job.UpdatedAt = clock.now()
-        return job_repository.JobUpdate(job=job)
+        return JobUpdate(job=job)
 
     if job_repository.update_job(work.job.JobId, decide) is None:
         raise _Superseded

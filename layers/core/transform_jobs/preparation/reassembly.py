@@ -30,6 +30,7 @@ from transform_jobs.jobs.steps import StepClock
 from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import FinalizationState, Job
 from transform_jobs.models.job_status import JobStatus
+from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.models.plan import PlannedObject, PreparationPlan
 from transform_jobs.preparation.prepare import load_plan
 from transform_jobs.s3_location import S3Location
@@ -330,14 +331,14 @@ def _checkpoint(work: _Work) -> None:
     step = state.Step
     saved = state.model_copy(deep=True, update={"Step": step + 1})
 
-    def decide(job: Job) -> job_repository.JobUpdate | None:
+    def decide(job: Job) -> JobUpdate | None:
         current = job.Finalization or FinalizationState()
         if job.Status is not JobStatus.FINALIZING or current.Step != step:
             return None
         job.Finalization = saved
         job.Progress.OutputObjects = saved.FilesWritten
         job.UpdatedAt = clock.now()
-        return job_repository.JobUpdate(job=job)
+        return JobUpdate(job=job)
 
     if job_repository.update_job(work.job.JobId, decide) is None:
         raise _Superseded
@@ -371,7 +372,7 @@ def _end(
 ) -> JobStatus:
     """Ends the job; with `step`, only if no other invocation has moved past this one."""
 
-    def decide(job: Job) -> job_repository.JobUpdate | None:
+    def decide(job: Job) -> JobUpdate | None:
         current = job.Finalization or FinalizationState()
         if step is not None and current.Step != step:
             return None

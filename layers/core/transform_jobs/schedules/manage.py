@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from transform_jobs import clock, identifiers
 from transform_jobs.access import team_access
-from transform_jobs.adapters.dynamodb import job_repository
 from transform_jobs.adapters.dynamodb import schedule_repository as schedules
+from transform_jobs.adapters.dynamodb import team_repository
 from transform_jobs.adapters.dynamodb.item_size import ITEM_LIMIT_BYTES
 from transform_jobs.adapters.dynamodb.paging import paged
 from transform_jobs.errors import Conflict, DomainError, FieldError, Forbidden, Invalid, NotFound
@@ -106,7 +106,7 @@ def _check_job(schedule: StoredSchedule, when: datetime) -> None:
                 )
             ],
         )
-    team = job_repository.get_team(schedule.TeamId)
+    team = team_repository.get_team(schedule.TeamId)
     if team is None:
         raise Forbidden(f"Team {schedule.TeamId!r} is not registered with the service.")
     try:

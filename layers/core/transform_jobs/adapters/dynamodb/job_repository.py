@@ -1,4 +1,4 @@
-"""DynamoDB: jobs, their history, teams, API keys and capacity, in one table.
+"""DynamoDB: jobs, their history and the running-job slots they hold.
 
 Keys (template.yaml declares the table and its indexes):
   job          PK=JOB#<id>      SK=JOB          TeamId+CreatedKey (TeamJobs index),
@@ -11,8 +11,8 @@ Keys (template.yaml declares the table and its indexes):
 
 Every job write is conditional on the Version that was read (optimistic locking), so state logic
 lives in plain Python (job_status, state_changes) and the table guarantees that two writers never
-both win. Only this module, api_key_repository (the key lookup, which the authorizer imports
-alone) and the gateways touch boto3.
+both win. Capacity lives here because a job takes its slot in the same transaction that
+writes it; teams and keys are team_repository's.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from transform_jobs import clock
-from transform_jobs.adapters.dynamodb import api_key_repository
 from transform_jobs.adapters.dynamodb.item_size import item_bytes
 from transform_jobs.adapters.dynamodb.table import (
     InvalidPageToken,
@@ -39,9 +38,9 @@ from transform_jobs.adapters.dynamodb.table import from_item as _from_item
 from transform_jobs.adapters.dynamodb.table import name as _table
 from transform_jobs.adapters.dynamodb.table import plain as _plain
 from transform_jobs.adapters.dynamodb.table import to_item as _to_item
-from transform_jobs.models.job import Job, JobEvent, JobResource
+from transform_jobs.models.job import Job, JobEvent
 from transform_jobs.models.job_status import JobStatus
-from transform_jobs.models.team import Team
+from transform_jobs.models.job_update import HistoryEntry, JobUpdate
 
 __all__ = ["ConflictError", "InvalidPageToken", "JobExists"]
 
@@ -97,23 +96,6 @@ def _versioned_put(job: Job, version: int) -> dict[str, Any]:
 def _job_from_item(item: dict[str, Any]) -> tuple[Job, int]:
     values = _plain(_from_item(item))
     return Job.model_validate(values), int(values.get("Version", 0))
-
-
-@dataclass
-class HistoryEntry:
-    status: JobStatus
-    previous: JobStatus | None
-    source: str
-    reason: str | None = None
-    at: datetime = field(default_factory=clock.now)
-    # The job as GET showed it right after this change, for an update that takes several steps
-    # (None: the job as the update writes it).
-    snapshot: JobResource | None = None
-
-    def shown(self, written: Job) -> JobResource:
-        """The job as GET showed it right after this change, `written` being the job as the
-        update that carries this entry writes it (the webhook payload's data)."""
-        return self.snapshot or JobResource.of(written)
 
 
 def _history_item(job: Job, entry: HistoryEntry, *, version: int, position: int) -> dict[str, Any]:
@@ -198,16 +180,6 @@ def get_job(job_id: str) -> Job | None:
 def _read_job(job_id: str) -> tuple[Job, int] | None:
     reply = _client().get_item(TableName=_table(), Key=_job_key(job_id), ConsistentRead=True)
     return _job_from_item(reply["Item"]) if "Item" in reply else None
-
-
-@dataclass
-class JobUpdate:
-    """What a decision does to a job: its new state, and the history entries of its changes,
-    oldest first (usually one, or none for a change that is not a status change)."""
-
-    job: Job
-    history: list[HistoryEntry] = field(default_factory=list)
-    release_capacity: bool = False
 
 
 def update_job(job_id: str, decide: Callable[[Job], JobUpdate | None]) -> Job | None:
@@ -473,112 +445,3 @@ def running_count(team_id: str | None = None) -> int:
     )
     reply = _client().get_item(TableName=_table(), Key=_to_item(key), ConsistentRead=True)
     return int(_plain(_from_item(reply.get("Item", {}))).get("Running", 0))
-
-
-# --- teams and API keys -----------------------------------------------------------------------
-
-
-def put_team(team: Team) -> None:
-    """Create or update a team, keeping its running-job counter."""
-    values = team.model_dump()
-    names = {f"#{name}": name for name in values}
-    _client().update_item(
-        TableName=_table(),
-        Key=_to_item({"PK": f"TEAM#{team.TeamId}", "SK": "TEAM"}),
-        UpdateExpression="SET Kind = :kind, " + ", ".join(f"#{name} = :{name}" for name in values),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=_to_item(
-            {":kind": "Team", **{f":{k}": v for k, v in values.items()}}
-        ),
-    )
-
-
-def get_team(team_id: str) -> Team | None:
-    reply = _client().get_item(
-        TableName=_table(),
-        Key=_to_item({"PK": f"TEAM#{team_id}", "SK": "TEAM"}),
-        ConsistentRead=True,
-    )
-    if "Item" not in reply:
-        return None
-    values = _plain(_from_item(reply["Item"]))
-    return Team.model_validate({name: values[name] for name in Team.model_fields if name in values})
-
-
-def put_api_key(*, key_hash: str, key_id: str, team_id: str) -> None:
-    created = clock.to_iso(clock.now())
-    _client().transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": _to_item(
-                        {
-                            "PK": f"APIKEY#{key_hash}",
-                            "SK": "APIKEY",
-                            "Kind": "ApiKey",
-                            "TeamId": team_id,
-                            "KeyId": key_id,
-                            "CreatedAt": created,
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(PK)",
-                }
-            },
-            {
-                "Put": {
-                    "TableName": _table(),
-                    "Item": _to_item(
-                        {
-                            "PK": f"TEAM#{team_id}",
-                            "SK": f"APIKEY#{key_id}",
-                            "Kind": "TeamApiKey",
-                            "KeyHash": key_hash,
-                            "CreatedAt": created,
-                        }
-                    ),
-                }
-            },
-            {
-                "ConditionCheck": {
-                    "TableName": _table(),
-                    "Key": _to_item({"PK": f"TEAM#{team_id}", "SK": "TEAM"}),
-                    "ConditionExpression": "attribute_exists(PK)",
-                }
-            },
-        ]
-    )
-
-
-def team_for_key_hash(key_hash: str) -> str | None:
-    # The lookup lives apart so that the authorizer can import it without this module.
-    return api_key_repository.team_for_key_hash(key_hash)
-
-
-def delete_api_key(*, team_id: str, key_id: str) -> bool:
-    """Revoke a key by its id; False if the team has no such key."""
-    reply = _client().get_item(
-        TableName=_table(),
-        Key=_to_item({"PK": f"TEAM#{team_id}", "SK": f"APIKEY#{key_id}"}),
-        ConsistentRead=True,
-    )
-    if "Item" not in reply:
-        return False
-    key_hash = reply["Item"]["KeyHash"]["S"]
-    _client().transact_write_items(
-        TransactItems=[
-            {
-                "Delete": {
-                    "TableName": _table(),
-                    "Key": _to_item({"PK": f"APIKEY#{key_hash}", "SK": "APIKEY"}),
-                }
-            },
-            {
-                "Delete": {
-                    "TableName": _table(),
-                    "Key": _to_item({"PK": f"TEAM#{team_id}", "SK": f"APIKEY#{key_id}"}),
-                }
-            },
-        ]
-    )
-    return True
