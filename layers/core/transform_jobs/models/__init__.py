@@ -1,1 +1,3 @@
-"""Pydantic models at each boundary: requests in, records stored, resources out, events."""
+"""The service's data: pydantic models of requests, jobs, schedules, webhooks and queue
+messages, and the value types and rules they are built from. Imports only the basics.
+"""

@@ -1,2 +1,4 @@
-"""Recurring jobs: schedule expressions, job templates rendered per run, the schedules' table
-items, and the use cases (the API's CRUD and run, and the sweep that starts what is due)."""
+"""Jobs started on a schedule: rate and cron expressions, job templates rendered per run, the
+sweep that starts what is due, and managing schedules (the API's create, change and run).
+Imports launch, jobs and everything below them; their items are adapters.dynamodb's.
+"""
