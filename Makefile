@@ -85,8 +85,8 @@ test: venv $(CHECKOV_STAMP) ## lint, type checks, template checks and the whole 
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint typecheck imports validate checkov node_modules/.installed
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -n 2 --dist loadgroup -m "not stack_benchmark"
 
-test-unit: venv ## the fast tier alone: tests/unit and the client's tests, no AWS stand-ins or stacks
-	$(BIN)/python -m pytest -n 2 tests/unit clients/python/tests
+test-unit: venv ## the fast tier: tests/unit and the client's tests, a quarter of each property's examples
+	TEST_EXAMPLES_SCALE=0.25 $(BIN)/python -m pytest -n 2 tests/unit clients/python/tests
 
 bench-smoke: venv node_modules/.installed ## the benchmarks' smoke runs on whole local stacks (bench-local, bench-load, small)
 	PATH="$(BUILD_PATH)" $(BIN)/python -m pytest -m stack_benchmark tests/build

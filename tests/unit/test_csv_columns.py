@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.csv_io.columns import (
     BadRecord,
     ColumnSelection,
@@ -163,7 +164,7 @@ def record_lists(draw: st.DrawFn) -> tuple[int, list[bytes]]:
     return width, records
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=examples(600), deadline=None)
 @given(record_lists(), st.data())
 def test_a_block_reads_as_csv_reader_and_csv_writer_make_it(
     case: tuple[int, list[bytes]], data: st.DataObject
@@ -175,7 +176,7 @@ def test_a_block_reads_as_csv_reader_and_csv_writer_make_it(
     assert selected(selection, records) == written_as_csv(selection, records)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     st.lists(st.lists(plain_cell, min_size=4, max_size=4), min_size=1, max_size=40),
     st.sampled_from(["\n", "\r\n"]),

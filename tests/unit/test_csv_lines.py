@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.csv_io.lines import line_batches
 from transform_jobs.csv_io.records import UnterminatedQuote, record_batches
 
@@ -81,7 +82,7 @@ def as_lines(data: bytes, sizes: list[int], offset: int) -> list[tuple[bytes, in
         return str(error)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(
     data=csv_bytes(),
     sizes=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=5),
@@ -101,7 +102,7 @@ def test_lines_are_the_records_of_the_per_record_splitter(
     assert as_lines(data, sizes, offset) == as_records(data, sizes, offset)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     rows=st.lists(st.lists(cell, min_size=1, max_size=4), min_size=1, max_size=20),
     end=st.sampled_from(["\n", "\r\n"]),

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.csv_io.records import BOM, RecordSplitter, UnterminatedQuote, record_batches
 
 cells = st.text(
@@ -45,7 +46,7 @@ def split(data: bytes, sizes: list[int], offset: int = 0) -> tuple[list[bytes], 
     return records, splitter
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     rows=tables,
     line_end=st.sampled_from(["\n", "\r\n"]),
@@ -91,7 +92,7 @@ def test_a_short_object_that_only_looks_like_a_bom_start_is_kept() -> None:
     assert records == [b"\xef\xbb"] and not splitter.bom
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     rows=tables,
     sizes=st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=6),

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.csv_io.columns import is_blank
 from transform_jobs.csv_io.records import BOM, UnterminatedQuote, record_batches
 from transform_jobs.csv_io.shards import RecordTooLarge, Span, spans
@@ -100,7 +101,7 @@ def outcome(make: object) -> object:
         return ("too large", error.row, error.size)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     data=csv_bytes(),
     limit=st.integers(1, 60),
@@ -113,7 +114,7 @@ def test_spans_are_the_reference_cuts_whatever_the_chunks(
     assert outcome(lambda: list(spans(chunked(data, sizes), offset=0, limit=limit))) == expected
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=csv_bytes(), limit=st.integers(4, 60), sizes=st.lists(st.integers(1, 30), min_size=1))
 def test_a_span_is_exact_only_when_its_bytes_are_the_shard(
     data: bytes, limit: int, sizes: list[int]
@@ -133,7 +134,7 @@ def test_a_span_is_exact_only_when_its_bytes_are_the_shard(
         assert span.exact is (shard == data[span.start : span.end])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=csv_bytes(), limit=st.integers(1, 60), sizes=st.lists(st.integers(1, 30), min_size=1))
 def test_resuming_at_any_span_end_cuts_the_same_spans(
     data: bytes, limit: int, sizes: list[int]
@@ -151,7 +152,7 @@ def test_resuming_at_any_span_end_cuts_the_same_spans(
         assert list(rest) == found[index + 1 :]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     table=st.lists(st.lists(cell_text, min_size=1, max_size=4), max_size=12),
     line_end=st.sampled_from(["\n", "\r\n"]),

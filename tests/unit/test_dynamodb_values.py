@@ -10,6 +10,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.adapters.dynamodb.dynamodb_values import serialize
 from transform_jobs.adapters.dynamodb.table import from_item, to_item
 
@@ -53,7 +54,7 @@ def _same_sets(value: Any) -> Any:
     return value
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(values)
 def test_serializes_as_boto3_does(value: Any) -> None:
     assert _same_sets(serialize(value)) == _same_sets(BOTO3.serialize(value))
@@ -79,7 +80,7 @@ def test_refuses_what_boto3_refuses(value: Any) -> None:
     assert type(ours.value) is type(theirs.value)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.dictionaries(st.text(min_size=1, max_size=8), values, max_size=5))
 def test_items_read_back_as_boto3_reads_them(item: dict[str, Any]) -> None:
     stored = to_item(item)

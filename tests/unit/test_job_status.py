@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_event
+from tests.support.examples import examples
 from transform_jobs.jobs.state_changes import SageMakerReport, decide
 from transform_jobs.models.job import Job
 from transform_jobs.models.job_status import (
@@ -255,7 +256,7 @@ def job_lives(draw: st.DrawFn) -> tuple[JobStatus, SageMakerStatus, list[SageMak
     return start, end, deliveries
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(life=job_lives())
 def test_reports_in_any_order_and_repeated_end_in_the_same_status_applied_once_each(
     life: tuple[JobStatus, SageMakerStatus, list[SageMakerReport]],

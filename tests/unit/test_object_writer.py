@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.adapters import object_writer, s3_gateway
 from transform_jobs.adapters.object_writer import ObjectWriter
 from transform_jobs.models.job import MultipartState
@@ -80,7 +81,7 @@ def in_thread(call: object) -> threading.Thread:
     return thread
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(blocks=st.lists(st.binary(min_size=0, max_size=40), max_size=40))
 def test_the_object_is_every_byte_written_in_order(blocks: list[bytes]) -> None:
     with pytest.MonkeyPatch.context() as patch:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.adapters import s3_gateway
 from transform_jobs.csv_io.columns import is_blank
 from transform_jobs.csv_io.records import record_batches
@@ -97,7 +98,7 @@ def joined_one_by_one(rows: list[bytes], answers: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     data=csv_bytes(),
     size=st.integers(min_value=1, max_value=50),
@@ -133,7 +134,7 @@ def check_taking(data: bytes, takes: list[int], header: bool, resume: int) -> No
     assert rows.end == expected.end
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(rows=csv_bytes(), answers=csv_bytes())
 def test_rows_join_their_answers_as_one_by_one(rows: bytes, answers: bytes) -> None:
     row_records = [r for records, _ in record_batches([rows]) for r in records if not is_blank(r)]

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.conftest import load_event
+from tests.support.examples import examples
 from transform_jobs.launch.launcher import JOB_ID_TAG, TEAM_TAG
 from transform_jobs.models.request import JobRequest
 
@@ -238,7 +239,7 @@ def test_concurrency_101_with_1_mb_is_refused() -> None:
     assert "MaxPayloadInMB 1 with MaxConcurrentTransforms 101" in error["msg"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(concurrency=st.integers(0, 300), payload=st.integers(0, 100))
 def test_concurrency_times_payload_is_accepted_exactly_when_zero_or_at_most_100(
     concurrency: int, payload: int

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.s3_location import S3Location, overlap, within_any
 
 BUCKET = "data-bkt"
@@ -91,7 +92,7 @@ def test_output_path_ending_in_a_newline_is_not_taken_for_the_granted_folder() -
     assert not output.within(loc("s3://data-bkt/team-a/"), folder=True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(key=st.text(alphabet="ab/.-\n\\", max_size=12))
 def test_parse_keeps_the_whole_key_or_refuses(key: str) -> None:
     uri = f"s3://{BUCKET}/{key}"
@@ -200,7 +201,7 @@ def _covers_as_raw_prefix(grant: list[str], location: list[str], trailing_slash:
     return location == grant and trailing_slash
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     grant=SEGMENTS,
     grant_slash=st.booleans(),
@@ -223,7 +224,7 @@ def test_within_as_folder_agrees_with_segment_prefix_definition(
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     grant=SEGMENTS,
     grant_slash=st.booleans(),

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.examples import examples
 from transform_jobs.schedules.expressions import (
     MAX_EXPRESSION_LENGTH,
     InvalidSchedule,
@@ -810,7 +811,7 @@ instants = st.builds(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(generated=generated_crons(), timezone=st.sampled_from(ZONES), after=instants)
 def test_cron_agrees_with_a_minute_by_minute_reference(
     generated: Generated, timezone: str, after: datetime
@@ -826,7 +827,7 @@ def test_cron_agrees_with_a_minute_by_minute_reference(
         assert found is None or found > end
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(generated=generated_crons(), timezone=st.sampled_from(ZONES), after=instants)
 def test_cron_times_increase_and_match_their_fields(
     generated: Generated, timezone: str, after: datetime
@@ -844,7 +845,7 @@ def test_cron_times_increase_and_match_their_fields(
         previous = found
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(day_field=day_fields())
 def test_day_fields_agree_with_a_day_by_day_reference_over_two_years(
     day_field: tuple[str, str, DateTest],
@@ -858,7 +859,7 @@ def test_day_fields_agree_with_a_day_by_day_reference_over_two_years(
     assert all(moment.hour == 12 for moment in found)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(
     value=st.integers(1, 1_000_000),
     unit=st.sampled_from(["minute", "minutes", "hour", "hours", "day", "days"]),
@@ -937,7 +938,7 @@ EXPRESSIONS = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(expression=EXPRESSIONS, timezone=st.one_of(st.sampled_from(["UTC", BERLIN, NEW_YORK]), TEXT))
 def test_any_input_is_parsed_or_refused_with_invalid_schedule(
     expression: str, timezone: str

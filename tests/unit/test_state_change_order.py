@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_event
+from tests.support.examples import examples
 from transform_jobs import clock
 from transform_jobs.jobs import cancel
 from transform_jobs.jobs.state_changes import SageMakerReport, decide
@@ -281,7 +282,7 @@ def stored_state(job: Job) -> dict[str, Any]:
     return job.model_dump(mode="json", exclude={"SeenEventIds"})
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(delivery=deliveries())
 def test_events_in_any_order_and_redelivered_end_in_the_job_and_history_of_their_true_order(
     delivery: Delivery,
