@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from local.sagemaker_service.service import INTERRUPTED
 from tests.e2e.client import TERMINAL
@@ -277,12 +276,31 @@ def state_change_rule(stack: StackProcess) -> str:
     raise AssertionError("no rule takes SageMaker's state changes")
 
 
-def sagemaker_status(stack: StackProcess, job_name: str) -> str:
-    try:
-        described = stack.aws("sagemaker").describe_transform_job(TransformJobName=job_name)
-    except ClientError:
-        return ""
-    return str(described["TransformJobStatus"])
+def witness_queue(stack: StackProcess) -> str:
+    """A queue that a second, enabled rule fills with SageMaker's state changes. SageMaker
+    describes a status before its event is published, so only an event seen here proves that
+    the disabled rule had its chance at it, and dropped it."""
+    sqs, events = stack.aws("sqs"), stack.aws("events")
+    url = str(sqs.create_queue(QueueName="state-change-witness")["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(
+        Name="state-change-witness", EventPattern=json.dumps({"source": ["aws.sagemaker"]})
+    )
+    events.put_targets(Rule="state-change-witness", Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])
+    return url
+
+
+def published_statuses(stack: StackProcess, queue_url: str, job_name: str) -> list[str]:
+    """The statuses of the job's state changes the witness queue holds, taking them."""
+    sqs = stack.aws("sqs")
+    reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    statuses = []
+    for message in reply.get("Messages", []):
+        detail = json.loads(message["Body"])["detail"]
+        if detail.get("TransformJobName") == job_name:
+            statuses.append(str(detail["TransformJobStatus"]))
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return statuses
 
 
 def test_one_reconcile_sweep_repairs_a_job_whose_terminal_event_was_lost_and_notifies_once(
@@ -295,14 +313,17 @@ def test_one_reconcile_sweep_repairs_a_job_whose_terminal_event_was_lost_and_not
         # Disabled before the job starts, so none of its SageMaker events can slip through
         # before the end (launch_job records InProgress itself).
         events.disable_rule(Name=rule)
+        witness = witness_queue(stack)
         job_id = echo_job(stack)
         job = api.wait(job_id, {"InProgress", *TERMINAL})
         assert job["Status"] == "InProgress"
-        wait_for(
-            lambda: sagemaker_status(stack, job["SageMakerJobName"]) == "Completed",
-            60,
-            "SageMaker completes the job",
-        )
+        published: list[str] = []
+
+        def completion_published() -> bool:
+            published.extend(published_statuses(stack, witness, job["SageMakerJobName"]))
+            return "Completed" in published
+
+        wait_for(completion_published, 60, "SageMaker completes the job and publishes it")
         events.enable_rule(Name=rule)
         time.sleep(3)  # time enough for an event that was only late to arrive
         assert api.job(job_id)["Status"] == "InProgress"  # lost, not late
