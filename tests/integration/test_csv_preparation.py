@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import BUCKET
@@ -197,6 +197,58 @@ def test_prepare_echo_reassemble_gives_back_every_row_with_the_echo_joined(
         header + names,
         *(row + row for row in table),
     ]
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    table=tables(),
+    line_end=st.sampled_from(["\n", "\r\n"]),
+    blank_every=st.sampled_from([0, 2, 5]),
+    slices=st.booleans(),
+    data=st.data(),
+)
+def test_reordered_shards_hold_every_row_as_csv_writer_writes_the_wanted_cells(
+    queues: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    table: list[list[str]],
+    line_end: str,
+    blank_every: int,
+    slices: bool,
+    data: st.DataObject,
+) -> None:
+    # Shards of at most 256 bytes (the longest row drawn is shorter), and the table three
+    # times over, so that most files make several shards and every step ends at one.
+    monkeypatch.setattr(prepare, "MB", 256)
+    table = table * 3
+    width = len(table[0]) if table else 1
+    header = [f"col{n}" for n in range(width)]
+    wanted = data.draw(
+        st.permutations(header).flatmap(
+            lambda names: st.sampled_from([names[:size] for size in range(1, width + 1)])
+        )
+    )
+    assume(wanted != header)
+    records = [table_csv([row], line_end=line_end) for row in [header, *table]]
+    blank = line_end.encode()
+    if blank_every:  # blank lines between rows, which the shards leave out
+        records = [record + blank * (n % blank_every == 1) for n, record in enumerate(records)]
+    job = prepared_job({"data.csv": b"".join(records)}, header=True, columns=wanted)
+    deadline = (lambda: 0.0) if slices else (lambda: FAR)
+    job = run_preparation(job, deadline=deadline)
+    assert job.Preparation is not None and job.Preparation.Done, job.StatusReason
+    assert job.Progress.RowsRead == len(table)
+    shards = [get(key) for key in sorted(keys(work_area.shards_prefix(job).key))]
+    assert all(len(shard) <= 256 for shard in shards)
+    expected = io.StringIO(newline="")
+    picks = [header.index(name) for name in wanted]
+    csv.writer(expected, lineterminator="\r\n").writerows([row[i] for i in picks] for row in table)
+    assert b"".join(shards) == expected.getvalue().encode()
+    (planned,) = prepare.load_plan(job.Preparation.PlanKey).Objects
+    assert [shard.Rows for shard in planned.Shards] == [len(rows(shard)) for shard in shards]
 
 
 def test_columns_are_selected_and_reordered_by_name_and_the_header_comes_back(
