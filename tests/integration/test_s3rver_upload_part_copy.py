@@ -1,6 +1,7 @@
 """UploadPartCopy on the local S3 stand-in (s3rver plus local/stack/s3rver.js), against what S3
 documents: a part copied from a byte range holds exactly what a ranged GET of that range gives,
-its ETag is the MD5 of those bytes, and bad ranges, keys and uploads are refused with S3's codes."""
+its ETag is the MD5 of those bytes, and bad ranges, keys and uploads are refused with S3's codes.
+An upload of several parts completes as S3 completes one: the parts in order, and S3's ETag."""
 
 from __future__ import annotations
 
@@ -92,6 +93,37 @@ def test_without_a_range_the_whole_object_is_copied_beside_uploaded_parts(s3: An
         },
     )
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"x" * (5 * 1024 * 1024) + BODY
+
+
+def test_an_upload_of_several_parts_is_their_bytes_in_order_with_s3s_multipart_etag(
+    s3: Any,
+) -> None:
+    key = "out/three parts.csv"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"an object the upload replaces")
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    bodies = [b"a" * (5 * 1024 * 1024), b"b" * (5 * 1024 * 1024 + 7), b"last"]
+    # Uploaded last part first: the object follows the part numbers, not the order of arrival.
+    etags = {
+        number: s3.upload_part(
+            Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )["ETag"]
+        for number, body in reversed(list(enumerate(bodies, 1)))
+    }
+    completed = s3.complete_multipart_upload(
+        Bucket=BUCKET,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in (1, 2, 3)]},
+    )
+    digests = b"".join(hashlib.md5(body).digest() for body in bodies)  # noqa: S324 (S3's ETag)
+    etag = f'"{hashlib.md5(digests).hexdigest()}-3"'  # noqa: S324
+    assert completed["ETag"] == etag
+    got = s3.get_object(Bucket=BUCKET, Key=key)
+    assert got["Body"].read() == b"".join(bodies)
+    assert got["ETag"] == etag
+    assert got["ContentLength"] == sum(map(len, bodies))
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="out/three")["Contents"]
+    assert [(entry["Key"], entry["Size"]) for entry in listed] == [(key, sum(map(len, bodies)))]
 
 
 @pytest.mark.parametrize(
