@@ -24,6 +24,7 @@ wrong answer cannot pass. `--output` writes JSON; Markdown goes to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import io
@@ -56,6 +57,7 @@ from transform_jobs.preparation import prepare, reassembly  # noqa: E402
 
 BUCKET = "bench-data"
 STACK = "bench"
+OUTPUT_PREFIX = "out/"  # the jobs' S3OutputPath: their work areas and reassembled files
 TEAM = "bench"
 MB = 1024 * 1024
 COLUMNS = ["id", "f1", "f2", "f3", "f4", "f5", "category", "note"]
@@ -162,7 +164,10 @@ def _job(key: str, columns: list[str] | None) -> str:
                 "ContentType": "text/csv",
                 "SplitType": "Line",
             },
-            "TransformOutput": {"S3OutputPath": f"s3://{BUCKET}/out/", "Accept": "text/csv"},
+            "TransformOutput": {
+                "S3OutputPath": f"s3://{BUCKET}/{OUTPUT_PREFIX}",
+                "Accept": "text/csv",
+            },
             "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
             "InputPreparation": block,
         }
@@ -242,8 +247,8 @@ def run_child(argv: list[str]) -> int:
 class Stand:
     """s3rver for S3, a moto server for the table and queues, the template's resources."""
 
-    def __init__(self, scratch: Path) -> None:
-        self.s3 = start_s3(scratch / "s3", log_dir=scratch)
+    def __init__(self, scratch: Path, s3_dir: Path | None = None) -> None:
+        self.s3 = start_s3(s3_dir or scratch / "s3", log_dir=scratch)
         self.moto = start_moto(("dynamodb", "sqs", "kms"), log_dir=scratch)
         credentials = dict(self.s3.credentials)
         endpoints = {"s3": self.s3.endpoint, "dynamodb": self.moto.endpoint}
@@ -297,6 +302,14 @@ class Stand:
         result: dict[str, Any] = json.loads(reply.stdout.strip().splitlines()[-1])
         result["s3rver_cpu_seconds"] = cpu_seconds(self.s3.process.pid) - s3rver_before
         return result
+
+    def remove(self, prefix: str) -> None:
+        """Every object whose key starts with `prefix`."""
+        s3 = self.client("s3")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+            keys = [{"Key": entry["Key"]} for entry in page.get("Contents", [])]
+            if keys:
+                s3.delete_objects(Bucket=BUCKET, Delete={"Objects": keys, "Quiet": True})
 
     def stop(self) -> None:
         self.s3.stop()
@@ -366,7 +379,12 @@ def check_shards(stand: Stand, job_id: str, size: int, digest: str) -> dict[str,
 
 
 def measure(
-    stand: Stand, scratch: Path, label: str, size: int, wanted: tuple[str, ...] = STEPS
+    stand: Stand,
+    scratch: Path,
+    label: str,
+    size: int,
+    wanted: tuple[str, ...] = STEPS,
+    repeat: int = 1,
 ) -> dict[str, Any]:
     path = scratch / f"{label}.csv"
     rows, data_bytes, digest = generate(path, size)
@@ -374,19 +392,16 @@ def measure(
     stand.client("s3").upload_file(str(path), BUCKET, key)
     actual = path.stat().st_size
     path.unlink()
-    result: dict[str, Any] = {"bytes": actual, "rows": rows, "steps": {}}
-    steps = result["steps"]
-    steps["csv.reader"] = stand.child("reader", key)
-    if "prepare" in wanted or "reassemble" in wanted:
-        steps["prepare"] = stand.child("prepare", key)
-        steps["prepare"] |= check_shards(stand, steps["prepare"]["job_id"], data_bytes, digest)
-    if "prepare-reorder" in wanted:
-        steps["prepare-reorder"] = stand.child("prepare-reorder", key)
-    if "reassemble" in wanted:
-        job_id = steps["prepare"]["job_id"]
-        echo_model(stand, job_id)
-        finalizing(stand, job_id)
-        steps["reassemble"] = stand.child("reassemble", job_id)
+    # Each round runs every step once, in the same order, so that a slow spell of the machine
+    # falls on all of them; a step's figure is its median round.
+    rounds = []
+    for _ in range(repeat):
+        rounds.append(one_round(stand, key, wanted, data_bytes, digest))
+        stand.remove(OUTPUT_PREFIX)  # each round's shards and outputs, so rounds add no bytes
+    stand.remove(key)
+    for each in rounds:
+        check_round(each, rows)
+    steps = {name: median_run([each[name] for each in rounds]) for name in rounds[0]}
     baseline = steps["csv.reader"]["seconds"]
     for name, step in steps.items():
         step["mb_per_s"] = actual / MB / step["seconds"]
@@ -397,14 +412,43 @@ def measure(
             step["met"] = step["throughput_vs_csv_reader"] >= TARGETS[name]
         if name != "csv.reader":
             step["mb_per_15_min_step"] = step["mb_per_s"] * STEP_SECONDS
-    if steps["csv.reader"]["rows"] != rows:
-        raise RuntimeError(f"csv.reader: {steps['csv.reader']['rows']} rows, expected {rows}")
-    for name in ("prepare", "prepare-reorder"):
+    return {"bytes": actual, "rows": rows, "rounds": repeat, "steps": steps}
+
+
+def one_round(
+    stand: Stand, key: str, wanted: tuple[str, ...], data_bytes: int, digest: str
+) -> dict[str, dict[str, Any]]:
+    steps: dict[str, dict[str, Any]] = {"csv.reader": stand.child("reader", key)}
+    if "prepare" in wanted or "reassemble" in wanted:
+        steps["prepare"] = stand.child("prepare", key)
+        steps["prepare"] |= check_shards(stand, steps["prepare"]["job_id"], data_bytes, digest)
+    if "prepare-reorder" in wanted:
+        steps["prepare-reorder"] = stand.child("prepare-reorder", key)
+    if "reassemble" in wanted:
+        job_id = steps["prepare"]["job_id"]
+        echo_model(stand, job_id)
+        finalizing(stand, job_id)
+        steps["reassemble"] = stand.child("reassemble", job_id)
+    return steps
+
+
+def check_round(steps: dict[str, dict[str, Any]], rows: int) -> None:
+    """Every step of a round read every row; the reassembly completed."""
+    for name in ("csv.reader", "prepare", "prepare-reorder"):
         if name in steps and steps[name]["rows"] != rows:
             raise RuntimeError(f"{name}: {steps[name]['rows']} rows, expected {rows}")
     if "reassemble" in steps and steps["reassemble"]["status"] != "Completed":
         raise RuntimeError(f"reassembly ended {steps['reassemble']}")
-    return result
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run of median time (the lower of the middle two), with every run's seconds and the
+    highest peak RSS of them all."""
+    ordered = sorted(runs, key=lambda run: run["seconds"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["all_seconds"] = [round(run["seconds"], 3) for run in runs]
+    chosen["peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
+    return chosen
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -460,6 +504,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100MB,2GB", help="comma-separated, e.g. 100MB,2GB")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
     parser.add_argument(
+        "--s3-dir",
+        type=Path,
+        help="where s3rver keeps its objects (default: beside the scratch files, on disk); "
+        "/dev/shm takes the disk's write-back out of the figures",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="rounds of every step per size; each step's figure is its median round",
+    )
+    parser.add_argument(
         "--steps",
         default=",".join(STEPS[1:]),
         help="comma-separated steps besides csv.reader (reassemble needs prepare's shards)",
@@ -467,11 +523,19 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(args)
     wanted = tuple(options.steps.split(","))
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="csv-sharding-") as scratch:
-        stand = Stand(Path(scratch))
+    with contextlib.ExitStack() as stack:
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="csv-sharding-"))
+        s3_dir = None
+        if options.s3_dir:
+            s3_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="s3-", dir=options.s3_dir))
+            )
+        stand = Stand(Path(scratch), s3_dir)
         try:
             for label in options.sizes.split(","):
-                results[label] = measure(stand, Path(scratch), label, parse_size(label), wanted)
+                results[label] = measure(
+                    stand, Path(scratch), label, parse_size(label), wanted, options.repeat
+                )
                 print(f"{label} done", file=sys.stderr)
         finally:
             stand.stop()

@@ -15,7 +15,9 @@ from tests.build.benchmark_runs import need_node_modules, run_benchmark
 def test_the_csv_sharding_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     need_node_modules()
     output = tmp_path / "csv.json"
-    reply = run_benchmark("csv_sharding.py", "--sizes", "2MB", "--output", str(output))
+    reply = run_benchmark(
+        "csv_sharding.py", "--sizes", "2MB", "--repeat", "2", "--output", str(output)
+    )
     assert reply.returncode == 0, reply.stderr[-3000:]
     result = json.loads(output.read_text())["results"]["2MB"]
     steps = result["steps"]
@@ -23,4 +25,6 @@ def test_the_csv_sharding_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert steps["prepare"]["rows"] == steps["csv.reader"]["rows"] == result["rows"]
     assert steps["prepare"]["spans_lines"] is True  # the text column holds line breaks
     assert steps["reassemble"]["status"] == "Completed"
+    assert result["rounds"] == 2 and all(len(step["all_seconds"]) == 2 for step in steps.values())
+    assert round(steps["prepare"]["seconds"], 3) == min(steps["prepare"]["all_seconds"])
     assert "| 2MB | prepare |" in reply.stdout
