@@ -187,7 +187,7 @@ def start_s3(
 ) -> Backend:
     """s3rver keeping buckets and objects in `data_dir` (its log goes beside it, not inside, so
     the directory holds only buckets), started by s3rver.js beside this module, which adds the
-    UploadPartCopy that s3rver lacks."""
+    UploadPartCopy that s3rver lacks, and gives a multipart object S3's ETag."""
     data_dir = Path(data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = (log_dir or data_dir.parent) / f"{data_dir.name}.s3rver.log"
