@@ -16,9 +16,12 @@ The job table and queues are the template's, on a moto server. Each step's ratio
 throughput over csv.reader's on the same bytes (step MB/s over csv.reader MB/s, so higher is
 faster), printed with its target; memory flatness is each step's peak RSS at the largest size
 over the smallest. The prepared shards are read back and checked against the input, so a fast
-wrong answer cannot pass. `--output` writes JSON; Markdown goes to stdout.
+wrong answer cannot pass. Every step runs `--repeat` rounds (3) and its median round is what
+counts; `--s3-dir` says where s3rver keeps its objects. `--output` writes JSON; Markdown goes to
+stdout.
 
     python benchmarks/csv_sharding.py --sizes 100MB,2GB --output results/csv.json
+    python benchmarks/csv_sharding.py --sizes 100MB --repeat 5 --s3-dir /dev/shm
 """
 
 from __future__ import annotations

@@ -94,13 +94,15 @@ function byteRange(header, size) {
   return { start, end };
 }
 
-// The part as s3rver's store.putPart leaves one (its bytes, and their MD5 beside them), read
-// and written in large blocks by worker threads: hashing on s3rver's one thread would stall
-// every other request it serves meanwhile.
+// Worker threads that copy in large blocks: a part copied from a range, left as s3rver's
+// store.putPart leaves one (its bytes, and their MD5 beside them), and an upload's parts
+// appended into its object. On s3rver's one thread, either would stall every other request
+// it serves meanwhile.
 const COPIER = `
 const { parentPort } = require('worker_threads');
 const { createHash } = require('crypto');
 const fs = require('fs');
+
 function append(sources, targetPath, block) {
   const buffer = Buffer.allocUnsafe(block);
   const target = fs.openSync(targetPath, 'w');
@@ -123,38 +125,37 @@ function append(sources, targetPath, block) {
   return size;
 }
 
-parentPort.on('message', ({ id, sourcePath, start, end, partPath, block, sources }) => {
-  if (sources) {
-    try {
-      parentPort.postMessage({ id, size: append(sources, partPath, block) });
-    } catch (err) {
-      parentPort.postMessage({ id, error: err.message });
-    }
-    return;
-  }
+function copyPart(sourcePath, start, end, partPath, block) {
+  const hash = createHash('md5');
+  const buffer = Buffer.allocUnsafe(Math.min(block, end - start + 1));
+  const source = fs.openSync(sourcePath, 'r');
   try {
-    const hash = createHash('md5');
-    const buffer = Buffer.allocUnsafe(Math.min(block, end - start + 1));
-    const source = fs.openSync(sourcePath, 'r');
+    const target = fs.openSync(partPath, 'w');
     try {
-      const target = fs.openSync(partPath, 'w');
-      try {
-        for (let position = start; position <= end; ) {
-          const read = fs.readSync(source, buffer, 0, Math.min(buffer.length, end + 1 - position), position);
-          if (read === 0) throw new Error(sourcePath + ' ended before byte ' + position);
-          hash.update(buffer.subarray(0, read));
-          fs.writeSync(target, buffer, 0, read);
-          position += read;
-        }
-      } finally {
-        fs.closeSync(target);
+      for (let position = start; position <= end; ) {
+        const read = fs.readSync(source, buffer, 0, Math.min(buffer.length, end + 1 - position), position);
+        if (read === 0) throw new Error(sourcePath + ' ended before byte ' + position);
+        hash.update(buffer.subarray(0, read));
+        fs.writeSync(target, buffer, 0, read);
+        position += read;
       }
     } finally {
-      fs.closeSync(source);
+      fs.closeSync(target);
     }
-    const md5 = hash.digest('hex');
-    fs.writeFileSync(partPath + '.md5', md5);
-    parentPort.postMessage({ id, md5 });
+  } finally {
+    fs.closeSync(source);
+  }
+  const md5 = hash.digest('hex');
+  fs.writeFileSync(partPath + '.md5', md5);
+  return md5;
+}
+
+parentPort.on('message', ({ id, sourcePath, start, end, partPath, block, sources }) => {
+  try {
+    const result = sources
+      ? { size: append(sources, partPath, block) }
+      : { md5: copyPart(sourcePath, start, end, partPath, block) };
+    parentPort.postMessage({ id, result });
   } catch (err) {
     parentPort.postMessage({ id, error: err.message });
   }
@@ -169,12 +170,12 @@ function copier() {
   if (copiers.length < COPIERS) {
     const worker = new Worker(COPIER, { eval: true });
     worker.pending = 0;
-    worker.on('message', ({ id, md5, size, error }) => {
+    worker.on('message', ({ id, result, error }) => {
       worker.pending -= 1;
       const { resolve, reject } = waiting.get(id);
       waiting.delete(id);
       if (error) reject(new Error(error));
-      else resolve(md5 === undefined ? size : md5);
+      else resolve(result);
     });
     worker.unref();
     copiers.push(worker);
@@ -194,13 +195,13 @@ function onCopier(message) {
 }
 
 // Resolves to the part's MD5 (hex).
-function copyRange(sourcePath, range, partPath) {
-  return onCopier({ sourcePath, start: range.start, end: range.end, partPath });
+async function copyRange(sourcePath, range, partPath) {
+  return (await onCopier({ sourcePath, start: range.start, end: range.end, partPath })).md5;
 }
 
 // Resolves to the size of the file made of the sources, one after the other.
-function appendFiles(sources, targetPath) {
-  return onCopier({ sources, partPath: targetPath });
+async function appendFiles(sources, targetPath) {
+  return (await onCopier({ sources, partPath: targetPath })).size;
 }
 
 async function uploadPartCopy(ctx, next) {

@@ -150,6 +150,14 @@ cell = st.text(
 )
 
 
+# Each example prepares (and reassembles) a whole job over moto: few examples, no deadline.
+WHOLE_JOBS = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
 @st.composite
 def tables(draw: st.DrawFn) -> list[list[str]]:
     width = draw(st.integers(1, 4))
@@ -158,11 +166,7 @@ def tables(draw: st.DrawFn) -> list[list[str]]:
     return [row for row in body if row != [""]]
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@WHOLE_JOBS
 @given(
     table=tables(),
     line_end=st.sampled_from(["\n", "\r\n"]),
@@ -199,11 +203,7 @@ def test_prepare_echo_reassemble_gives_back_every_row_with_the_echo_joined(
     ]
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@WHOLE_JOBS
 @given(
     table=tables(),
     line_end=st.sampled_from(["\n", "\r\n"]),
