@@ -47,9 +47,11 @@ class ImportBudget:
 # client and config modules are most of boto3's import time, and boto3 adds its resource layer and
 # s3transfer); Powertools' parser builds every event model it ships; idempotency comes with the
 # first keyed submission; the webhook signing library and the HTTP client with the first delivery;
-# the OpenAPI document's models when the document is made.
+# the OpenAPI document's models when the document is made; pyarrow with prepare_job's first
+# block of rows to reorder.
 NEVER_AT_INIT = (
     "aws_lambda_powertools.event_handler.openapi.models",
+    "pyarrow",
     "boto3",
     "s3transfer",
     "botocore.session",
@@ -109,6 +111,7 @@ WEBHOOKS += ("webhooks",)
 SCHEDULE_RUNS = ("jobs.transitions",)
 SCHEDULE_RUNS += (
     "csv_io.columns",
+    "csv_io.native_columns",
     "csv_io.header",
     "csv_io.records",
     "field_errors",
@@ -186,6 +189,7 @@ BUDGETS = {
             "models.validation",
             "launch.preflight",
             "csv_io.columns",
+            "csv_io.native_columns",
             "csv_io.header",
             "csv_io.records",
             "jobs.steps",

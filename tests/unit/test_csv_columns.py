@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.examples import examples
+from transform_jobs.csv_io import native_columns
 from transform_jobs.csv_io.columns import (
     BadRecord,
     ColumnSelection,
@@ -20,6 +21,10 @@ from transform_jobs.csv_io.columns import (
     is_blank,
     spans_lines,
 )
+
+# pyarrow is imported on a first quote-free block (a third of a second): here, not inside the
+# first example of a property test that has a deadline.
+native_columns.available()
 
 cell = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=10)
 
@@ -246,3 +251,75 @@ def test_records_with_quotes_that_do_not_read_alone_read_as_the_whole_block_does
     header = [f"c{n}" for n in range(width)]
     selection = ColumnSelection(header, [header[n] for n in wanted])
     assert selected(selection, records) == written_as_csv(selection, records)
+
+
+# ---------------------------------------------------------------- pyarrow's reader (native_columns)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    st.integers(1, 5).flatmap(
+        lambda width: st.tuples(
+            st.just(width),
+            st.lists(
+                st.lists(
+                    st.text(alphabet=st.sampled_from(list("ab7 .-é\x00\ufeff\t")), max_size=5),
+                    min_size=width,
+                    max_size=width,
+                ),
+                min_size=1,
+                max_size=30,
+            ),
+            st.lists(st.integers(0, width - 1), min_size=1, max_size=width + 1),
+        )
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_pyarrow_selects_plain_rows_byte_for_byte_as_the_split_in_python_does(
+    case: tuple[int, list[list[str]], list[int]], end: str
+) -> None:
+    width, table, picks = case
+    block = "".join(",".join(row) + end for row in table).encode()
+    selection = ColumnSelection([f"c{n}" for n in range(width)], [f"c{n}" for n in picks])
+    plain = selection._plain_lines(block, len(table))
+    if plain is None:  # a blank line (a lone empty cell): not a plain block after all
+        assert width == 1 and [""] in table
+        return
+    columns = selection._columns(*plain, len(table))
+    assert columns is not None
+    in_python = b"".join(
+        b",".join(cell or (b'""' if len(picks) == 1 else b"") for cell in row) + b"\r\n"
+        for row in zip(*columns, strict=True)
+    )
+    native = native_columns.select(plain[0], len(table), width, selection.indices)
+    # The reader drops a BOM that starts its input: such a block is left to Python.
+    assert native == (None if plain[0].startswith("\ufeff".encode()) else in_python)
+
+
+def test_plain_rows_go_to_pyarrow_and_a_bad_block_back_to_python(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[bytes | None] = []
+    select = native_columns.select
+
+    def recording(*args: object) -> bytes | None:
+        calls.append(result := select(*args))  # type: ignore[arg-type]
+        return result
+
+    monkeypatch.setattr(native_columns, "select", recording)
+    selection = ColumnSelection(["a", "b", "c"], ["c", "a"])
+    assert selection.apply_many([b"1,2,3\n", b"4,5,6"]) == b"3,1\r\n6,4\r\n"
+    assert calls == [b"3,1\r\n6,4\r\n"]
+    with pytest.raises(BadRecord, match="has 2 cells where the header has 3"):
+        selection.apply_many([b"1,2,3\n", b"4,5\n"])
+    assert calls[1:] == [None]  # the reader refused the short row; csv.reader named it
+    # A row with quotes is csv.reader's and csv.writer's; the plain rows around it the reader's.
+    assert selection.apply_many([b'"1,",2,3\n', b"4,5,6\n"]) == b'3,"1,"\r\n6,4\r\n'
+    assert calls[2:] == [b'3,"1,"\r\n6,4\r\n']
+    assert selection.apply_many([b'"x\ny",2,3\n', b"4,5,6\n"]) == b'3,"x\ny"\r\n6,4\r\n'
+
+
+def test_pyarrow_is_there_where_prepare_job_runs() -> None:
+    # The arrow layer (template.yaml) and the dev requirements both hold it: without it every
+    # reordering falls back to Python, three times slower, and nothing else would notice.
+    assert native_columns.available()

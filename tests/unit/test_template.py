@@ -300,8 +300,11 @@ def test_all_functions_run_python313_on_arm64_via_globals(
     assert set(fns) == set(FUNCTIONS)
     for name, fn in fns.items():
         props = fn["Properties"]
-        for key in ("Runtime", "Architectures", "Handler", "Layers"):
+        for key in ("Runtime", "Architectures", "Handler"):
             assert key not in props, f"{name} overrides Globals.{key}"
+        # Only prepare_job adds a layer of its own (pyarrow); SAM appends it to Globals'.
+        own_layers = [{"Ref": "ArrowLayer"}] if name == "PrepareJobFunction" else None
+        assert props.get("Layers") == own_layers, name
         assert props["CodeUri"].rstrip("/") == f"functions/{FUNCTIONS[name]}"
 
 
@@ -1073,7 +1076,8 @@ def test_gateway_responses_are_problem_details(
 
 
 @pytest.mark.parametrize(
-    ("name", "folder"), [("DepsLayer", "layers/deps"), ("CoreLayer", "layers/core")]
+    ("name", "folder"),
+    [("DepsLayer", "layers/deps"), ("CoreLayer", "layers/core"), ("ArrowLayer", "layers/arrow")],
 )
 def test_layers_are_makefile_builds_for_python313_arm64(
     resources: dict[str, Any], name: str, folder: str
@@ -1434,6 +1438,17 @@ def test_sam_translates_the_template_keeping_the_key_grants_conditional() -> Non
     translated = Translator(
         None, Parser(), boto_session=boto3.Session(region_name="us-east-1")
     ).translate(document, parameter_values={}, get_managed_policy_map=dict)
+    # A function's Layers are added to Globals', in order: prepare_job alone gets pyarrow.
+    # (SAM names each layer version after its logical id and a hash of its content.)
+    layers = {
+        name: [
+            re.sub(r"[0-9a-f]{10}$", "", layer["Ref"]) for layer in resource["Properties"]["Layers"]
+        ]
+        for name, resource in translated["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    assert layers.pop("PrepareJobFunction") == ["DepsLayer", "CoreLayer", "ArrowLayer"]
+    assert {tuple(refs) for refs in layers.values()} == {("DepsLayer", "CoreLayer")}
     conditional = {}
     for name, resource in translated["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role":

@@ -6,10 +6,11 @@ by `format_row`, not csv.writer: csv.writer leaves a lone carriage return unquot
 reader then takes for a line end.
 
 A block of records is reordered with bytes operations where no row holds a quote: such a row's
-cells are what splitting it on commas gives, and none needs quoting on the way out. Rows with
-quotes go through csv.reader and csv.writer, and any block these rules do not cover (a lone
-carriage return, a row with more or fewer cells, bytes that are not UTF-8) goes through them
-whole, which also names the first bad row.
+cells are what splitting it on commas gives, and none needs quoting on the way out. A block
+with no quote at all goes to pyarrow's reader in C++ (native_columns) where it is installed,
+else is split here. Rows with quotes go through csv.reader and csv.writer, and any block these
+rules do not cover (a lone carriage return, a row with more or fewer cells, bytes that are not
+UTF-8) goes through them whole, which also names the first bad row.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from operator import itemgetter
+
+from transform_jobs.csv_io import native_columns
 
 
 class BadRecord(ValueError):
@@ -123,17 +126,29 @@ class ColumnSelection:
         if quoted is None:
             return None
         if quoted:
-            plain, last = list(records), len(records) - 1
-            for index in quoted:
-                record = plain[index]
-                if record.endswith(b"\r\n"):
-                    plain[index] = self._fillers[b"\r\n"]
-                elif record.endswith(b"\n") or index == last:
-                    plain[index] = self._fillers[b"\n"]
-                else:
-                    return None  # not a whole line: csv.reader says how the block reads
-            block = b"".join(plain)
-        columns = self._columns(block, len(records))
+            with_fillers = self._with_fillers(records, quoted)
+            if with_fillers is None:
+                return None  # not a whole line: csv.reader says how the block reads
+            block = with_fillers
+        plain_block = self._plain_lines(block, len(records))
+        if plain_block is None:
+            return None
+        block, end = plain_block
+        written: list[str] = []
+        if quoted:
+            written = self._written_apart([records[index] for index in quoted]) or []
+            if not written:
+                return None  # the whole block through csv.reader says how it reads
+        native = native_columns.select(
+            block,
+            len(records),
+            self.width,
+            self.indices,
+            [(index, line.encode("utf-8")) for index, line in zip(quoted, written, strict=True)],
+        )
+        if native is not None:
+            return native
+        columns = self._columns(block, end, len(records))
         if columns is None:
             return None
         if len(columns) == 1:
@@ -144,17 +159,28 @@ class ColumnSelection:
         else:
             lines = map(b",".join, zip(*columns, strict=True))
         if quoted:
-            written = self._written_apart([records[index] for index in quoted])
-            if written is None:
-                return None  # the whole block through csv.reader says how it reads
             lines = list(lines)
             for index, line in zip(quoted, written, strict=True):
                 lines[index] = line[:-2].encode("utf-8")  # the join below puts its CRLF back
         return b"\r\n".join(lines) + b"\r\n"
 
-    def _columns(self, block: bytes, rows: int) -> list[list[bytes]] | None:
-        """The wanted columns of a block of quote-free rows, each cut at every comma; None when
-        a row is not `width` cells or the block is not plain UTF-8 lines."""
+    def _with_fillers(self, records: Sequence[bytes], quoted: list[int]) -> bytes | None:
+        """The block with a filler in place of each quoted record; None when one of them is
+        not a whole line."""
+        plain, last = list(records), len(records) - 1
+        for index in quoted:
+            record = plain[index]
+            if record.endswith(b"\r\n"):
+                plain[index] = self._fillers[b"\r\n"]
+            elif record.endswith(b"\n") or index == last:
+                plain[index] = self._fillers[b"\n"]
+            else:
+                return None
+        return b"".join(plain)
+
+    def _plain_lines(self, block: bytes, rows: int) -> tuple[bytes, bytes] | None:
+        """A block of quote-free rows with one line end throughout, the last row's included,
+        and that end (LF, or CRLF); None when the block is not `rows` plain UTF-8 lines."""
         lf = block.count(b"\n")
         unterminated = not block.endswith(b"\n")  # the file's last row
         if lf + unterminated != rows:
@@ -178,6 +204,11 @@ class ColumnSelection:
                 block.decode("utf-8")
             except UnicodeDecodeError:
                 return None
+        return block, end
+
+    def _columns(self, block: bytes, end: bytes, rows: int) -> list[list[bytes]] | None:
+        """The wanted columns of a block from _plain_lines, each cut at every comma; None when
+        a row is not `width` cells."""
         # Every line end becomes a cell of its own, so each row is `width` cells and that
         # marker: the markers at their places prove every row has exactly `width` cells.
         stride = self.width + 1
