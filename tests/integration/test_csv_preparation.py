@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import BUCKET
 from tests.support.jobs import make_job
-from transform_jobs.adapters import object_writer
+from transform_jobs.adapters import object_writer, s3_gateway
 from transform_jobs.adapters.dynamodb import job_repository
+from transform_jobs.csv_io import native_columns
 from transform_jobs.jobs import work_area
 from transform_jobs.jobs.state_changes import SageMakerReport, apply
 from transform_jobs.models.job import Job
@@ -249,6 +250,69 @@ def test_reordered_shards_hold_every_row_as_csv_writer_writes_the_wanted_cells(
     assert b"".join(shards) == expected.getvalue().encode()
     (planned,) = prepare.load_plan(job.Preparation.PlanKey).Objects
     assert [shard.Rows for shard in planned.Shards] == [len(rows(shard)) for shard in shards]
+
+
+# Cells pyarrow takes (no CR, which it would take for a line end) with quotes, commas and line
+# feeds now and then; rows of two to four of them.
+SELECT_REGION = native_columns.select_region
+region_cell = st.one_of(
+    st.text(alphabet=st.sampled_from(list("ab7 .-é")), max_size=6),
+    st.text(alphabet=st.sampled_from(list('ab7 ,"\n')), max_size=6),
+)
+region_tables = st.integers(2, 4).flatmap(
+    lambda width: st.lists(
+        st.lists(region_cell, min_size=width, max_size=width), min_size=2, max_size=25
+    )
+)
+
+
+@WHOLE_JOBS
+@given(table=region_tables, line_end=st.sampled_from(["\n", "\r\n"]), data=st.data())
+def test_regions_prepared_in_cpp_cut_the_shards_the_per_record_path_cuts(
+    queues: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    table: list[list[str]],
+    line_end: str,
+    data: st.DataObject,
+) -> None:
+    # Chunks of 64 bytes make regions of a few rows, most of which fit a 256-byte shard whole
+    # (pyarrow's) and some of which fill it (cut record by record); without pyarrow every
+    # region goes record by record. Both must give the same shards.
+    monkeypatch.setattr(prepare, "MB", 256)
+    monkeypatch.setattr(s3_gateway, "STREAM_CHUNK_BYTES", 64)
+    table = table * 3
+    width = len(table[0])
+    header = [f"col{n}" for n in range(width)]
+    wanted = data.draw(
+        st.permutations(header).flatmap(
+            lambda names: st.sampled_from([names[:size] for size in range(1, width + 1)])
+        )
+    )
+    assume(wanted != header)
+    body = b"".join(table_csv([row], line_end=line_end) for row in [header, *table])
+    taken: list[bool] = []
+
+    def counted(*args: Any) -> tuple[bytes, int] | None:
+        prepared = SELECT_REGION(*args)
+        taken.append(prepared is not None)
+        return prepared
+
+    def shards_of(job: Job) -> tuple[list[bytes], list[int]]:
+        job = run_preparation(job)
+        assert job.Preparation is not None and job.Preparation.Done, job.StatusReason
+        found = [get(key) for key in sorted(keys(work_area.shards_prefix(job).key))]
+        (planned,) = prepare.load_plan(job.Preparation.PlanKey).Objects
+        return found, [shard.Rows for shard in planned.Shards]
+
+    # (A context per example: hypothesis runs every example under the same fixtures.)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(native_columns, "select_region", counted)
+        in_cpp = shards_of(prepared_job({"data.csv": body}, header=True, columns=wanted))
+        patch.setattr(native_columns, "select_region", lambda *args: None)
+        per_record = shards_of(prepared_job({"data.csv": body}, header=True, columns=wanted))
+    assert in_cpp == per_record
+    assert sum(per_record[1]) == len(table)
+    assert any(taken), "no region went through pyarrow: the test no longer tests it"
 
 
 def test_columns_are_selected_and_reordered_by_name_and_the_header_comes_back(

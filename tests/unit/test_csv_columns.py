@@ -6,11 +6,11 @@ import csv
 import io
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.support.examples import examples
-from transform_jobs.csv_io import native_columns
+from transform_jobs.csv_io import lines, native_columns
 from transform_jobs.csv_io.columns import (
     BadRecord,
     ColumnSelection,
@@ -21,6 +21,7 @@ from transform_jobs.csv_io.columns import (
     is_blank,
     spans_lines,
 )
+from transform_jobs.csv_io.records import UnterminatedQuote
 
 # pyarrow is imported on a first quote-free block (a third of a second): here, not inside the
 # first example of a property test that has a deadline.
@@ -323,3 +324,84 @@ def test_pyarrow_is_there_where_prepare_job_runs() -> None:
     # The arrow layer (template.yaml) and the dev requirements both hold it: without it every
     # reordering falls back to Python, three times slower, and nothing else would notice.
     assert native_columns.available()
+
+
+def records_of(region: bytes) -> list[bytes]:
+    """The region's records as the splitter cuts them, blank lines left out."""
+    found: list[bytes] = []
+    for batch in lines.line_batches([region]):
+        found += batch.lines if batch.unended else [line + b"\n" for line in batch.lines]
+    return [record for record in found if not is_blank(record)]
+
+
+@settings(max_examples=examples(600), deadline=None)
+@given(record_lists(), st.data())
+def test_a_region_through_pyarrow_reads_as_its_records_through_csv_reader(
+    case: tuple[int, list[bytes]], data: st.DataObject
+) -> None:
+    width, records = case
+    region = b"".join(records)
+    try:
+        expected_records = records_of(region)
+    except UnterminatedQuote:
+        assume(False)
+    header = [f"c{n}" for n in range(width)]
+    wanted = data.draw(st.lists(st.sampled_from(header), min_size=1, max_size=width + 1))
+    selection = ColumnSelection(header, wanted)
+    assume(not selection.identity)  # those rows pass as they are, never through a selection
+    native = native_columns.select_region(region, width, selection.indices)
+    if native is not None:
+        expected = selected(selection, expected_records) if expected_records else b""
+        assert native == (expected, len(expected_records))
+
+
+# No CR: csv.writer leaves a lone CR unquoted when its line end is LF, and csv.reader then takes
+# it for a line end.
+written_cell = st.text(alphabet=st.sampled_from(list('ab7 ,"\n\x00é€\ufeff')), max_size=5)
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda width: st.lists(st.lists(written_cell, min_size=width, max_size=width), max_size=20)
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+    st.data(),
+)
+def test_rows_csv_writer_wrote_go_through_pyarrow(
+    table: list[list[str]], end: str, unended: bool, data: st.DataObject
+) -> None:
+    assume(table and all(row != [""] for row in table))  # a lone empty cell is a blank line
+    width = len(table[0])
+    out = io.StringIO(newline="")
+    csv.writer(out, lineterminator=end).writerows(table)
+    region = out.getvalue().encode()
+    if unended:
+        region = region[: -len(end)]
+    assume(not region.startswith("\ufeff".encode()))
+    header = [f"c{n}" for n in range(width)]
+    wanted = data.draw(st.lists(st.sampled_from(header), min_size=1, max_size=width + 1))
+    selection = ColumnSelection(header, wanted)
+    assume(not selection.identity)
+    native = native_columns.select_region(region, width, selection.indices)
+    assert native is not None, "the fast path refused what csv.writer wrote"
+    assert native == (selected(selection, records_of(region)), len(table))
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        b'1,"a"b\n',  # text after a closing quote: csv.reader (strict) refuses, pyarrow joins
+        b'1,"a" \n',
+        b'"a"x,1\n2,3\n',
+        b'"a"x,"1"\n',  # the same between two quoted fields
+        b'1,2\n"a"\r,1\n',  # a lone CR after a closing quote ends a line for csv.reader alone
+        b"1,a\rb\n",  # a lone CR outside quotes
+        b"1,a\r\r\n",  # the same, before what pyarrow skips as an empty line
+        b'1,"a"\r',
+        b'1,a"b\n',  # a quote inside a plain cell: both read it as it is, but no check says so
+    ],
+)
+def test_quotes_pyarrow_would_read_otherwise_stay_with_csv_reader(region: bytes) -> None:
+    assert native_columns.select_region(region, 2, [1, 0]) is None

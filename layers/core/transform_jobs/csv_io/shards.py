@@ -64,7 +64,7 @@ def spans(
     """
     cutter = _Cutter(limit, rows_before)
     final = None
-    for region, position, last in _regions(chunks, offset):
+    for region, position, last in regions(chunks, offset):
         if last:
             final = (region, position)
             break
@@ -76,7 +76,7 @@ def spans(
         yield tail
 
 
-def _regions(chunks: Iterable[bytes], offset: int) -> Iterator[tuple[bytes, int, bool]]:
+def regions(chunks: Iterable[bytes], offset: int) -> Iterator[tuple[bytes, int, bool]]:
     """The bytes cut at record ends: (region, object offset, is the last record without its
     line end). Each region starts at a record boundary and, but the last, ends with a record's
     line feed; a record longer than a chunk is gathered whole."""

@@ -29,7 +29,7 @@ from transform_jobs import clock
 from transform_jobs.adapters import queue_gateway, s3_gateway
 from transform_jobs.adapters.dynamodb import job_repository
 from transform_jobs.adapters.object_writer import ObjectWriter
-from transform_jobs.csv_io import lines, shards
+from transform_jobs.csv_io import lines, native_columns, shards
 from transform_jobs.csv_io.columns import (
     BadRecord,
     ColumnSelection,
@@ -228,6 +228,31 @@ class _Sharder:
         # or re-quotes cells (more). Only an estimate for the cut; every block is measured.
         self.ratio = 1.0
 
+    def add_region(self, region: bytes, start: int) -> bool:
+        """A region of whole records from object offset `start`; False as for `add`.
+
+        A region whose prepared rows fit the shard under way goes in whole, prepared in C++
+        (native_columns); one that would fill it, or that the reader must leave to csv.reader,
+        goes record by record, so shards are cut where the per-record path cuts them."""
+        assert self.selection is not None  # noqa: S101 (only reordering comes here)
+        shard = self.shard or self._new_shard()
+        native = native_columns.select_region(region, self.selection.width, self.selection.indices)
+        if native is None or shard.size + len(native[0]) > self.limit:
+            for batch in lines.line_batches([region], offset=start):
+                # Whole records again, each with its line feed (the last one may have none).
+                records = batch.lines if batch.unended else [line + b"\n" for line in batch.lines]
+                if not self.add(records, batch.start):
+                    return False
+            return True
+        block, rows = native
+        if rows:
+            shard.add(block, rows)
+            self.row += rows
+            self.ratio = max(0.05, len(block) / len(region))
+            if not self.work.state.SpansLines and block.count(b"\n") > rows:
+                self.work.state.SpansLines = True  # a cell holds a line feed
+        return True
+
     def add(self, records: list[bytes], start: int) -> bool:
         """False when time ran out at a shard boundary (the checkpoint is taken)."""
         ends = list(accumulate(map(len, records), initial=start))[1:]
@@ -328,10 +353,8 @@ def _prepare_object(work: _Work, item: PlannedObject) -> bool:
             if selection is None or selection.identity:
                 return _shard_as_is(work, item, location, chunks)
             sharder = _Sharder(work, item, selection)
-            for batch in lines.line_batches(chunks, offset=work.state.Offset):
-                # Whole records again, each with its line feed (the last one may have none).
-                records = batch.lines if batch.unended else [line + b"\n" for line in batch.lines]
-                if not sharder.add(records, batch.start):
+            for region, start, _ in shards.regions(chunks, work.state.Offset):
+                if not sharder.add_region(region, start):
                     return False
             sharder.finish()
             return True
