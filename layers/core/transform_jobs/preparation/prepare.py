@@ -56,8 +56,8 @@ MB = 1024 * 1024
 DEFAULT_PAYLOAD_MB = 6
 # Chunks of the input read ahead by a thread while the current ones are scanned.
 READ_AHEAD_CHUNKS = 4
-# Shards copied inside S3 at once (each copy is a few requests that mostly wait), and how
-# many may wait for a worker before the scan waits for them.
+# Shards copied inside S3 (or, reordered, finished by their last PUT) at once (each is a few
+# requests that mostly wait), and how many may wait for a worker before the scan waits for them.
 COPY_WORKERS = 4
 COPIES_QUEUED = 8
 HEADER_PIECE_BYTES = 16 * 1024
@@ -108,9 +108,9 @@ def load_plan(key: str) -> PreparationPlan:
 
 
 class _Copies:
-    """Shards being copied inside S3, a few at a time, while the scan goes on. A checkpoint
-    waits for them: it only ever covers shards that exist. A copy that fails aborts its own
-    upload; its error is raised by the wait."""
+    """Shards being copied inside S3, or finished by their last PUT, a few at a time, while the
+    scan goes on. A checkpoint waits for them: it only ever covers shards that exist. One that
+    fails aborts its own upload; its error is raised by the wait."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
@@ -206,9 +206,19 @@ class _ShardBuilder:
         self.rows += rows
         self.size += len(block)
 
-    def close(self) -> Shard:
-        self.writer.close()
+    def close(self, copies: _Copies) -> Shard:
+        """The shard as the plan names it; its object is finished by a worker (a checkpoint
+        waits for it), so the scan goes on while S3 takes the last part."""
+        copies.submit(self._finish)
         return Shard(Rows=self.rows, FirstRow=self.first_row)
+
+    def _finish(self) -> None:
+        try:
+            self.writer.close()
+        except Exception:
+            with contextlib.suppress(Exception):
+                self.writer.abort()  # nothing left half-written
+            raise
 
 
 class _Sharder:
@@ -320,7 +330,7 @@ class _Sharder:
         """Closes the full shard; the checkpoint moves to `end`. False when time is up."""
         assert self.shard is not None  # noqa: S101 (narrowing)
         state = self.work.state
-        self.item.Shards.append(self.shard.close())
+        self.item.Shards.append(self.shard.close(self.work.copies))
         self.item.Rows = self.row
         state.Offset, state.ShardsWritten = end, state.ShardsWritten + 1
         self.shard = None
@@ -332,7 +342,7 @@ class _Sharder:
 
     def finish(self) -> None:
         if self.shard is not None and self.shard.rows:
-            self.item.Shards.append(self.shard.close())
+            self.item.Shards.append(self.shard.close(self.work.copies))
             self.work.state.ShardsWritten += 1
         self.item.Rows = self.row
 
