@@ -495,3 +495,28 @@ def test_a_cancel_as_sagemaker_completes_ends_the_job_stopped(queues: dict[str, 
     ended = complete(job)
     assert ended.Status is JobStatus.STOPPED and not ended.HoldsCapacity
     assert ended.StatusReason is not None and "not reassembled" in ended.StatusReason
+
+
+def test_a_reordered_shard_that_fails_to_finish_fails_the_step_before_any_checkpoint(
+    queues: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Shards are finished by workers while the scan goes on: a failed PUT must still stop the
+    # step before a checkpoint names the shard, and nothing may be left behind it.
+    monkeypatch.setattr(prepare, "MB", 16)
+
+    data = b"a,b\n" + b"".join(f"{n},x{n}\n".encode() for n in range(40))
+    job = prepared_job({"a.csv": data}, header=True, columns=["b", "a"])
+    put_bytes = s3_gateway.put_bytes
+
+    def broken(location: Any, *args: Any, **kwargs: Any) -> None:
+        if location.key.startswith(work_area.shards_prefix(job).key):
+            raise RuntimeError("put failed")
+        put_bytes(location, *args, **kwargs)  # the plan and the rest
+
+    monkeypatch.setattr(s3_gateway, "put_bytes", broken)
+    with pytest.raises(RuntimeError, match="put failed"):
+        prepare.prepare(job.JobId, 0, deadline=0.0)  # would checkpoint at the first shard
+    current = job_repository.get_job(job.JobId)
+    assert current is not None and current.Preparation is not None
+    assert current.Preparation.Step == 0 and current.Preparation.ShardsWritten == 0
+    assert keys(work_area.shards_prefix(current).key) == []
