@@ -100,7 +100,24 @@ def select(
     return _values(pa, lines)
 
 
-def select_region(region: bytes, width: int, indices: Sequence[int]) -> tuple[bytes, int] | None:
+class Prepared:
+    """A region's rows as the model gets them (`data`, `rows` of them), and where each ends."""
+
+    def __init__(self, data: bytes, rows: int, lines: Any = None, pa: Any = None) -> None:
+        self.data, self.rows, self._lines, self._pa = data, rows, lines, pa
+
+    def row_ends(self) -> list[int]:
+        """The offset in `data` just past each row (the lines' offsets, less the first)."""
+        if self._lines is None:
+            return []
+        pa, array = self._pa, self._lines.combine_chunks()
+        offsets = pa.Array.from_buffers(
+            pa.int32(), len(array) + 1, [None, array.buffers()[1]], array.offset
+        ).to_pylist()
+        return [end - offsets[0] for end in offsets[1:]]
+
+
+def select_region(region: bytes, width: int, indices: Sequence[int]) -> Prepared | None:
     """A whole region of records (from a record boundary to a record end, or the object's end)
     as the model gets it: each row's wanted cells in order, written as csv.writer writes them,
     CRLF; blank lines dropped. Returns it and its row count, or None where csv.reader must say
@@ -123,7 +140,7 @@ def select_region(region: bytes, width: int, indices: Sequence[int]) -> tuple[by
         return None
     rows = table.num_rows  # blank lines are none: the reader skips them, as the sharder does
     if not rows:
-        return b"", 0
+        return Prepared(b"", 0)
     pa, _, compute = arrow
     quote, nothing = pa.scalar(b'"', pa.binary()), pa.scalar(b"", pa.binary())
     columns = []
@@ -149,7 +166,8 @@ def select_region(region: bytes, width: int, indices: Sequence[int]) -> tuple[by
                 "replace_with_mask", [column, needs_quotes, quoted.combine_chunks()]
             )
         columns.append(column)
-    return _values(pa, _lines(arrow, columns)), rows
+    lines = _lines(arrow, columns)
+    return Prepared(_values(pa, lines), rows, lines, pa)
 
 
 def _read(

@@ -241,27 +241,43 @@ class _Sharder:
     def add_region(self, region: bytes, start: int) -> bool:
         """A region of whole records from object offset `start`; False as for `add`.
 
-        A region whose prepared rows fit the shard under way goes in whole, prepared in C++
-        (native_columns); one that would fill it, or that the reader must leave to csv.reader,
-        goes record by record, so shards are cut where the per-record path cuts them."""
+        The region is prepared in C++ (native_columns): its rows go into the shard under way
+        while they fit, and the shard is cut after the last that fits, as the per-record path
+        cuts it. A region the reader must leave to csv.reader, or one with blank lines that a
+        shard would end on, goes record by record."""
         assert self.selection is not None  # noqa: S101 (only reordering comes here)
         shard = self.shard or self._new_shard()
         native = native_columns.select_region(region, self.selection.width, self.selection.indices)
-        if native is None or shard.size + len(native[0]) > self.limit:
-            for batch in lines.line_batches([region], offset=start):
-                # Whole records again, each with its line feed (the last one may have none).
-                records = batch.lines if batch.unended else [line + b"\n" for line in batch.lines]
-                if not self.add(records, batch.start):
-                    return False
+        if native is None:
+            return self.add(_records(region, start), start)
+        if shard.size + len(native.data) <= self.limit:
+            self._take(shard, native.data, native.rows)
             return True
-        block, rows = native
+        records = _records(region, start)
+        if len(records) != native.rows:  # blank lines: which shard keeps them is the records'
+            return self.add(records, start)
+        ends = list(accumulate(map(len, records), initial=start))  # ends[n]: after n rows
+        row_ends = native.row_ends()
+        done, taken = 0, 0  # rows, and their bytes, in shards so far
+        while done < native.rows:
+            shard = self.shard or self._new_shard()
+            fit = bisect_right(row_ends, taken + self.limit - shard.size, lo=done)
+            if fit == done:  # not even one more row fits
+                if shard.rows == 0:
+                    self._too_big(row_ends[done] - taken)
+                if not self._close(ends[done]):
+                    return False
+                continue
+            self._take(shard, native.data[taken : row_ends[fit - 1]], fit - done)
+            done, taken = fit, row_ends[fit - 1]
+        return True
+
+    def _take(self, shard: _ShardBuilder, block: bytes, rows: int) -> None:
         if rows:
             shard.add(block, rows)
             self.row += rows
-            self.ratio = max(0.05, len(block) / len(region))
             if not self.work.state.SpansLines and block.count(b"\n") > rows:
                 self.work.state.SpansLines = True  # a cell holds a line feed
-        return True
 
     def add(self, records: list[bytes], start: int) -> bool:
         """False when time ran out at a shard boundary (the checkpoint is taken)."""
@@ -345,6 +361,14 @@ class _Sharder:
             self.item.Shards.append(self.shard.close(self.work.copies))
             self.work.state.ShardsWritten += 1
         self.item.Rows = self.row
+
+
+def _records(region: bytes, start: int) -> list[bytes]:
+    """The region's records, each with its line feed (the object's last one may have none)."""
+    records: list[bytes] = []
+    for batch in lines.line_batches([region], offset=start):
+        records += batch.lines if batch.unended else [line + b"\n" for line in batch.lines]
+    return records
 
 
 def _prepare_object(work: _Work, item: PlannedObject) -> bool:
