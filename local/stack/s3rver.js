@@ -15,6 +15,8 @@
 // dash and the number of parts (s3rver's own is the MD5 of the whole content, which S3 never
 // gives). Files are read in 1 MiB pieces rather than node's 64 KiB.
 //
+// And deletes that run at once (DeleteObjects) without failing on the folders they share.
+//
 //   node local/stack/s3rver.js -d DIR [-a ADDRESS] [-p PORT] [--allow-mismatched-signatures] [--silent]
 
 const fs = require('fs');
@@ -268,6 +270,28 @@ function install() {
   if (index < 0) throw new Error("s3rver's router has no PUT route for objects");
   router.stack.splice(index, 0, added);
 }
+
+// A delete that races others. s3rver's own removes the object's files, then each folder above
+// them it finds empty; DeleteObjects deletes its keys at once, so two keys of one folder both
+// found it empty and the second removal failed (ENOENT), a 500 for the whole request. Here a
+// folder another delete removed first, or that a write filled again (ENOTEMPTY), ends the walk.
+FilesystemStore.prototype.deleteObject = async function deleteTolerantly(bucket, key) {
+  await Promise.all(
+    ['object', 'object.md5', 'metadata.json'].map(kind =>
+      fs.promises.rm(this.getResourcePath(bucket, key, kind), { force: true }),
+    ),
+  );
+  const bucketPath = this.getBucketPath(bucket);
+  const folders = key.split('/').slice(0, -1); // the last part names the files, not a folder
+  for (; folders.length; folders.pop()) {
+    try {
+      await fs.promises.rmdir(path.join(bucketPath, ...folders)); // only an empty one goes
+    } catch (error) {
+      if (['ENOENT', 'ENOTEMPTY', 'EEXIST'].includes(error.code)) return;
+      throw error;
+    }
+  }
+};
 
 const putObjectMultipart = FilesystemStore.prototype.putObjectMultipart;
 
