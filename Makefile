@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/deps/requirements.txt layers/arrow/requirements.txt pyproject.toml clients/python/pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/deps/requirements.txt layers/deps/arrow-requirements.txt pyproject.toml clients/python/pyproject.toml | sha256sum | cut -c1-12)
 # checkov's own pins (boto3, packaging) clash with requirements-dev.txt: it gets a venv of its own.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell sha256sum requirements-checkov.txt | cut -c1-12)
@@ -37,7 +37,7 @@ $(UV):
 	$(UV_VENV)/bin/python -m pip install -qq --disable-pip-version-check uv==$(UV_VERSION)
 
 # --seed keeps pip in the venv for anyone who reaches for it.
-$(STAMP): requirements-dev.txt layers/deps/requirements.txt layers/arrow/requirements.txt pyproject.toml clients/python/pyproject.toml | $(UV)
+$(STAMP): requirements-dev.txt layers/deps/requirements.txt layers/deps/arrow-requirements.txt pyproject.toml clients/python/pyproject.toml | $(UV)
 	test -x $(BIN)/python || $(UV) venv -q --seed --python $(PYTHON) $(VENV)
 	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -r requirements-dev.txt
 	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --no-deps -e .

@@ -1077,7 +1077,7 @@ def test_gateway_responses_are_problem_details(
 
 @pytest.mark.parametrize(
     ("name", "folder"),
-    [("DepsLayer", "layers/deps"), ("CoreLayer", "layers/core"), ("ArrowLayer", "layers/arrow")],
+    [("DepsLayer", "layers/deps"), ("CoreLayer", "layers/core"), ("ArrowLayer", "layers/deps")],
 )
 def test_layers_are_makefile_builds_for_python313_arm64(
     resources: dict[str, Any], name: str, folder: str
