@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.examples import examples
+from tests.support.line_ends import LINE_ENDS, with_line_ends
 from transform_jobs.csv_io.lines import line_batches
 from transform_jobs.csv_io.records import UnterminatedQuote, record_batches
 
@@ -116,6 +117,33 @@ def test_each_line_reads_as_one_row_of_csv_reader(
     data = out.getvalue().encode()
     lines = [line for batch in line_batches(chunked(data, [size])) for line in batch.lines]
     assert [next(csv.reader([line.decode()])) for line in lines] == rows
+
+
+@settings(max_examples=examples(500), deadline=None)
+@given(
+    data=csv_bytes(),
+    line_ends=LINE_ENDS,
+    sizes=st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=5),
+)
+def test_a_batch_says_it_holds_no_cr_only_when_no_line_does(
+    data: bytes, line_ends: str, sizes: list[int]
+) -> None:
+    data = with_line_ends(data, line_ends)
+    try:
+        batches = list(line_batches(chunked(data, sizes)))
+    except UnterminatedQuote:
+        return
+    for batch in batches:
+        assert batch.crs or not any(b"\r" in line for line in batch.lines)
+    if line_ends == "LF":  # then it always knows
+        assert not any(batch.crs for batch in batches if not batch.unended)
+
+
+def test_a_cr_in_the_part_of_a_line_read_with_an_earlier_chunk_is_seen() -> None:
+    batches = list(line_batches([b'1,"a\r', b'b"\n2,b\n3,c\n']))
+    assert batches[0].lines == [b'1,"a\rb"', b"2,b", b"3,c"]
+    assert batches[0].crs
+    assert not next(line_batches([b'1,"a', b'b"\n2,b\n'])).crs
 
 
 def test_a_record_much_longer_than_a_chunk_is_gathered_whole() -> None:

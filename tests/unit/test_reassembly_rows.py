@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.examples import examples
+from tests.support.line_ends import LINE_ENDS, with_line_ends
 from transform_jobs.adapters import s3_gateway
 from transform_jobs.csv_io.columns import is_blank
 from transform_jobs.csv_io.records import record_batches
@@ -105,10 +106,12 @@ def joined_one_by_one(rows: list[bytes], answers: list[bytes]) -> bytes:
     takes=st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=8),
     header=st.booleans(),
     resume=st.integers(min_value=0, max_value=3),
+    line_ends=LINE_ENDS,
 )
 def test_rows_are_taken_as_the_records_one_by_one(
-    data: bytes, size: int, takes: list[int], header: bool, resume: int
+    data: bytes, size: int, takes: list[int], header: bool, resume: int, line_ends: str
 ) -> None:
+    data = with_line_ends(data, line_ends)
     with pytest.MonkeyPatch.context() as patch:
         serve(patch, data, size)
         check_taking(data, takes, header, resume)
@@ -126,6 +129,7 @@ def check_taking(data: bytes, takes: list[int], header: bool, resume: int) -> No
         taken, want = rows.take(count), expected.take(count)
         unended = bool(want) and not want[-1].endswith(b"\n")
         assert taken.unended == unended
+        assert taken.crs or not any(b"\r" in line for line in taken.lines)
         assert [line + b"\n" for line in taken.lines] == [
             record if record.endswith(b"\n") else record + b"\n" for record in want
         ]
@@ -135,8 +139,11 @@ def check_taking(data: bytes, takes: list[int], header: bool, resume: int) -> No
 
 
 @settings(max_examples=examples(300), deadline=None)
-@given(rows=csv_bytes(), answers=csv_bytes())
-def test_rows_join_their_answers_as_one_by_one(rows: bytes, answers: bytes) -> None:
+@given(rows=csv_bytes(), answers=csv_bytes(), row_ends=LINE_ENDS, answer_ends=LINE_ENDS)
+def test_rows_join_their_answers_as_one_by_one(
+    rows: bytes, answers: bytes, row_ends: str, answer_ends: str
+) -> None:
+    rows, answers = with_line_ends(rows, row_ends), with_line_ends(answers, answer_ends)
     row_records = [r for records, _ in record_batches([rows]) for r in records if not is_blank(r)]
     answer_records = [
         r for records, _ in record_batches([answers]) for r in records if not is_blank(r)
@@ -147,7 +154,7 @@ def test_rows_join_their_answers_as_one_by_one(rows: bytes, answers: bytes) -> N
     def taken(records: list[bytes]) -> reassembly._Taken:
         unended = bool(records) and not records[-1].endswith(b"\n")
         lines = [record.removesuffix(b"\n") for record in records]
-        return reassembly._Taken(lines, unended)
+        return reassembly._Taken(lines, unended, crs=any(b"\r" in line for line in lines))
 
     assert reassembly._joined(taken(row_records), taken(answer_records)) == joined_one_by_one(
         row_records, answer_records
@@ -158,3 +165,14 @@ def test_crlf_rows_with_quoted_line_breaks_keep_them() -> None:
     rows = reassembly._Taken([b'1,"a\r\nb"\r', b"2,c\r"], unended=False)
     answers = reassembly._Taken([b'"x\ny"', b"z\r"], unended=False)
     assert reassembly._joined(rows, answers) == b'1,"a\r\nb","x\ny"\r\n2,c,z\r\n'
+
+
+def test_rows_taken_across_chunks_hold_a_cr_if_any_chunk_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    serve(monkeypatch, b"1,a\r\n2,b\n3,c\n", 5)  # the CR is in the first chunk only
+    taken = reassembly._Rows(LOCATION, 0).take(3)
+    assert taken.lines == [b"1,a\r", b"2,b", b"3,c"]
+    assert taken.crs
+    answers = reassembly._Taken([b"x", b"y", b"z"], unended=False, crs=False)
+    assert reassembly._joined(taken, answers) == b"1,a,x\r\n2,b,y\n3,c,z\n"

@@ -19,6 +19,7 @@ from transform_jobs.csv_io.records import BOM, UnterminatedQuote
 
 QUOTE = b'"'
 NEWLINE = b"\n"
+CR = b"\r"
 
 
 class LineBatch(NamedTuple):
@@ -27,6 +28,9 @@ class LineBatch(NamedTuple):
     lines: list[bytes]
     start: int  # the object offset of the first line
     unended: bool  # the only line is the object's last record, which has no line feed
+    # Whether a line may hold a CR (False: none does, so every line ends in LF alone). Looked
+    # for in the whole chunk at C speed, not line by line.
+    crs: bool = True
 
 
 def line_batches(chunks: Iterable[bytes], *, offset: int = 0) -> Iterator[LineBatch]:
@@ -43,6 +47,7 @@ def line_batches(chunks: Iterable[bytes], *, offset: int = 0) -> Iterator[LineBa
         if not pending:
             lines, tail = _lines(chunk)
             size = len(chunk) - len(tail)
+            crs = CR in chunk
         else:
             end = _first_end(chunk, odd)
             if end < 0:
@@ -50,12 +55,14 @@ def line_batches(chunks: Iterable[bytes], *, offset: int = 0) -> Iterator[LineBa
                 odd ^= bool(chunk.count(QUOTE) & 1)
                 continue
             lines, tail = _lines(chunk[end:])
-            lines[:0] = [b"".join([*pending, chunk[: end - 1]])]
+            first = b"".join([*pending, chunk[: end - 1]])
+            lines[:0] = [first]
             size = sum(map(len, pending)) + len(chunk) - len(tail)
+            crs = CR in chunk or CR in first
         pending = [tail] if tail else []
         odd = bool(tail.count(QUOTE) & 1)
         if lines:
-            yield LineBatch(lines, position, unended=False)
+            yield LineBatch(lines, position, unended=False, crs=crs)
             position += size
     if odd:
         raise UnterminatedQuote(

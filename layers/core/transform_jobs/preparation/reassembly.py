@@ -12,6 +12,7 @@ shard, output offset, upload id and part ETags) and a new invocation continues f
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from itertools import repeat
 from typing import NamedTuple, NoReturn
@@ -31,7 +32,7 @@ from transform_jobs.jobs.transitions import move
 from transform_jobs.models.job import FinalizationState, Job
 from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.job_update import JobUpdate
-from transform_jobs.models.plan import PlannedObject, PreparationPlan
+from transform_jobs.models.plan import PlannedObject, PreparationPlan, Shard
 from transform_jobs.preparation.prepare import load_plan
 from transform_jobs.s3_location import S3Location
 
@@ -140,11 +141,12 @@ def _reassemble_object(work: _Work, item: PlannedObject) -> None:
     location = S3Location(item.Bucket, item.Key)
     originals = _Rows(location, state.InputOffset, skip_header=item.Header is not None)
     try:
-        for index in range(state.ShardIndex, len(item.Shards)):
-            _join_shard(work, item, index, originals, writer)
-            state.ShardIndex, state.OutputOffset, state.ShardRowsDone = index + 1, 0, 0
-        if state.InputOffset == 0 and not item.Shards:
-            writer.write(_header(job, item, None))  # a file with a header and no rows
+        with contextlib.closing(originals):
+            for index in range(state.ShardIndex, len(item.Shards)):
+                _join_shard(work, item, index, originals, writer)
+                state.ShardIndex, state.OutputOffset, state.ShardRowsDone = index + 1, 0, 0
+            if state.InputOffset == 0 and not item.Shards:
+                writer.write(_header(job, item, None))  # a file with a header and no rows
         writer.close()
     except (ReassemblyFailed, s3_gateway.UploadGone):
         writer.abort()
@@ -170,6 +172,7 @@ class _Taken(NamedTuple):
 
     lines: list[bytes]
     unended: bool  # the last is the object's last row, which has no line end
+    crs: bool = True  # a row may hold a CR (False: none does, so every one ends in LF)
 
 
 class _Rows:
@@ -177,12 +180,19 @@ class _Rows:
     offset just past the last row taken (blank lines, and the header at the start, skipped)."""
 
     def __init__(self, location: S3Location, offset: int, *, skip_header: bool = False) -> None:
-        self._batches = line_batches(s3_gateway.stream(location, offset=offset), offset=offset)
+        self.location = location
+        self._stream = s3_gateway.stream(location, offset=offset, read_ahead=READ_AHEAD_CHUNKS)
+        self._batches = line_batches(self._stream, offset=offset)
         self._lines: list[bytes] = []
         self._next = 0
         self._unended = False  # the lines are the object's last row, without its line end
+        self._crs = True  # whether the lines may hold a CR
         self._skip_header = skip_header and offset == 0
         self.end = offset
+
+    def close(self) -> None:
+        """Stops reading (and the thread that reads ahead)."""
+        self._stream.close()
 
     def _pending(self) -> bool:
         """Moves to the next row to take (past blanks and the header); False at the end."""
@@ -191,7 +201,8 @@ class _Rows:
                 batch = next(self._batches, None)
                 if batch is None:
                     return False
-                self._lines, self._next, self._unended = batch.lines, 0, batch.unended
+                self._lines, self._next = batch.lines, 0
+                self._unended, self._crs = batch.unended, batch.crs
                 self.end = batch.start
             blank = not self._unended and self._lines[self._next] in _BLANK
             if not blank and not self._skip_header:
@@ -212,14 +223,17 @@ class _Rows:
 
     def take(self, count: int) -> _Taken:
         taken: list[bytes] = []
+        crs = False
         while len(taken) < count and self._pending():
             run = self._lines[self._next : self._next + count - len(taken)]
             blank = -1 if self._unended else _first_blank(run)
             if blank > 0:
                 del run[blank:]  # up to the blank line; the next take skips it
             taken += run
+            crs = crs or self._crs
             self._taken(run)
-        return _Taken(taken, self._unended and self._next == len(self._lines) and bool(taken))
+        unended = self._unended and self._next == len(self._lines) and bool(taken)
+        return _Taken(taken, unended, crs)
 
     def remaining(self) -> int:
         count = 0
@@ -228,6 +242,8 @@ class _Rows:
         return count
 
 
+# Chunks of each object read ahead by a thread while the current ones are joined.
+READ_AHEAD_CHUNKS = 4
 # A record that is an empty line (LF or CRLF alone), without its line feed: no row at all.
 _BLANK = (b"", b"\r")
 
@@ -236,6 +252,8 @@ def _first_blank(lines: list[bytes]) -> int:
     """The index of the first blank line among `lines` (-1: none)."""
     return min((lines.index(blank) for blank in _BLANK if blank in lines), default=-1)
 
+
+_COMMA = [b","]
 
 # Rows joined per write: large enough that the per-block work is small beside the rows', small
 # enough that a block is far below a part.
@@ -257,29 +275,51 @@ def _joined(rows: _Taken, answers: _Taken) -> bytes:
     if rows.unended:  # the file's last row: its line end is whatever follows its last cell
         body = lines[-1].rstrip(b"\r")
         last = body + b"," + replies[-1].rstrip(b"\r") + (lines[-1][len(body) :] or b"\n")
-        return _joined(_Taken(lines[:-1], False), _Taken(replies[:-1], False)) + last
-    answer_bodies = map(bytes.rstrip, replies, repeat(b"\r"))
-    with_cr = sum(map(bytes.endswith, lines, repeat(b"\r")))
-    if not with_cr:
-        return b"\n".join(map(b",".join, zip(lines, answer_bodies, strict=True))) + b"\n"
+        earlier = _Taken(lines[:-1], False, rows.crs), _Taken(replies[:-1], False, answers.crs)
+        return _joined(*earlier) + last
+    # Without a CR anywhere in their chunks (found at C speed as they were read), rows and
+    # answers need no look at their line ends.
+    answer_bodies = list(map(bytes.rstrip, replies, repeat(b"\r"))) if answers.crs else replies
+    if not rows.crs or not any(map(bytes.endswith, lines, repeat(b"\r"))):
+        return _interleaved(lines, answer_bodies, b"\n")
     bodies = list(map(bytes.rstrip, lines, repeat(b"\r")))
-    if with_cr == len(lines) and not any(map(bytes.endswith, lines, repeat(b"\r\r"))):
-        return b"\r\n".join(map(b",".join, zip(bodies, answer_bodies, strict=True))) + b"\r\n"
+    if all(map(bytes.endswith, lines, repeat(b"\r"))) and not any(
+        map(bytes.endswith, lines, repeat(b"\r\r"))
+    ):
+        return _interleaved(bodies, answer_bodies, b"\r\n")
     return b"".join(
         body + b"," + answer + line[len(body) :] + b"\n"
         for line, body, answer in zip(lines, bodies, answer_bodies, strict=True)
     )
 
 
+def _interleaved(bodies: list[bytes], answers: list[bytes], end: bytes) -> bytes:
+    """Each body, a comma, its answer, `end`: one join of a list laid out by slice assignments,
+    which makes no object per row (a third of the time of joining each pair first)."""
+    parts = [end] * (4 * len(bodies))
+    parts[0::4], parts[1::4], parts[2::4] = bodies, _COMMA * len(bodies), answers
+    return b"".join(parts)
+
+
 def _join_shard(
     work: _Work, item: PlannedObject, index: int, originals: _Rows, writer: ObjectWriter
 ) -> None:
     """Writes one shard's rows joined with its predictions, from the checkpoint on."""
-    state, shard = work.state, item.Shards[index]
     output = work_area.shard_output(work.job, item.Relative, index)
-    predictions = _Rows(output, state.OutputOffset)
-    if state.InputOffset == 0 and index == 0:
-        writer.write(_header(work.job, item, predictions.peek()))
+    with contextlib.closing(_Rows(output, work.state.OutputOffset)) as predictions:
+        if work.state.InputOffset == 0 and index == 0:
+            writer.write(_header(work.job, item, predictions.peek()))
+        _join_rows(work, item, item.Shards[index], (originals, predictions), writer)
+
+
+def _join_rows(
+    work: _Work,
+    item: PlannedObject,
+    shard: Shard,
+    sources: tuple[_Rows, _Rows],
+    writer: ObjectWriter,
+) -> None:
+    state, (originals, predictions) = work.state, sources
     while state.ShardRowsDone < shard.Rows:
         rows = originals.take(min(BLOCK_ROWS, shard.Rows - state.ShardRowsDone))
         if not rows.lines:
@@ -290,7 +330,7 @@ def _join_shard(
         answers = predictions.take(len(rows.lines))
         if len(answers.lines) < len(rows.lines):
             answered = state.ShardRowsDone + len(answers.lines)
-            _count_mismatch(item, shard.FirstRow, shard.Rows, answered, output)
+            _count_mismatch(item, shard, answered, predictions.location)
         part_sent = writer.write(_joined(rows, answers))
         state.InputOffset, state.OutputOffset = originals.end, predictions.end
         state.ShardRowsDone += len(rows.lines)
@@ -301,7 +341,7 @@ def _join_shard(
                 raise _OutOfTime
     extra = predictions.remaining()
     if extra:
-        _count_mismatch(item, shard.FirstRow, shard.Rows, shard.Rows + extra, output)
+        _count_mismatch(item, shard, shard.Rows + extra, predictions.location)
 
 
 def _header(job: Job, item: PlannedObject, first: bytes | None) -> bytes:
@@ -316,8 +356,9 @@ def _header(job: Job, item: PlannedObject, first: bytes | None) -> bytes:
 
 
 def _count_mismatch(
-    item: PlannedObject, first_row: int, rows: int, answered: int, output: S3Location
+    item: PlannedObject, shard: Shard, answered: int, output: S3Location
 ) -> NoReturn:
+    first_row, rows = shard.FirstRow, shard.Rows
     raise ReassemblyFailed(
         f"The model answered {answered} rows for the {rows} data rows {first_row}–"
         f"{first_row + rows - 1} of {item.uri} (output {output.uri}); every row needs exactly "
