@@ -10,7 +10,11 @@ uses). Then, each in its own process (so peak RSS is its own):
 - `prepare-reorder`: the same, selecting and reordering five columns by name (each row parsed
   and written again);
 - `reassemble`: finalize_job's reassembly of the shard outputs (an echo model's: each output row
-  is its shard row, copied server-side) into one joined `.out`, as a multipart upload.
+  is its shard row, copied server-side) into one joined `.out`, as a multipart upload;
+- `s3-traffic`: reassembly's S3 requests alone, with no CSV work: the same GETs (the input and
+  every shard output, read ahead the same way) and the same bytes written back through the
+  same multipart writer. It is what no reassembly on this S3 server can beat; reassemble's time
+  over it is printed too.
 
 The job table and queues are the template's, on a moto server. Each step's ratio is its
 throughput over csv.reader's on the same bytes (step MB/s over csv.reader MB/s, so higher is
@@ -52,11 +56,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "core")]
 from local.runtime.resources import create_resources  # noqa: E402 - after the path is set
 from local.runtime.template import load_template  # noqa: E402
 from local.stack.backends import start_moto, start_s3  # noqa: E402
+from transform_jobs.adapters import s3_gateway  # noqa: E402
 from transform_jobs.adapters.dynamodb import job_repository  # noqa: E402
+from transform_jobs.adapters.object_writer import ObjectWriter  # noqa: E402
+from transform_jobs.jobs import work_area  # noqa: E402
 from transform_jobs.jobs.submission import new_job  # noqa: E402
 from transform_jobs.models.plan import PlannedObject, PreparationPlan  # noqa: E402
 from transform_jobs.models.request import JobRequest  # noqa: E402
 from transform_jobs.preparation import prepare, reassembly  # noqa: E402
+from transform_jobs.s3_location import S3Location  # noqa: E402
 
 BUCKET = "bench-data"
 STACK = "bench"
@@ -68,6 +76,7 @@ REORDERED = ["note", "f5", "f3", "f1", "category"]
 # Seconds a 15-minute step works before its checkpoint (work_budget.SAFETY_MARGIN_S).
 STEP_SECONDS = 900 - 120
 STEPS = ("csv.reader", "prepare", "prepare-reorder", "reassemble")
+TRAFFIC = "s3-traffic"  # measured with reassemble, as its floor
 # Throughput a step must reach, as a multiple of csv.reader's over the same bytes.
 TARGETS = {"prepare": 3.0, "prepare-reorder": 1.0, "reassemble": 1.0}
 
@@ -228,6 +237,35 @@ def child_reassemble(job_id: str) -> dict[str, Any]:
     }
 
 
+def child_traffic(job_id: str) -> dict[str, Any]:
+    """Reassembly's reads and writes with nothing done to the bytes: for each shard its output,
+    then as many bytes of the input, a chunk of each in turn, into one multipart upload."""
+    job = job_repository.get_job(job_id)
+    assert job is not None  # noqa: S101
+    assert job.Preparation is not None  # noqa: S101
+    started, cpu_started = time.perf_counter(), time.process_time()
+    written = 0
+    for item in prepare.load_plan(job.Preparation.PlanKey).Objects:
+        writer = ObjectWriter(S3Location(BUCKET, f"{OUTPUT_PREFIX}traffic/{item.Relative}.out"))
+        location = S3Location(item.Bucket, item.Key)
+        with contextlib.closing(s3_gateway.stream(location, read_ahead=4)) as originals:
+            for index in range(len(item.Shards)):
+                output = work_area.shard_output(job, item.Relative, index)
+                with contextlib.closing(s3_gateway.stream(output, read_ahead=4)) as answers:
+                    for answer in answers:
+                        writer.write(answer)
+                        writer.write(next(originals, b""))
+            for rest in originals:
+                writer.write(rest)
+        writer.close()
+        written += writer.written
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "bytes_written": written,
+    }
+
+
 def run_child(argv: list[str]) -> int:
     mode, argument = argv[0], argv[1]
     if mode == "reader":
@@ -236,6 +274,8 @@ def run_child(argv: list[str]) -> int:
         result = child_prepare(argument, None)
     elif mode == "prepare-reorder":
         result = child_prepare(argument, REORDERED)
+    elif mode == TRAFFIC:
+        result = child_traffic(argument)
     else:
         result = child_reassemble(argument)
     # ru_maxrss is in KiB on Linux.
@@ -413,8 +453,13 @@ def measure(
         if name in TARGETS:
             step["target"] = TARGETS[name]
             step["met"] = step["throughput_vs_csv_reader"] >= TARGETS[name]
-        if name != "csv.reader":
+        if name not in ("csv.reader", TRAFFIC):
             step["mb_per_15_min_step"] = step["mb_per_s"] * STEP_SECONDS
+    if TRAFFIC in steps:
+        # Above 1 is faster than the requests alone (which it cannot be).
+        steps["reassemble"]["vs_s3_traffic"] = (
+            steps[TRAFFIC]["seconds"] / steps["reassemble"]["seconds"]
+        )
     return {"bytes": actual, "rows": rows, "rounds": repeat, "steps": steps}
 
 
@@ -431,6 +476,7 @@ def one_round(
         job_id = steps["prepare"]["job_id"]
         echo_model(stand, job_id)
         finalizing(stand, job_id)
+        steps[TRAFFIC] = stand.child(TRAFFIC, job_id)
         steps["reassemble"] = stand.child("reassemble", job_id)
     return steps
 
@@ -473,6 +519,15 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{step['throughput_vs_csv_reader']:.2f}× | {target} | "
                 f"{step['peak_rss_mb']:.0f} | {'' if per_step is None else f'{per_step:,.0f}'} |"
             )
+    for label, result in results.items():
+        reassemble = result["steps"].get("reassemble", {})
+        if "vs_s3_traffic" in reassemble:
+            lines += [
+                "",
+                f"{label}: reassemble runs at {reassemble['vs_s3_traffic']:.2f}× the throughput of "
+                f"its S3 requests alone ({TRAFFIC}), which caps its ratio to csv.reader at "
+                f"{result['steps'][TRAFFIC]['throughput_vs_csv_reader']:.2f}× on this server.",
+            ]
     flatness = memory_flatness(results)
     if flatness:
         lines += [

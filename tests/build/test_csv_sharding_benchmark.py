@@ -21,7 +21,11 @@ def test_the_csv_sharding_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert reply.returncode == 0, reply.stderr[-3000:]
     result = json.loads(output.read_text())["results"]["2MB"]
     steps = result["steps"]
-    assert set(steps) == {"csv.reader", "prepare", "prepare-reorder", "reassemble"}
+    assert set(steps) == {"csv.reader", "prepare", "prepare-reorder", "s3-traffic", "reassemble"}
+    # The floor moved what reassembly moves: the input, and outputs as large as its data rows.
+    assert 1.9 * result["bytes"] < steps["s3-traffic"]["bytes_written"] < 2 * result["bytes"]
+    assert steps["reassemble"]["vs_s3_traffic"] > 0
+    assert "2MB: reassemble runs at" in reply.stdout
     assert steps["prepare"]["rows"] == steps["csv.reader"]["rows"] == result["rows"]
     assert steps["prepare"]["spans_lines"] is True  # the text column holds line breaks
     assert steps["reassemble"]["status"] == "Completed"
