@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -238,16 +238,15 @@ class _Sharder:
         # or re-quotes cells (more). Only an estimate for the cut; every block is measured.
         self.ratio = 1.0
 
-    def add_region(self, region: bytes, start: int) -> bool:
-        """A region of whole records from object offset `start`; False as for `add`.
+    def add_region(self, region: bytes, start: int, native: native_columns.Prepared | None) -> bool:
+        """A region of whole records from object offset `start`, and its rows as
+        native_columns.select_region prepared them in C++ (None: it could not); False as for
+        `add`.
 
-        The region is prepared in C++ (native_columns): its rows go into the shard under way
-        while they fit, and the shard is cut after the last that fits, as the per-record path
-        cuts it. A region the reader must leave to csv.reader, or one with blank lines that a
-        shard would end on, goes record by record."""
-        assert self.selection is not None  # noqa: S101 (only reordering comes here)
+        The prepared rows go into the shard under way while they fit, and the shard is cut after
+        the last that fits, as the per-record path cuts it. A region the reader must leave to
+        csv.reader, or one with blank lines that a shard would end on, goes record by record."""
         shard = self.shard or self._new_shard()
-        native = native_columns.select_region(region, self.selection.width, self.selection.indices)
         if native is None:
             return self.add(_records(region, start), start)
         if shard.size + len(native.data) <= self.limit:
@@ -387,9 +386,11 @@ def _prepare_object(work: _Work, item: PlannedObject) -> bool:
             if selection is None or selection.identity:
                 return _shard_as_is(work, item, location, chunks)
             sharder = _Sharder(work, item, selection)
-            for region, start, _ in shards.regions(chunks, work.state.Offset):
-                if not sharder.add_region(region, start):
-                    return False
+            regions = shards.regions(chunks, work.state.Offset)
+            with contextlib.closing(_selected_ahead(regions, selection)) as selected:
+                for region, start, native in selected:
+                    if not sharder.add_region(region, start, native):
+                        return False
             sharder.finish()
             return True
     except UnterminatedQuote as error:
@@ -400,6 +401,41 @@ def _prepare_object(work: _Work, item: PlannedObject) -> bool:
         raise PreparationFailed(
             f"{error}. The input changed after the job was checked; submit it again."
         ) from None
+
+
+# Regions whose columns are selected at once, each by a thread of its own: the C++ reader and
+# kernels let go of the GIL, so one region is parsed while another is checked in Python and the
+# scan cuts the next (about a quarter less time on two cores).
+SELECTING_AHEAD = 2
+
+
+def _selected_ahead(
+    regions: Iterator[tuple[bytes, int, bool]], selection: ColumnSelection
+) -> Generator[tuple[bytes, int, native_columns.Prepared | None], None, None]:
+    """Each region with its rows prepared in C++ (native_columns.select_region), in order, the
+    next ones already under way."""
+    under_way: deque[tuple[bytes, int, Future[native_columns.Prepared | None]]] = deque()
+    with ThreadPoolExecutor(SELECTING_AHEAD, thread_name_prefix="select") as pool:
+        try:
+            for region, start, _ in regions:
+                selected = pool.submit(
+                    native_columns.select_region, region, selection.width, selection.indices
+                )
+                under_way.append((region, start, selected))
+                if len(under_way) > SELECTING_AHEAD:
+                    yield _finished(under_way.popleft())
+            while under_way:
+                yield _finished(under_way.popleft())
+        finally:
+            for _, _, selected in under_way:
+                selected.cancel()  # stopped early (out of time, or an error): the rest is moot
+
+
+def _finished(
+    item: tuple[bytes, int, Future[native_columns.Prepared | None]],
+) -> tuple[bytes, int, native_columns.Prepared | None]:
+    region, start, selected = item
+    return region, start, selected.result()
 
 
 def _shard_as_is(
