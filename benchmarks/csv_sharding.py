@@ -248,10 +248,14 @@ def child_traffic(job_id: str) -> dict[str, Any]:
     for item in prepare.load_plan(job.Preparation.PlanKey).Objects:
         writer = ObjectWriter(S3Location(BUCKET, f"{OUTPUT_PREFIX}traffic/{item.Relative}.out"))
         location = S3Location(item.Bucket, item.Key)
-        with contextlib.closing(s3_gateway.stream(location, read_ahead=4)) as originals:
+        with contextlib.closing(
+            s3_gateway.stream(location, read_ahead=prepare.READ_AHEAD_CHUNKS)
+        ) as originals:
             for index in range(len(item.Shards)):
                 output = work_area.shard_output(job, item.Relative, index)
-                with contextlib.closing(s3_gateway.stream(output, read_ahead=4)) as answers:
+                with contextlib.closing(
+                    s3_gateway.stream(output, read_ahead=prepare.READ_AHEAD_CHUNKS)
+                ) as answers:
                     for answer in answers:
                         writer.write(answer)
                         writer.write(next(originals, b""))

@@ -54,7 +54,8 @@ MB = 1024 * 1024
 # SageMaker's own default when MaxPayloadInMB is not given (0 means "unlimited" to SageMaker,
 # which only a streaming request could honour; a shard must still be bounded).
 DEFAULT_PAYLOAD_MB = 6
-# Chunks of the input read ahead by a thread while the current ones are scanned.
+# Chunks of an object read ahead by a thread while the current ones are worked on (the
+# input here; the input and each shard output in reassembly).
 READ_AHEAD_CHUNKS = 4
 # Shards copied inside S3 (or, reordered, finished by their last PUT) at once (each is a few
 # requests that mostly wait), and how many may wait for a worker before the scan waits for them.

@@ -33,7 +33,7 @@ from transform_jobs.models.job import FinalizationState, Job
 from transform_jobs.models.job_status import JobStatus
 from transform_jobs.models.job_update import JobUpdate
 from transform_jobs.models.plan import PlannedObject, PreparationPlan, Shard
-from transform_jobs.preparation.prepare import load_plan
+from transform_jobs.preparation.prepare import READ_AHEAD_CHUNKS, load_plan
 from transform_jobs.s3_location import S3Location
 
 logger = Logger(child=True)
@@ -242,8 +242,6 @@ class _Rows:
         return count
 
 
-# Chunks of each object read ahead by a thread while the current ones are joined.
-READ_AHEAD_CHUNKS = 4
 # A record that is an empty line (LF or CRLF alone), without its line feed: no row at all.
 _BLANK = (b"", b"\r")
 
