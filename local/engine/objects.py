@@ -174,7 +174,11 @@ class ObjectTransform:
             for batch, inputs in self._batches(chunks):
                 if self.stop.is_set():
                     raise JobStopped
-                while len(inflight) >= self.parameters.max_concurrent:
+                # Answers go out as soon as they are in, in order, not only when the window is
+                # full: the first part then starts uploading while later batches are read.
+                while inflight and (
+                    len(inflight) >= self.parameters.max_concurrent or inflight[0][0].done()
+                ):
                     self._collect(inflight.popleft(), writer)
                 body: bytes | tuple[bytes | memoryview, ...]
                 if isinstance(batch, LinePieces):  # sent unjoined, with its Content-Length
