@@ -21,7 +21,12 @@ def test_the_engine_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert reply.returncode == 0, reply.stderr[-3000:]
     result = json.loads(output.read_text())
     for size in ("4MB", "8MB"):
-        engine = result["sizes"][size]["steps"]["engine"]
+        steps = result["sizes"][size]["steps"]
+        engine = steps["engine"]
         assert engine["verified"]["equal_size"] is True
         assert engine["progress"]["bytes_out"] == engine["progress"]["bytes_in"]
+        # The copy run as its own process, skipping what the engine's process skips.
+        assert steps["copy_process"]["seconds"] > 0
+        assert "awscrt" in steps["copy_process"]["skipped_imports"]
     assert "### Targets" in reply.stdout
+    assert "against the copy run as a process too" in reply.stdout
