@@ -57,6 +57,10 @@ DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "cold_start.json"
 # The yardstick every function's init is compared with, in the same run (see its docstring).
 COOKBOOK = "cookbook"
 COOKBOOK_DIR = ROOT / "benchmarks" / "cookbook_handler"
+# Handlers that import only what every function of a kind must (benchmarks/floor_handlers):
+# measured like functions, reported apart, never held to the target.
+FLOORS_DIR = ROOT / "benchmarks" / "floor_handlers"
+FLOOR_PREFIX = "floor_"
 # Issue target: each function's init at most half the cookbook handler's, in both variants.
 TARGET_RATIO = 0.5
 
@@ -298,18 +302,37 @@ class Function:
     attr: str
     env: dict[str, str]
     code_dir: Path | None = None  # default: functions/<name>
+    floor: bool = False  # a floor handler, not one of the template's functions
 
     @property
     def code(self) -> Path:
         return self.code_dir or FUNCTIONS_DIR / self.name
 
 
+def _shared_env(functions: list[Function]) -> dict[str, str]:
+    """The Lambda variables and Powertools settings of the template's Globals, as the API
+    function has them."""
+    api = next((f for f in functions if f.name == "jobs_api"), functions[0])
+    env = {key: value for key, value in api.env.items() if key.startswith(("AWS_", "POWERTOOLS_"))}
+    return env | {key: api.env[key] for key in ("_HANDLER", "TZ", "LANG") if key in api.env}
+
+
+def floor_functions(functions: list[Function]) -> list[Function]:
+    """Every handler under benchmarks/floor_handlers, named floor_<folder>."""
+    floors = []
+    for folder in sorted(path for path in FLOORS_DIR.iterdir() if (path / "app.py").is_file()):
+        env = _shared_env(functions) | {
+            "AWS_LAMBDA_FUNCTION_NAME": f"transform-jobs-Floor-{folder.name}"
+        }
+        name = FLOOR_PREFIX + folder.name
+        floors.append(Function(name, f"Floor-{folder.name}", "app", "handler", env, folder, True))
+    return floors
+
+
 def cookbook_function(functions: list[Function]) -> Function:
     """The yardstick, given the environment of the API function it stands beside (the Lambda
     variables and Powertools settings of the template's Globals) plus its own table and queue."""
-    api = next((f for f in functions if f.name == "jobs_api"), functions[0])
-    env = {key: value for key, value in api.env.items() if key.startswith(("AWS_", "POWERTOOLS_"))}
-    env |= {key: api.env[key] for key in ("_HANDLER", "TZ", "LANG") if key in api.env}
+    env = _shared_env(functions)
     env |= {
         "AWS_LAMBDA_FUNCTION_NAME": "transform-jobs-CookbookHandler",
         "IDEMPOTENCY_TABLE_NAME": "bench-IdempotencyTable",
@@ -725,16 +748,23 @@ def markdown(results: list[FunctionResult], runs: int, warmup: int, python_label
                 f"{result.median(YARDSTICK[variant]):.1f}",
                 f"{result.to_cookbook(variant):.2f}×",
             ]
-        cells += [f"{result.ratio():.2f}×", "met" if result.meets_target() else "**missed**"]
+        verdict = "met" if result.meets_target() else "**missed**"
+        cells += [f"{result.ratio():.2f}×", "(floor)" if result.function.floor else verdict]
         lines.append("| " + " | ".join(cells) + " |")
         baseline.append(f"{name} {statistics.median(result.series['baseline'].process_ms):.1f}")
-    measured = [result for result in results if result.error is None]
+    measured = [result for result in results if result.error is None and not result.function.floor]
     missed = [result.function.name for result in measured if not result.meets_target()]
     lines += [
         "",
         f"Target (each function ≤ {TARGET_RATIO:.2f}× the cookbook handler, pyc and no-pyc): "
         + (f"**missed** by {', '.join(missed)}." if missed else f"met by all {len(measured)}."),
     ]
+    if any(result.function.floor for result in results):
+        lines += [
+            "",
+            f"{FLOOR_PREFIX}* rows are floors (benchmarks/floor_handlers), not functions: what"
+            " every function of a kind imports before any of its own code, held to no target.",
+        ]
     failures = [result for result in results if result.error is not None]
     if failures:
         lines.append("")
@@ -830,7 +860,10 @@ def report_json(
                 "ratio_to_cookbook": None
                 if result.error
                 else {variant: result.to_cookbook(variant) for variant in VARIANTS},
-                "target_met": None if result.error else result.meets_target(),
+                "floor": result.function.floor,
+                "target_met": None
+                if result.error or result.function.floor
+                else result.meets_target(),
                 "modules_loaded": result.modules,
             }
             for result in results
@@ -845,7 +878,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=7, help="measured runs per variant (7)")
     parser.add_argument(
-        "--functions", help="comma-separated function folders under functions/ (default: all)"
+        "--functions",
+        help="comma-separated function folders under functions/, or floor_<folder> for a handler"
+        " under benchmarks/floor_handlers (default: all of both)",
     )
     parser.add_argument("--warmup", type=int, default=1, help="discarded runs first (1)")
     parser.add_argument("--python", help="python3.13 to use (default: found as the Makefiles do)")
@@ -881,10 +916,13 @@ def main(argv: list[str] | None = None) -> int:
     clock = time.perf_counter()
     try:
         with STOP_SIGNALS.installed():
-            functions = select(load_functions(), args.functions)
+            template_functions = load_functions()
+            candidates = template_functions + floor_functions(template_functions)
+            functions = select(candidates, args.functions)
             for function in functions:
-                if not (FUNCTIONS_DIR / function.name / f"{function.module}.py").is_file():
-                    raise BenchError(f"functions/{function.name}/{function.module}.py is missing")
+                if not (function.code / f"{function.module}.py").is_file():
+                    shown = function.code.relative_to(ROOT)
+                    raise BenchError(f"{shown}/{function.module}.py is missing")
             deps_platform = args.platform or default_platform()
             python = find_python313(args.python)
             version = python_version(python)
