@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from local.engine import cycle_collection
 from local.engine.job import ModelSource, TransformJob
 from local.engine.memory import return_large_buffers
 from local.engine.spec import TransformSpec
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         model_dir=args.model_dir,
     )
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="transform-"))
-    job = TransformJob(spec, model, work_dir=work_dir)
+    job = TransformJob(spec, model, work_dir=work_dir, on_inputs_listed=cycle_collection.resume)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         print("stopping…", file=sys.stderr)
@@ -89,6 +90,7 @@ def skip_unused_optional_imports() -> None:
 
 
 if __name__ == "__main__":
+    cycle_collection.pause()  # until the job has reached S3 (see the module)
     skip_unused_optional_imports()
     return_large_buffers()  # the process's peak memory then stays flat however large the input
     code = main()

@@ -83,11 +83,14 @@ class TransformJob:
         *,
         work_dir: Path,
         on_change: Callable[[TransformJob], None] | None = None,
+        on_inputs_listed: Callable[[], None] | None = None,
         healthy_within_s: float = HEALTHY_WITHIN_S,
     ) -> None:
         self.spec, self.model, self.work_dir = spec, model, work_dir
         self.healthy_within_s = healthy_within_s
         self.on_change = on_change or (lambda job: None)
+        # Called once the input is listed (the S3 client made by then), while models boot.
+        self.on_inputs_listed = on_inputs_listed or (lambda: None)
         self.progress = Progress()
         self.outcome = JobOutcome()
         self._stop = threading.Event()
@@ -137,6 +140,7 @@ class TransformJob:
         # The model processes boot (a fraction of a second to minutes) while the input is listed.
         launched = [self._launch_model(index) for index in range(instances)]
         inputs = list_inputs(self.spec)
+        self.on_inputs_listed()
         self.progress.add(objects_total=len(inputs))
         if not inputs:
             raise ObjectFailed(f"No input objects under {self.spec.input_uri}")

@@ -484,6 +484,38 @@ def test_model_processes_boot_while_the_input_is_listed(
     assert len(running_while_listing) == 2
 
 
+def test_on_inputs_listed_is_called_once_after_the_listing_before_any_record(
+    s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI turns Python's cycle collector back on there: the S3 client exists by then.
+    from local.engine import job as job_module
+
+    put(s3, "in/a.csv", b"1\n2\n")
+    put(s3, "in/b.csv", b"3\n")
+    events: list[str] = []
+    list_inputs = job_module.list_inputs
+
+    def listing(spec: TransformSpec) -> list[Any]:
+        found = list_inputs(spec)
+        events.append(f"listed {len(found)}")
+        return found
+
+    monkeypatch.setattr(job_module, "list_inputs", listing)
+    job = run(
+        request(),
+        scripted(tmp_path),
+        tmp_path,
+        on_inputs_listed=lambda: events.append("hook"),
+        on_change=lambda job: events.append(f"records {job.progress.snapshot().records_done}"),
+    )
+    assert job.outcome.status == "Completed", job.outcome.failure_reason
+    hooks = [index for index, event in enumerate(events) if event == "hook"]
+    assert len(hooks) == 1
+    assert events[hooks[0] - 1] == "listed 2"
+    assert all(event == "records 0" for event in events[: hooks[0]] if event.startswith("records"))
+    assert events[-1] == "records 3"
+
+
 def test_no_input_objects_fails_the_job_and_stops_the_models_it_started(
     s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
