@@ -90,31 +90,37 @@ TARGET_RSS_GROWTH = 1.2
 SDK_VENV_TIMEOUT_S = 1800
 WORKER_IMPORT_ALLOWANCE_S = 120  # a worker's interpreter start and imports, beyond its budget
 
+# The streamed copy again, as a process of its own started the way the engine's CLI is: the
+# same interpreter, the same optional imports skipped, the cycle collector held off until the S3
+# client is made, the same S3 module. Its wall time, spawn to exit, is what a copy costs a user
+# who runs one as a command; the difference from the in-process copy is the start every such
+# process pays (the interpreter, botocore's imports and client). argv: bucket, source key, target
+# key, repository root, then the imports to skip. It prints what it found skipped, as JSON.
+COPY_PROCESS_WORKER = r"""
+import json, sys
+bucket, source, target, root, *unused = sys.argv[1:]
+sys.path.insert(0, root)
+from local.engine import cycle_collection
+cycle_collection.pause()
+for name in unused:
+    sys.modules.setdefault(name, None)
+from local.engine import s3_store
+from local.engine.memory import return_large_buffers
+return_large_buffers()
+s3_store.client()
+cycle_collection.resume()
+writer = s3_store.OutputWriter(bucket, target)
+for chunk in s3_store.iter_chunks(bucket, source):
+    writer.write(chunk)
+writer.complete()
+print(json.dumps({"skipped": sorted(name for name in unused if sys.modules.get(name, 0) is None)}))
+"""
+
 # The splitter workers run in a fresh interpreter, started with -I, argv: file, payload MiB,
 # time budget (s), then for ours the repository root and "general" (split_records + batches) or
 # "line" (line_batches, the engine's own path for Line + MultiRecord). Each prints a JSON header
 # line, then one JSON line per batch (totals so far), and {"eof": true} if it reached the end of
 # the file. The budget is checked after each batch; only the loop is timed, not the imports.
-# The streamed copy again, as a process of its own started the way the engine is: the same
-# interpreter, the same optional imports skipped, the same S3 module. Its wall time, spawn to exit,
-# is what a copy costs a user who runs one as a command; the difference from the in-process copy
-# is the start every such process pays (the interpreter, botocore's imports and client).
-# argv: bucket, source key, target key, repository root, then the imports to skip.
-COPY_PROCESS_WORKER = r"""
-import sys
-bucket, source, target, root, *unused = sys.argv[1:]
-for name in unused:
-    sys.modules.setdefault(name, None)
-sys.path.insert(0, root)
-from local.engine import s3_store
-from local.engine.memory import return_large_buffers
-return_large_buffers()
-writer = s3_store.OutputWriter(bucket, target)
-for chunk in s3_store.iter_chunks(bucket, source):
-    writer.write(chunk)
-writer.complete()
-"""
-
 OURS_WORKER = r"""
 import json, sys, time
 path, payload_mb, budget_s, root = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
@@ -662,12 +668,13 @@ def copy_process(
     """COPY_PROCESS_WORKER, timed from its start to its exit as the engine is."""
     unused = getattr(engine_module("__main__"), "UNUSED_OPTIONAL_IMPORTS", ())
     argv = [sys.executable, "-I", "-c", COPY_PROCESS_WORKER, BUCKET, source, target, str(ROOT)]
-    err_path = scratch / "copy-process.err"
+    argv += unused
+    out_path, err_path = scratch / "copy-process.out", scratch / "copy-process.err"
     server_cpu = s3rver.cpu_seconds()
-    with err_path.open("wb") as err:
+    with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
         process = children.start(
-            "copy process", argv, cwd=ROOT, env=dict(os.environ), stdout=err, stderr=err
+            "copy process", argv, cwd=ROOT, env=dict(os.environ), stdout=out, stderr=err
         )
         try:
             ended = wait_or_stop(children, process, 300 + size / (2 * MB))
@@ -680,11 +687,15 @@ def copy_process(
     copied = store.client().head_object(Bucket=BUCKET, Key=target)
     if copied["ContentLength"] != size:
         raise RunError(f"the copy process wrote {copied['ContentLength']} bytes, not {size}")
+    try:
+        report = json.loads(out_path.read_text().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RunError(f"the copy process printed no report:\n{tail(out_path)}") from None
     return {
         "seconds": elapsed,
         "mb_per_s": mb_per_s(size, elapsed),
         "cpu_s": {"s3rver": s3rver.cpu_seconds() - server_cpu},
-        "skipped_imports": list(unused),
+        "skipped_imports": report["skipped"],  # as the process itself found them
     }
 
 
@@ -978,7 +989,7 @@ def measure_size(
     work.mkdir()
     data = work / "data.csv"
     prefix = label.lower()
-    input_key, copy_key = f"{prefix}/in/data.csv", f"{prefix}/copy/data.csv"
+    input_key = f"{prefix}/in/data.csv"
     output_key = f"{prefix}/out/data.csv.out"
 
     log(f"[{label}] writing {size:,} bytes of CSV…")
@@ -999,6 +1010,7 @@ def measure_size(
     }
     for step, (what, measure, context) in copies.items():
         log(f"[{label}] {what}…")
+        copy_key = f"{prefix}/{step.replace('_', '-')}/data.csv"  # each its own, for --keep
         try:
             result.steps[step] = measure(*context, input_key, copy_key, size)
         except (RunError, store.StoreError) as error:
