@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from local.engine import s3_store
-from local.engine.objects import InputObject, ObjectTransform
+from local.engine.invocation import InvocationError
+from local.engine.objects import InputObject, ObjectFailed, ObjectTransform
 from local.engine.progress import Progress
 from local.engine.spec import EffectiveParameters, TransformSpec
 
@@ -38,6 +39,36 @@ class AnsweredAtOnce:
     def submit(self, call: Callable[..., bytes], *args: Any, **kwargs: Any) -> Future[bytes]:
         future: Future[bytes] = Future()
         future.set_result(call(*args, **kwargs))
+        return future
+
+
+class _AskedFor(Future[bytes]):
+    """A future answered only when its result is asked for."""
+
+    def __init__(self, answer: bytes) -> None:
+        super().__init__()
+        self._answer = answer
+
+    def result(self, timeout: float | None = None) -> bytes:
+        if not self.done():
+            self.set_result(self._answer)
+        return super().result(timeout)
+
+
+class AnsweredOutOfOrder:
+    """Every second request is answered at once, the one before it only when its answer is
+    asked for: a later answer is in while an earlier one is not."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def submit(self, call: Callable[..., bytes], *args: Any, **kwargs: Any) -> Future[bytes]:
+        self.requests += 1
+        answer = call(*args, **kwargs)
+        if self.requests % 2:
+            return _AskedFor(answer)
+        future: Future[bytes] = Future()
+        future.set_result(answer)
         return future
 
 
@@ -95,20 +126,14 @@ def log(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
     return events
 
 
-def transform() -> ObjectTransform:
+def transform(pool: Any) -> ObjectTransform:
     parameters = EffectiveParameters(CONCURRENT, 1, "MultiRecord")
-    return ObjectTransform(
-        spec(),
-        parameters,
-        Echo(),
-        AnsweredAtOnce(),
-        Progress(),
-        threading.Event(),
-    )
+    return ObjectTransform(spec(), parameters, Echo(), pool, Progress(), threading.Event())
 
 
-def run(log: list[tuple[str, Any]]) -> None:
-    transform().run(InputObject("b", "in/data.csv", "data.csv", len(INPUT)))
+def run(log: list[tuple[str, Any]], pool: Any = None) -> None:
+    item = InputObject("b", "in/data.csv", "data.csv", len(INPUT))
+    transform(pool or AnsweredAtOnce()).run(item)
 
 
 def test_an_answer_goes_to_the_output_as_soon_as_it_is_in_not_when_the_window_fills(
@@ -123,9 +148,35 @@ def test_an_answer_goes_to_the_output_as_soon_as_it_is_in_not_when_the_window_fi
     assert log[first_write] == ("write", chunk(0))
 
 
-def test_answers_written_as_they_come_keep_the_input_order(log: list[tuple[str, Any]]) -> None:
-    run(log)
+@pytest.mark.parametrize("pool", [AnsweredAtOnce, AnsweredOutOfOrder])
+def test_answers_written_as_they_come_keep_the_input_order(
+    log: list[tuple[str, Any]], pool: Callable[[], Any]
+) -> None:
+    run(log, pool())
 
     assert log[-1] == ("complete", INPUT)
     writes = [data for kind, data in log if kind == "write"]
     assert writes == [chunk(index) for index in range(CHUNKS)]
+
+
+class SecondRequestFails(AnsweredAtOnce):
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def submit(self, call: Callable[..., bytes], *args: Any, **kwargs: Any) -> Future[bytes]:
+        self.requests += 1
+        if self.requests != 2:
+            return super().submit(call, *args, **kwargs)
+        future: Future[bytes] = Future()
+        future.set_exception(InvocationError("HTTP 500 after 1 attempt"))
+        return future
+
+
+def test_a_failed_answer_fails_the_object_and_leaves_no_output(log: list[tuple[str, Any]]) -> None:
+    failure = r"s3://b/in/data\.csv: records 10485\.\.20969: HTTP 500 after 1 attempt"
+    with pytest.raises(ObjectFailed, match=failure):
+        run(log, SecondRequestFails())
+
+    assert log[-1] == ("abort", None)
+    assert [data for kind, data in log if kind == "write"] == [chunk(0)]
+    assert not [event for event in log if event[0] == "complete"]
