@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from local.engine import cycle_collection
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.fresh_interpreter import run_fresh
 
 
 @pytest.fixture(autouse=True)
@@ -61,11 +57,4 @@ def test_importing_the_cli_module_does_not_touch_the_collector() -> None:
         "import gc, sys; sys.path.insert(0, sys.argv[1]); import local.engine.__main__;"
         " print(gc.isenabled(), gc.get_freeze_count())"
     )
-    reply = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
-        [sys.executable, "-I", "-c", probe, str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert reply.stdout.split() == ["True", "0"]
+    assert run_fresh(probe).split() == ["True", "0"]

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.fresh_interpreter import run_fresh
 
 # Allocates and frees an 8 MiB buffer twice, then reports how much more is resident than before.
 # glibc maps the first one and frees it to the system; without a fixed threshold it then serves
@@ -36,14 +33,7 @@ print(json.dumps({"fixed": fixed, "grown_kib": resident_kib() - before}))
 
 
 def _after_two_large_buffers(mode: str) -> dict[str, object]:
-    reply = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
-        [sys.executable, "-I", "-c", AFTER_TWO_LARGE_BUFFERS, str(ROOT), mode],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    result: dict[str, object] = json.loads(reply.stdout)
+    result: dict[str, object] = json.loads(run_fresh(AFTER_TWO_LARGE_BUFFERS, mode))
     return result
 
 
@@ -79,14 +69,7 @@ def test_the_cli_loads_botocore_only_when_it_first_reaches_s3() -> None:
         " print(sorted(m for m in ('boto3', 'botocore.session', 'botocore.client', 's3transfer')"
         " if m in sys.modules))"
     )
-    reply = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
-        [sys.executable, "-I", "-c", probe, str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert reply.stdout.strip() == "[]"
+    assert run_fresh(probe).strip() == "[]"
 
 
 def test_the_cli_marks_unused_optional_imports_absent_in_its_own_process_only() -> None:
@@ -96,11 +79,4 @@ def test_the_cli_marks_unused_optional_imports_absent_in_its_own_process_only() 
         " import botocore.compat, botocore.httpsession;"
         " print(before, botocore.compat.HAS_CRT, 'OpenSSL' in sys.modules)"
     )
-    reply = subprocess.run(  # noqa: S603 (this interpreter, a fixed script)
-        [sys.executable, "-I", "-c", probe, str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert reply.stdout.split() == ["False", "False", "False"]
+    assert run_fresh(probe).split() == ["False", "False", "False"]
